@@ -1,0 +1,332 @@
+"""The ``escalation-watch`` command line.
+
+Exit codes: 0 success, 2 bad usage or bad config, 1 any other failure. Errors
+print one clear line on stderr; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .errors import ConfigError, EscalationWatchError
+from .store import DEFAULT_DB_URL, ENV_DB
+
+log = logging.getLogger("escalation_watch.cli")
+
+ENV_CONFIG = "ESCALATION_WATCH_CONFIG"
+DEFAULT_CONFIG = "feeds.yaml"
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("common options")
+    g.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    g.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    g.add_argument("--log-format", default="logfmt", choices=["logfmt", "json"], help="structured log lines on stderr")
+    return p
+
+
+def _add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help=f"database URL (default: ${ENV_DB} or {DEFAULT_DB_URL}; postgresql://... also works)",
+    )
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help=f"feeds file (default: ${ENV_CONFIG} or ./{DEFAULT_CONFIG})",
+    )
+
+
+def _add_serve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="escalation-watch",
+        description="Poll news feeds, score escalation signals, chart the risk trend.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("poll", parents=[common], help="poll the feeds into the store")
+    p.add_argument("--once", action="store_true", help="poll every enabled feed now, due or not, then exit")
+    _add_config(p)
+    _add_db(p)
+    p.set_defaults(func=cmd_poll)
+
+    p = sub.add_parser("dashboard", parents=[common], help="serve the dashboard (read-only on the store)")
+    _add_db(p)
+    _add_config(p)
+    _add_serve(p)
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("run", parents=[common], help="poller and dashboard together (what `make run` calls)")
+    _add_config(p)
+    _add_db(p)
+    _add_serve(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", parents=[common], help="check feeds.yaml and print what it holds")
+    _add_config(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("score", parents=[common], help="score stored articles that were never scored")
+    _add_db(p)
+    p.set_defaults(func=cmd_score, only_unscored=True)
+
+    p = sub.add_parser(
+        "rescore", parents=[common], help="re-score every article not scored with the current taxonomy (resumable)"
+    )
+    _add_db(p)
+    p.set_defaults(func=cmd_score, only_unscored=False)
+
+    p = sub.add_parser("health", parents=[common], help="print each feed's health from the store")
+    _add_db(p)
+    p.set_defaults(func=cmd_health)
+
+    before = set(sub.choices)
+    from . import cli_score
+
+    cli_score.register(sub)
+    for name in set(sub.choices) - before:
+        _add_common_args(sub.choices[name])
+    return parser
+
+
+def _add_common_args(p: argparse.ArgumentParser) -> None:
+    """Give a subcommand registered elsewhere the same --debug/--log-* options."""
+    have = {a.dest for a in p._actions}
+    for action in _common()._actions:
+        if action.dest not in have:
+            p._add_action(action)
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG)
+
+
+def _load_config(args: argparse.Namespace):
+    from . import config
+
+    return config.load(config_path(args))
+
+
+# -- commands ---------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    cfg = _load_config(args)
+    enabled = sum(f.enabled for f in cfg.feeds)
+    print(f"{config_path(args)}: ok, {len(cfg.feeds)} feeds ({enabled} enabled)")
+    return EXIT_OK
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from .poller import poll_forever, poll_once
+    from .store import Store, resolve_db_url
+
+    cfg = _load_config(args)
+    store = Store.open(resolve_db_url(args.db))
+    try:
+        if not args.once:
+            log.info("poller started", extra={"db": store._safe_url(), "feeds": len(cfg.feeds)})
+            poll_forever(store, config_path(args))
+            return EXIT_OK
+        bar = _progress(len([f for f in cfg.feeds if f.enabled]))
+        stats = poll_once(store, cfg, on_progress=bar)
+        if hasattr(bar, "close"):
+            bar.close()
+        for url, err in stats.failures:
+            print(f"  failed: {url}: {err}", file=sys.stderr)
+        print(stats.summary())
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def _progress(total: int):
+    """A tqdm bar on a terminal; periodic log lines otherwise."""
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="feed", file=sys.stderr, leave=False)
+
+        def step(done: int, _total: int) -> None:
+            bar.n = done
+            bar.refresh()
+
+        step.close = bar.close  # type: ignore[attr-defined]
+        return step
+    last = [0.0]
+
+    def step(done: int, total_: int) -> None:
+        now = time.monotonic()
+        if done == total_ or now - last[0] >= 5:
+            last[0] = now
+            log.info("progress", extra={"done": done, "total": total_})
+
+    return step
+
+
+def _streamlit_cmd(args: argparse.Namespace, db_url: str) -> tuple[list[str], dict[str, str]]:
+    app = Path(__file__).resolve().parent.parent / "dashboard.py"
+    if not app.exists():
+        raise EscalationWatchError(f"dashboard app not found at {app}: run from a source checkout")
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.port", str(args.port),
+        "--server.address", args.host,
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+        "--global.developmentMode", "false",
+        "--client.toolbarMode", "viewer",
+    ]  # fmt: skip
+    env = dict(os.environ)
+    env[ENV_DB] = db_url
+    env[ENV_CONFIG] = str(config_path(args).resolve())
+    return cmd, env
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from .store import resolve_db_url
+
+    cmd, env = _streamlit_cmd(args, resolve_db_url(args.db))
+    print(f"dashboard on http://{args.host}:{args.port}", file=sys.stderr)
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        return _stop_child(proc)
+
+
+def _stop_child(proc: subprocess.Popen) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .poller import poll_forever
+    from .store import Store, resolve_db_url
+
+    _load_config(args)  # a bad file stops here, before anything starts
+    db_url = resolve_db_url(args.db)
+    store = Store.open(db_url)  # creates and migrates the database before the dashboard reads it
+    cmd, env = _streamlit_cmd(args, db_url)
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    print(f"dashboard on http://{args.host}:{args.port} — Ctrl-C stops poller and dashboard", file=sys.stderr)
+    stop = threading.Event()
+
+    def watch_dashboard() -> None:
+        proc.wait()
+        if not stop.is_set():
+            log.error("dashboard exited", extra={"code": proc.returncode})
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch_dashboard, daemon=True).start()
+    try:
+        poll_forever(store, config_path(args))
+    finally:
+        stop.set()
+        _stop_child(proc)
+        store.close()
+    return EXIT_OK
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score in batches, each saved in its own transaction: an interrupted run resumes where it stopped."""
+    from .score import TAXONOMY_VERSION, score_article
+    from .store import Store, resolve_db_url, utcnow
+
+    with Store.open(resolve_db_url(args.db)) as store:
+        total = store.count_to_score(TAXONOMY_VERSION, only_unscored=args.only_unscored)
+        bar = _progress(total)
+        done, after = 0, 0
+        while True:
+            batch = store.articles_to_score(
+                TAXONOMY_VERSION, after_id=after, limit=2000, only_unscored=args.only_unscored
+            )
+            if not batch:
+                break
+            pairs = [(r["id"], score_article(r["title"], r["summary"])) for r in batch]
+            store.save_scores(pairs, utcnow())
+            after = batch[-1]["id"]
+            done += len(batch)
+            bar(done, total)
+        if hasattr(bar, "close"):
+            bar.close()
+    print(f"scored {done} articles with taxonomy {TAXONOMY_VERSION}")
+    return EXIT_OK
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from .store import Store, resolve_db_url
+
+    with Store.open(resolve_db_url(args.db), readonly=True) as store:
+        for h in store.feed_health():
+            last = h["last_success_at"].strftime("%Y-%m-%d %H:%M") if h["last_success_at"] else "never"
+            err = f" — {h['last_error']}" if h["last_error"] else ""
+            print(f"{h['status']:<6} {h['items_total']:>6} items  last ok {last}  {h['name']}{err}")
+    return EXIT_OK
+
+
+# -- entry point ------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .log import setup_logging
+
+    debug = getattr(args, "debug", False)
+    setup_logging("debug" if debug else getattr(args, "log_level", "info"), getattr(args, "log_format", "logfmt"))
+    try:
+        return args.func(args)
+    except ConfigError as e:
+        if debug:
+            raise
+        print(f"error: invalid configuration:\n{e}", file=sys.stderr)
+        return EXIT_USAGE
+    except EscalationWatchError as e:
+        if debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as e:
+        if debug:
+            raise
+        print(f"error: unexpected {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Alembic migrations; run through :func:`pipeline.store.migrate`, never by hand."""

@@ -1,0 +1,432 @@
+"""Scheduling, back-off and bounded concurrency around fetch -> parse -> store.
+
+One asyncio loop fetches up to ``settings.concurrency`` feeds at once; parsing
+runs off the loop (so a slow parse never stalls other fetches' deadlines);
+every write goes through one writer thread, so this process is the single
+writer of the store. A stop request lets in-flight writes finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from . import config as config_mod
+from .errors import ConfigError, FetchError, ParseError
+from .fetch import fetch_feed, make_client
+from .parse import parse_feed
+from .score import score_article
+from .store import FeedState, Store
+from .types import MAX_INTERVAL_S, MIN_INTERVAL_S, FeedsConfig, FeedUpdate, ParsedFeed, ScoredArticle, Settings
+
+log = logging.getLogger("escalation_watch.poller")
+
+#: smoothing of the new-items-per-poll average that drives adaptive intervals
+EWMA_ALPHA = 0.3
+#: how far the adaptive schedule may move a feed from its configured interval
+ADAPT_MIN_FACTOR = 0.25
+ADAPT_MAX_FACTOR = 4.0
+#: first retry after an error; doubles per consecutive error up to settings.max_backoff_s
+BACKOFF_BASE_S = 120
+#: the forever-loop wakes at least this often to notice config edits and stop requests
+TICK_S = 5.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    next_due_at: datetime
+    status: str
+    disabled_reason: str | None
+    new_items_ewma: float | None
+
+
+def schedule(
+    state: FeedState,
+    update: FeedUpdate,
+    new_count: int,
+    now: datetime,
+    settings: Settings,
+    rng: random.Random,
+) -> Schedule:
+    """When to poll this feed next, and its health status, after ``update``.
+
+    - success: the configured interval, shortened for feeds that post a lot and
+      lengthened for quiet ones (within x0.25..x4 of the interval), never below
+      the feed's own TTL or the global minimum;
+    - error: exponential back-off with +-20 % jitter, capped; never earlier than
+      a Retry-After the server gave;
+    - 410 Gone: disabled with a reason the dashboard shows.
+    """
+    interval = state.interval_s
+    if update.outcome == "gone":
+        reason = (
+            f"HTTP 410 Gone at {now:%Y-%m-%d %H:%M} UTC: the publisher removed this feed; "
+            "fix its URL in feeds.yaml or disable and re-enable it to retry"
+        )
+        return Schedule(now + timedelta(seconds=MAX_INTERVAL_S), "gone", reason, state.new_items_ewma)
+    if update.outcome in ("ok", "not_modified"):
+        ewma = state.new_items_ewma
+        if state.last_success_at is not None:
+            # the first successful poll sees the whole backlog; it says nothing about the rate
+            ewma = new_count if ewma is None else EWMA_ALPHA * new_count + (1 - EWMA_ALPHA) * ewma
+        factor = 1.0
+        if ewma is not None:
+            if ewma >= 10:
+                factor = 0.25
+            elif ewma >= 3:
+                factor = 0.5
+            elif ewma < 0.05:
+                factor = 4.0
+            elif ewma < 0.3:
+                factor = 2.0
+        lo = max(MIN_INTERVAL_S, interval * ADAPT_MIN_FACTOR, update.ttl_s or state.ttl_s or 0)
+        hi = max(lo, min(MAX_INTERVAL_S, interval * ADAPT_MAX_FACTOR))
+        delay = min(max(interval * factor, lo), hi)
+        return Schedule(now + timedelta(seconds=delay), "ok", None, ewma)
+    streak = state.error_streak + 1
+    delay = min(settings.max_backoff_s, min(interval, BACKOFF_BASE_S) * 2 ** (streak - 1))
+    delay = min(settings.max_backoff_s, delay * rng.uniform(0.8, 1.2))
+    if update.retry_after_s:
+        delay = max(delay, update.retry_after_s)
+    return Schedule(now + timedelta(seconds=delay), "error", None, state.new_items_ewma)
+
+
+def parse_and_score(
+    body: bytes, feed_url: str, headers: dict[str, str], now: datetime, language: str | None
+) -> tuple[ParsedFeed, tuple[ScoredArticle, ...]]:
+    """CPU work of one feed update, off the event loop: parse, then score every entry.
+
+    Scoring re-seen entries costs little (tens of microseconds each) next to
+    parsing them, and keeps the write transaction free of CPU work.
+    """
+    parsed = parse_feed(body, feed_url=feed_url, headers=headers, now=now, language=language)
+    scores = tuple(score_article(a.title, a.summary) for a in parsed.articles)
+    return parsed, scores
+
+
+@dataclass
+class PollStats:
+    feeds: int = 0
+    ok: int = 0
+    not_modified: int = 0
+    errors: int = 0
+    skipped: int = 0
+    new_articles: int = 0
+    seconds: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"polled {self.feeds} feeds in {self.seconds:.1f} s: {self.ok} updated, "
+            f"{self.not_modified} not modified, {self.errors} failed, {self.skipped} skipped "
+            f"(Retry-After); {self.new_articles} new articles"
+        )
+
+
+def select_feeds(store: Store, now: datetime, *, force: bool) -> tuple[list[FeedState], int]:
+    """Feeds to poll now, and how many were skipped for a pending Retry-After."""
+    chosen, skipped = [], 0
+    for st in store.feed_states(only_configured=True):
+        if not st.enabled or st.status == "gone":
+            continue
+        if st.retry_after_until is not None and st.retry_after_until > now:
+            skipped += 1
+            continue
+        if force or st.next_due_at is None or st.next_due_at <= now:
+            chosen.append(st)
+    return chosen, skipped
+
+
+class Poller:
+    """Polls feeds of one config into one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: FeedsConfig,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ):
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.on_progress = on_progress
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-writer")
+        self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-parse")
+        self._languages = {f.url: f.language for f in config.feeds}
+
+    def set_config(self, config: FeedsConfig) -> None:
+        self.config = config
+        self._languages = {f.url: f.language for f in config.feeds}
+        self.store.sync_feeds(config.feeds, self.clock())
+
+    def close(self) -> None:
+        # wait: an in-flight transaction is finished, never abandoned
+        self._writer.shutdown(wait=True)
+        self._parser.shutdown(wait=True)
+
+    async def poll(self, feeds: Sequence[FeedState], stop: asyncio.Event | None = None) -> PollStats:
+        stats = PollStats(feeds=len(feeds))
+        t0 = time.monotonic()
+        settings = self.config.settings
+        sem = asyncio.Semaphore(settings.concurrency)
+        done = 0
+        async with make_client(settings) as client:
+
+            async def one(st: FeedState) -> None:
+                nonlocal done
+                async with sem:
+                    if stop is not None and stop.is_set():
+                        return
+                    await self._poll_one(client, st, stats)
+                done += 1
+                if self.on_progress:
+                    self.on_progress(done, len(feeds))
+
+            tasks = [asyncio.create_task(one(st)) for st in feeds]
+            if stop is None:
+                await asyncio.gather(*tasks)
+            else:
+                stopper = asyncio.create_task(stop.wait())
+                pending = set(tasks)
+                while pending:
+                    finished, pending = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)
+                    pending.discard(stopper)
+                    if stop.is_set():
+                        for t in pending:
+                            t.cancel()
+                        await asyncio.gather(*pending, return_exceptions=True)
+                        break
+                stopper.cancel()
+            for t in tasks:
+                if t.done() and not t.cancelled() and t.exception() is not None:
+                    raise t.exception()  # type: ignore[misc]
+        stats.seconds = time.monotonic() - t0
+        return stats
+
+    async def _poll_one(self, client, st: FeedState, stats: PollStats) -> None:
+        loop = asyncio.get_running_loop()
+        settings = self.config.settings
+        started = self.clock()
+        try:
+            result = await fetch_feed(
+                client, st.url, settings=settings, etag=st.etag, last_modified=st.last_modified
+            )
+            if result.not_modified:
+                update = FeedUpdate(
+                    st.url, started, self.clock(), "not_modified", status=304,
+                    etag=result.etag, last_modified=result.last_modified,
+                )
+            else:
+                body = result.body or b""
+                parsed, scores = await loop.run_in_executor(
+                    self._parser,
+                    parse_and_score,
+                    body,
+                    st.url,
+                    result.headers,
+                    started,
+                    self._languages.get(st.url),
+                )
+                update = FeedUpdate(
+                    st.url, started, self.clock(), "ok", status=result.status,
+                    articles=parsed.articles, etag=result.etag, last_modified=result.last_modified,
+                    ttl_s=parsed.ttl_s, ill_formed=parsed.ill_formed, body_bytes=len(body), scores=scores,
+                    error=(f"ill-formed feed, entries kept: {parsed.ill_formed_reason}" if parsed.ill_formed else None),
+                )
+        except FetchError as e:
+            update = FeedUpdate(
+                st.url, started, self.clock(), "gone" if e.gone else "error", status=e.status,
+                error=e.reason, retry_after_s=e.retry_after_s,
+            )
+        except ParseError as e:
+            update = FeedUpdate(st.url, started, self.clock(), "error", status=200, error=e.reason)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # one bad feed never stops the others
+            log.exception("internal error polling %s", st.url)
+            update = FeedUpdate(
+                st.url, started, self.clock(), "error", error=f"internal error: {type(e).__name__}: {e}"
+            )
+        # the new-article count is only known after the write; schedule with the parse count first
+        sched = schedule(st, update, 0, update.finished_at, settings, self.rng)
+
+        def write() -> int:
+            new = self.store.record_update(
+                update,
+                next_due_at=sched.next_due_at,
+                status=sched.status,
+                disabled_reason=sched.disabled_reason,
+                new_items_ewma=sched.new_items_ewma,
+            )
+            if update.outcome == "ok" and new and st.last_success_at is not None:
+                # re-schedule with the real count (cheap single-row update)
+                s2 = schedule(st, update, new, update.finished_at, settings, self.rng)
+                if s2.next_due_at != sched.next_due_at:
+                    self.store.reschedule(st.url, s2.next_due_at, s2.new_items_ewma)
+            return new
+
+        # shield: a stop request never abandons a transaction half-way
+        new = await asyncio.shield(loop.run_in_executor(self._writer, write))
+        stats.new_articles += new
+        if update.outcome == "ok":
+            stats.ok += 1
+        elif update.outcome == "not_modified":
+            stats.not_modified += 1
+        else:
+            stats.errors += 1
+            stats.failures.append((st.url, update.error or update.outcome))
+        log.info(
+            "feed polled",
+            extra={
+                "feed": st.url,
+                "outcome": update.outcome,
+                "status": update.status,
+                "new": new,
+                "error": update.error,
+                "next_due": sched.next_due_at.isoformat(timespec="seconds"),
+            },
+        )
+
+
+def poll_once(store: Store, config: FeedsConfig, *, on_progress=None) -> PollStats:
+    """Poll every enabled feed now, due or not (Retry-After still applies)."""
+    poller = Poller(store, config, on_progress=on_progress)
+    try:
+        store.sync_feeds(config.feeds, poller.clock())
+        feeds, skipped = select_feeds(store, poller.clock(), force=True)
+
+        async def main() -> PollStats:
+            stop = asyncio.Event()
+            _install_signal_handlers(stop)
+            return await poller.poll(feeds, stop)
+
+        stats = _run(main)
+        stats.skipped = skipped
+        return stats
+    finally:
+        poller.close()
+
+
+def _run(main: Callable[[], Any]) -> Any:
+    """asyncio.run(main()), also from code that already runs an event loop in this
+    thread (a notebook, Playwright's sync API): then in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(main())
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(main())
+        except BaseException as e:  # re-raised in the caller's thread
+            box["error"] = e
+
+    t = threading.Thread(target=target, name="ew-poll")
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-POSIX
+            pass
+
+
+def poll_forever(store: Store, config_path: str | Path, *, stop_flag: threading.Event | None = None) -> None:
+    """Poll each feed on its own schedule until SIGINT/SIGTERM (or ``stop_flag``).
+
+    feeds.yaml is re-read when it changes on disk, so edits from the dashboard or
+    a text editor take effect without a restart; an invalid edit is logged and
+    the last good config stays in force.
+    """
+    path = Path(config_path)
+    config = config_mod.load(path)
+    mtime = _mtime(path)
+    poller = Poller(store, config)
+    poller.set_config(config)
+
+    async def main() -> None:
+        nonlocal config, mtime
+        stop = asyncio.Event()
+        _install_signal_handlers(stop)
+        while not stop.is_set():
+            if stop_flag is not None and stop_flag.is_set():
+                break
+            m = _mtime(path)
+            if m != mtime:
+                mtime = m
+                try:
+                    config = config_mod.load(path)
+                    poller.set_config(config)
+                    log.info("feeds.yaml reloaded", extra={"feeds": len(config.feeds)})
+                except ConfigError as e:
+                    log.error("feeds.yaml has errors; keeping the previous configuration:\n%s", e)
+            now = poller.clock()
+            due, _ = select_feeds(store, now, force=False)
+            if due:
+                stats = await poller.poll(due, stop)
+                log.info(stats.summary())
+                continue
+            await _sleep_until(stop, _seconds_to_next_due(store, now))
+        log.info("poller stopped")
+
+    try:
+        asyncio.run(main())
+    finally:
+        poller.close()
+
+
+def _seconds_to_next_due(store: Store, now: datetime) -> float:
+    nexts = [
+        s.next_due_at
+        for s in store.feed_states(only_configured=True)
+        if s.enabled and s.status != "gone" and s.next_due_at is not None
+    ]
+    if not nexts:
+        return TICK_S
+    return max(0.2, min(TICK_S, (min(nexts) - now).total_seconds()))
+
+
+async def _sleep_until(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
+def _mtime(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+__all__ = ["Poller", "PollStats", "Schedule", "schedule", "select_feeds", "poll_once", "poll_forever"]

@@ -1,0 +1,173 @@
+"""The database schema, as SQLAlchemy Core tables.
+
+This is the schema the code queries. The migrations under
+``pipeline/migrations/versions`` create it step by step; a test compares the
+migrated database with these tables so the two cannot drift apart.
+
+Times are stored as UTC. On SQLite they are ISO strings (which sort in time
+order), on PostgreSQL ``timestamptz``; :class:`UTCDateTime` hands back aware
+UTC datetimes on both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store only takes aware UTC times")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            # SQLite has no time zone type; store naive UTC so strings sort in time order
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # the identity of a feed is its configured URL; renaming keeps history
+    Column("url", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("interval_s", Integer, nullable=False),
+    Column("tags", Text, nullable=False, default="[]"),  # JSON list
+    Column("language", String(35)),
+    # False once the feed left feeds.yaml: its articles stay, it is not polled
+    Column("in_config", Boolean, nullable=False, default=True),
+    Column("title", Text),  # the feed's own <title>
+    # conditional GET validators from the last 200 response
+    Column("etag", Text),
+    Column("last_modified", Text),
+    # the feed's own <ttl> hint: we never poll faster than the publisher asks
+    Column("ttl_s", Integer),
+    # new | ok | error | gone ; 'gone' (HTTP 410) stops polling until the URL is edited
+    Column("status", String(16), nullable=False, default="new"),
+    Column("disabled_reason", Text),
+    Column("last_fetch_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("error_streak", Integer, nullable=False, default=0),
+    Column("next_due_at", UTCDateTime),
+    # 429/503 Retry-After: not even `poll --once` fetches before this time
+    Column("retry_after_until", UTCDateTime),
+    Column("ill_formed", Boolean, nullable=False, default=False),
+    Column("items_total", Integer, nullable=False, default=0),
+    # EWMA of new items per successful poll; drives the adaptive interval
+    Column("new_items_ewma", Float),
+    # multi-worker polling (PostgreSQL): who holds the feed, until when
+    Column("lease_owner", Text),
+    Column("lease_expires_at", UTCDateTime),
+    Index("ix_feeds_next_due_at", "next_due_at"),
+)
+
+fetch_log = Table(
+    "fetch_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    # ok | not_modified | error | gone
+    Column("outcome", String(16), nullable=False),
+    Column("status", Integer),
+    Column("error", Text),
+    Column("body_bytes", Integer, nullable=False, default=0),
+    Column("items_seen", Integer, nullable=False, default=0),
+    Column("items_new", Integer, nullable=False, default=0),
+    # health pages read the latest attempts of one feed
+    Index("ix_fetch_log_feed_started", "feed_id", "started_at"),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("guid", Text, nullable=False),
+    Column("url", Text),
+    # link minus tracking parameters: the same story from two feeds is stored once
+    Column("canonical_url", Text),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("published_at", UTCDateTime, nullable=False),
+    # published_at is the first-seen time because the entry had no usable date
+    Column("published_estimated", Boolean, nullable=False, default=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("language", String(35)),
+    Column("author", Text),
+    Column("content_hash", String(64), nullable=False),
+    # scoring (migration 0002): NULL taxonomy_version means "not scored yet";
+    # a version other than the current one means `rescore` will redo it
+    Column("score", Float),
+    Column("theatre", String(32)),
+    Column("taxonomy_version", String(32)),
+    Column("scored_at", UTCDateTime),
+    UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
+    UniqueConstraint("canonical_url", name="uq_articles_canonical_url"),
+    # latest-articles lists and time-bucketed trend queries
+    Index("ix_articles_published_at", "published_at"),
+    # per-theatre trend and drill-down queries
+    Index("ix_articles_theatre_published", "theatre", "published_at"),
+    # `score` and `rescore` find what is not scored with the current taxonomy
+    Index("ix_articles_taxonomy_version", "taxonomy_version"),
+)
+
+signals = Table(
+    "signals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("signal", String(48), nullable=False),  # taxonomy category id
+    Column("direction", String(16), nullable=False),  # escalation | de-escalation
+    Column("kind", String(8), nullable=False),  # threat | act (as in the GPR index)
+    Column("modality", String(16), nullable=False),
+    Column("source", String(16)),  # actor code, e.g. RUS, USA, NATO
+    Column("target", String(16)),
+    Column("theatre", String(32), nullable=False),
+    # evidence: character span into the scored text (title + summary) and its sentence
+    Column("span_start", Integer, nullable=False),
+    Column("span_end", Integer, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("sentence", Text, nullable=False),
+    Column("weight", Float, nullable=False),  # contribution to the article score
+    Column("taxonomy_version", String(32), nullable=False),
+    Index("ix_signals_article", "article_id"),
+    Index("ix_signals_theatre_signal", "theatre", "signal"),
+)

@@ -1,0 +1,502 @@
+"""Turn a text into explainable escalation signals and a 0-100 score.
+
+``score_text(text)`` is the whole stage: :func:`pipeline.signals.scan` finds
+every phrase, cue and actor name in one automaton pass, then this module
+
+1. assembles multi-part patterns (``imposed .. sanctions``) and keeps the
+   longest of overlapping matches;
+2. splits sentences (``.!?;`` not after an abbreviation) and clauses (``, but``,
+   ``:``, `` - ``...) so cues only reach their own clause;
+3. gives each hit a modality: denied > negated > conditional > hedged > threat >
+   action. A threatened or conditional act becomes its category's
+   ``threat_variant``; a negated de-escalation ("refused to withdraw") becomes
+   its ``negated_variant``; the condition of a conditional threat ("... if Russia
+   invades") is folded into that threat rather than counted as an act;
+4. finds source -> target actors (nearest actor before the trigger in the
+   clause, first other actor after it; "was attacked by X" swaps them);
+5. weighs each signal (category weight x modality multiplier, negative for
+   de-escalation, 0 when negated or denied, repeats of a category decay) and
+   maps the sum to 0-100: ``100 * (1 - exp(-sum / score_scale))``;
+6. picks the article theatre from the watchlist.
+
+Spans (``Evidence.start/end``) index the text that was scored. For an article
+that text is :func:`article_text` (title, ". ", summary), so callers map spans
+with that same function. Pure: no clock, network or database.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from typing import Any
+
+from .signals import Lexicon, load_lexicon
+from .types import Evidence, ScoredArticle, Signal
+
+__all__ = [
+    "TAXONOMY_VERSION",
+    "article_text",
+    "score_article",
+    "score_text",
+    "scored_to_dict",
+]
+
+TAXONOMY_VERSION: str = load_lexicon().taxonomy_version
+
+_MODALITY_ORDER = ("denied", "negated", "conditional", "hedged", "threat", "action")
+
+# words before a full stop that do not end a sentence ("Mr.", "Gen.", "Jan.")
+_ABBREV = frozenset(
+    "mr mrs ms dr gen lt col maj sgt capt cmdr adm sen rep gov pres prof st mt jan feb mar apr jun jul aug "
+    "sep sept oct nov dec no vs etc inc corp ltd co jr sr".split()
+)
+_PASSIVE_TAIL = ("was ", "were ", "been ", "being ", "is ", "are ", "got ")
+_IRREGULAR_PARTICIPLES = frozenset("struck hit shot overrun taken beaten caught held sunk seized shelled".split())
+
+
+def article_text(title: str, summary: str) -> str:
+    """The text :func:`score_article` scores: ``title + ". " + summary``.
+
+    The separator is ". " (a sentence break, so a title's cues do not leak into
+    the summary), or just " " when the title already ends with . ! ? or the
+    summary is empty. Evidence spans of :func:`score_article` index this string.
+    """
+    title = (title or "").strip()
+    summary = (summary or "").strip()
+    if not summary:
+        return title
+    if not title:
+        return summary
+    sep = " " if title[-1] in ".!?;:" else ". "
+    return title + sep + summary
+
+
+def score_article(title: str, summary: str) -> ScoredArticle:
+    """Score an article's title and summary as one text (see :func:`article_text`)."""
+    return score_text(article_text(title, summary))
+
+
+_CLOSERS = "\"')]\u201d\u2019"
+_CLAUSE_WORDS = frozenset("and as after before when amid which who since because despite".split())
+
+
+def _sentences(text: str) -> list[int]:
+    """Start offsets of the sentences in ``text`` (always begins with 0).
+
+    A sentence ends at . ! ? ; or a newline followed by white space, except
+    after an abbreviation ("U.S. forces", "Gen. Milley"). str.find loops
+    rather than a regex: this runs for every scored text.
+    """
+    starts = [0]
+    n = len(text)
+    for ch in ".!?;\n":
+        i = text.find(ch)
+        while i != -1:
+            j = i + 1
+            while j < n and (text[j] in _CLOSERS or text[j] == ch):
+                j += 1
+            if j < n and (text[j].isspace() or ch == "\n"):
+                k = j
+                while k < n and text[k].isspace():
+                    k += 1
+                if k < n and not (ch == "." and _abbreviation(text, i)):
+                    starts.append(k)
+            i = text.find(ch, j)
+    if len(starts) > 2:
+        starts = sorted(set(starts))
+    elif len(starts) == 2 and starts[1] == 0:
+        starts = [0]
+    return starts
+
+
+def _abbreviation(text: str, dot: int) -> bool:
+    """True when the full stop at ``dot`` ends an abbreviation, not a sentence."""
+    k = dot
+    while k > 0 and (text[k - 1].isalpha() or text[k - 1] == "."):
+        k -= 1
+    word = text[k:dot]
+    if not word:
+        return False
+    if "." in word or (len(word) == 1 and word.isupper()):
+        return True  # U.S. / U.N. / initials
+    return word.lower() in _ABBREV
+
+
+def _clauses(text: str, sent_starts: list[int], clause_cues: list[int]) -> list[int]:
+    """Clause starts: sentence starts, ': ', ' - ', dashes, ', and/which/...',
+    and the clause words found by the automaton (but, while, although...)."""
+    bounds = list(sent_starts)
+    bounds.extend(clause_cues)
+    for ch in ":\u2013\u2014":
+        i = text.find(ch)
+        while i != -1:
+            bounds.append(i)
+            i = text.find(ch, i + 1)
+    i = text.find(" - ")
+    while i != -1:
+        bounds.append(i)
+        i = text.find(" - ", i + 1)
+    i = text.find(",")
+    while i != -1:
+        nxt = text[i + 1 : i + 12].split(" ", 2)
+        word = nxt[1] if len(nxt) > 1 and not nxt[0] else (nxt[0] if nxt else "")
+        if word.lower() in _CLAUSE_WORDS:
+            bounds.append(i)
+        i = text.find(",", i + 1)
+    bounds.sort()
+    return bounds
+
+
+def _words_between(text: str, a: int, b: int) -> int:
+    """Words strictly between offsets a and b (cue and trigger spans exclude
+    their spaces, so the gap " x y " has one more space than words)."""
+    return text.count(" ", a, b) - 1 if b > a else 0
+
+
+def score_text(text: str, lexicon: Lexicon | None = None) -> ScoredArticle:
+    """Score one text. Spans in the result index ``text``."""
+    lex = lexicon or load_lexicon()
+    text = text or ""
+    sc = lex.scan(text)
+    if not sc.parts:
+        theatre = _theatre(lex, sc.actors, ())
+        return ScoredArticle(0.0, theatre, (), lex.taxonomy_version)
+    hits = _assemble(lex, text, sc.parts)
+    if not hits:
+        theatre = _theatre(lex, sc.actors, ())
+        return ScoredArticle(0.0, theatre, (), lex.taxonomy_version)
+
+    sent_starts = _sentences(text)
+    clause_starts = _clauses(text, sent_starts, [c[0] for c in sc.cues if c[2] == "clause"])
+    cues = [c for c in sc.cues if c[2] != "clause"]
+    actors = _dedupe_actors(sc.actors)
+    cats = lex.categories
+    denial_spans = [(c[0], c[1]) for c in cues if c[2] == "denied_before"]
+    # "unsure if ... a bluff": the "if" is part of a hedge, not a condition
+    hedge_spans = [(c[0], c[1]) for c in cues if c[2] == "hedged" and " " in text[c[0] : c[1]]]
+
+    # --- per hit: clause, modality, variant -------------------------------------
+    judged: list[list[Any]] = []  # [start, end, cat_id, modality, sent_idx, clause_idx, in_condition]
+    for start, end, cat_id, gapped in hits:
+        if any(ds <= start and end <= de for ds, de in denial_spans):
+            continue  # "rejected claims": the phrase is the denial itself
+        s_idx = bisect_right(sent_starts, start) - 1
+        c_idx = bisect_right(clause_starts, start) - 1
+        s_lo = sent_starts[s_idx]
+        s_hi = sent_starts[s_idx + 1] if s_idx + 1 < len(sent_starts) else len(text)
+        c_lo = clause_starts[c_idx]
+        c_hi = clause_starts[c_idx + 1] if c_idx + 1 < len(clause_starts) else len(text)
+        c_hi = min(c_hi, s_hi)
+        denied = negated = conditional = hedged = threatened = in_condition = False
+        for cs, ce, ctype, flag in cues:
+            if cs >= s_hi or ce <= s_lo:
+                continue
+            if ctype == "denied_before":
+                if s_lo <= cs and ce <= start:
+                    denied = True
+            elif cs < c_lo or ce > c_hi:
+                continue
+            elif ctype == "negated_before":
+                if ce <= start and _words_between(text, ce, start) <= lex.negation_window_words:
+                    negated = True
+                elif gapped and start < cs and ce <= end:  # "NATO ruled out sending troops"
+                    negated = True
+            elif ctype == "negated_after":
+                if cs >= end and _words_between(text, end, cs) <= 3:
+                    negated = True
+            elif ctype == "denied_after":
+                if cs >= end and _words_between(text, end, cs) <= 8:
+                    denied = True
+            elif ctype == "conditional":
+                if hedge_spans and any(hs <= cs and ce <= he for hs, he in hedge_spans):
+                    continue
+                if flag == "clause_start":
+                    before = text[max(c_lo, cs - 3) : cs].strip()
+                    if not (cs == c_lo or before.endswith(",") or cs == s_lo):
+                        continue
+                conditional = True
+                # the condition runs from the cue to the next comma:
+                # "If Russia invades, the West will impose sanctions"
+                if ce <= start and "," not in text[ce:start]:
+                    in_condition = True
+            elif ctype == "hedged":
+                hedged = True
+            elif ctype == "threat":
+                if ce <= start and _words_between(text, ce, start) <= lex.threat_window_words:
+                    threatened = True
+        cat = cats[cat_id]
+        if denied:
+            modality = "denied"
+        elif negated:
+            modality = "negated"
+        elif conditional:
+            modality = "conditional"
+        elif hedged:
+            modality = "hedged"
+        elif threatened or cat.kind == "threat":
+            modality = "threat"
+        else:
+            modality = "action"
+        if cat.direction == "escalation":
+            if cat.threat_variant and (threatened or (conditional and not in_condition)):
+                cat_id = cat.threat_variant
+        elif modality == "negated" and cat.negated_variant:
+            # "refused to withdraw", "will not lift the embargo": a refusal to
+            # de-escalate is itself a (mild) escalation
+            cat_id = cat.negated_variant
+            modality = "action"
+        judged.append([start, end, cat_id, modality, s_idx, c_idx, in_condition])
+
+    # --- fold conditions into their threat, apply yields_to, dedupe ----------------
+    counting_by_clause: dict[int, int] = {}
+    for j in judged:
+        if not j[6] and cats[j[2]].direction == "escalation" and j[3] not in ("negated", "denied"):
+            counting_by_clause[j[5]] = counting_by_clause.get(j[5], 0) + 1
+    present: dict[int, set[str]] = {}
+    kept: list[list[Any]] = []
+    for j in judged:
+        if j[6] and cats[j[2]].direction == "escalation" and counting_by_clause.get(j[5]):
+            continue  # "warned of sanctions if Russia invades": the invasion is the condition
+        kept.append(j)
+        if j[3] not in ("negated", "denied"):
+            present.setdefault(j[4], set()).add(j[2])
+    final: list[list[Any]] = []
+    seen: set[tuple[int, str]] = set()
+    for j in kept:
+        cat = cats[j[2]]
+        if cat.yields_to and cat.yields_to & present.get(j[4], set()):
+            continue
+        if cat.yields_after and any(
+            k[4] == j[4] and k[0] < j[0] and k[2] in cat.yields_after and k[3] not in ("negated", "denied")
+            for k in kept
+        ):
+            continue  # background after a de-escalation main verb
+        key = (j[4], j[2])
+        if key in seen:
+            continue
+        seen.add(key)
+        final.append(j)
+
+    # --- actors, weights, signals ------------------------------------------------
+    mw = lex.modality_weights
+    counts: dict[str, int] = {}
+    pre: list[tuple[Any, ...]] = []
+    total = 0.0
+    for start, end, cat_id, modality, s_idx, c_idx, _ in final:
+        cat = cats[cat_id]
+        if modality == "threat":
+            mult = mw["threat_kind"] if cat.kind == "threat" else mw["threat"]
+        else:
+            mult = mw[modality]
+        k = counts.get(cat_id, 0)
+        counts[cat_id] = k + 1
+        weight = cat.weight * mult * (lex.repeat_decay**k)
+        if cat.direction == "de-escalation":
+            weight = -weight
+        weight = round(weight, 3) + 0.0
+        total += weight
+        s_lo = sent_starts[s_idx]
+        s_hi = sent_starts[s_idx + 1] if s_idx + 1 < len(sent_starts) else len(text)
+        c_lo = clause_starts[c_idx]
+        source, target = _actors_for(text, actors, start, end, s_lo, s_hi, c_lo)
+        kind = cat.kind if modality not in ("threat", "conditional") or cat.direction != "escalation" else "threat"
+        if modality == "conditional" and cat.kind == "act" and cat.direction == "escalation":
+            kind = "threat"
+        pre.append((start, end, cat, modality, source, target, weight, s_lo, s_hi, kind))
+
+    theatre = _theatre(lex, actors, [(p[4], p[5], abs(p[6])) for p in pre])
+    signals = []
+    for start, end, cat, modality, source, target, weight, s_lo, s_hi, kind in pre:
+        sentence = text[s_lo:s_hi].rstrip()
+        signals.append(
+            Signal(
+                signal=cat.id,
+                direction=cat.direction,
+                kind=kind,
+                modality=modality,
+                source=source,
+                target=target,
+                theatre=theatre,
+                evidence=Evidence(start, end, text[start:end], sentence, s_lo),
+                weight=weight,
+            )
+        )
+    score = 100.0 * (1.0 - math.exp(-max(total, 0.0) / lex.score_scale))
+    return ScoredArticle(round(score, 1), theatre, tuple(signals), lex.taxonomy_version)
+
+
+def _assemble(lex: Lexicon, text: str, parts: list[tuple[int, int, int, int]]) -> list[tuple[int, int, str, bool]]:
+    """Whole-pattern hits from part matches; the longest of overlapping hits wins."""
+    patterns = lex.patterns
+    cands: list[tuple[int, int, str]] = []
+    multi: dict[int, list[tuple[int, int, int]]] = {}
+    for start, end, pid, part in parts:
+        pat = patterns[pid]
+        if pat.n_parts == 1:
+            cands.append((start, end, pat.category, end - start, False))
+        else:
+            multi.setdefault(pid, []).append((part, start, end))
+    if multi:
+        max_gap = lex.max_gap_words
+        for pid, plist in multi.items():
+            if len(plist) < 2 or not any(x[0] == 0 for x in plist):
+                continue
+            pat = patterns[pid]
+            by_part: list[list[tuple[int, int]]] = [[] for _ in range(pat.n_parts)]
+            for part, s, e in plist:
+                by_part[part].append((s, e))
+            if any(not p for p in by_part):
+                continue
+            for s0, e0 in by_part[0]:
+                cur_end = e0
+                matched = e0 - s0
+                ok = True
+                for nxt in by_part[1:]:
+                    best = None
+                    for s, e in sorted(nxt):
+                        if s >= cur_end:
+                            gap = text[cur_end:s]
+                            if len(gap.split()) <= max_gap and not any(ch in gap for ch in ".;!?:"):
+                                best = (s, e)
+                                break
+                    if best is None:
+                        ok = False
+                        break
+                    matched += best[1] - best[0]
+                    cur_end = best[1]
+                if ok:
+                    cands.append((s0, cur_end, pat.category, matched, True))
+    if len(cands) > 1:
+        # most matched characters first (gap words do not count, so a long
+        # gapped match does not swallow a tight phrase); on a tie the longer
+        # span, then the heavier (more specific) category wins
+        cats = lex.categories
+        # a hit inside another hit's span is part of that phrase ("lift trade
+        # and travel restrictions"): drop it before ranking
+        gapped = [o for o in cands if o[4]]
+        if gapped:
+            cands = [h for h in cands
+                     if not any(o[0] <= h[0] and h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0]) for o in gapped)]
+        cands.sort(key=lambda h: (-h[3], h[0] - h[1], -cats[h[2]].weight, h[0]))
+        taken: list[tuple[int, int]] = []
+        out = []
+        for h in cands:
+            if any(h[0] < te and ts < h[1] for ts, te in taken):
+                continue
+            taken.append((h[0], h[1]))
+            out.append((h[0], h[1], h[2], h[4]))
+        out.sort()
+        return out
+    return [(h[0], h[1], h[2], h[4]) for h in cands]
+
+
+def _dedupe_actors(actors: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Sorted by position; of overlapping names ("South Korea" / "Korea") the longest."""
+    if len(actors) < 2:
+        return actors
+    actors = sorted(actors, key=lambda a: (a[0], a[0] - a[1]))
+    out = [actors[0]]
+    for a in actors[1:]:
+        if a[0] < out[-1][1]:
+            continue
+        out.append(a)
+    return out
+
+
+def _actors_for(
+    text: str, actors: list[tuple[int, int, str]], start: int, end: int, s_lo: int, s_hi: int, c_lo: int
+) -> tuple[str | None, str | None]:
+    befores: list[tuple[int, int, str]] = []
+    after: list[tuple[int, int, str]] = []
+    for a in actors:
+        if a[0] < s_lo:
+            continue
+        if a[0] >= s_hi:
+            break
+        if a[0] <= start:
+            befores.append(a)
+        else:
+            after.append(a)
+    possessed = None
+    if befores:
+        gap = text[befores[-1][1] : start]
+        if gap[:2] in ("'s", "\u2019s") and len(gap.split()) <= 3:
+            # "Taiwan's air defence zone": the possessor is what is hit
+            possessed = befores.pop()
+    src_actor = None
+    for a in reversed(befores):
+        if a[0] >= c_lo:
+            src_actor = a
+            break
+    if src_actor is None and befores:
+        src_actor = befores[-1]
+    if possessed is not None:
+        after.insert(0, possessed)
+    source = src_actor[2] if src_actor else None
+    # passive: "Ukraine was attacked by Russia"
+    lead = text[max(s_lo, start - 8) : start].lower()
+    trig = text[start:end].lower()
+    first = trig.split(" ", 1)[0]
+    participle = first.endswith("ed") or first in _IRREGULAR_PARTICIPLES
+    if (lead.endswith(_PASSIVE_TAIL) and participle) or trig.startswith(_PASSIVE_TAIL):
+        by_actor = None
+        for a in after:
+            if text[max(end, a[0] - 4) : a[0]].lower().endswith("by ") and a[0] - end < 40:
+                by_actor = a
+                break
+        return (by_actor[2] if by_actor else None), source
+    target = None
+    for a in after:
+        if a[2] != source:
+            target = a[2]
+            break
+    return source, target
+
+
+def _theatre(lex: Lexicon, actors: list[tuple[int, int, str]], pairs: Any) -> str:
+    codes = {a[2] for a in actors}
+    if not codes:
+        return lex.default_theatre
+    best, best_score = lex.default_theatre, 0.0
+    for th in lex.theatres:
+        side_a, side_b = th.sides
+        both = bool(codes & side_a and codes & side_b)
+        anchored = bool(codes & th.anchors)
+        if not (both or anchored):
+            continue  # a theatre needs both sides present, or an anchor actor
+        score = 3 * both + anchored
+        for src, tgt, w in pairs:
+            if (src in side_a and tgt in side_b) or (src in side_b and tgt in side_a):
+                score += 2 * w
+            elif src in side_a or src in side_b or tgt in side_a or tgt in side_b:
+                score += w
+        if score > best_score:
+            best, best_score = th.id, score
+    return best
+
+
+def scored_to_dict(s: ScoredArticle) -> dict[str, Any]:
+    """The JSON contract of ``escalation-watch score-text --json``."""
+    return {
+        "score": s.score,
+        "theatre": s.theatre,
+        "taxonomy_version": s.taxonomy_version,
+        "signals": [
+            {
+                "signal": g.signal,
+                "direction": g.direction,
+                "kind": g.kind,
+                "modality": g.modality,
+                "source": g.source,
+                "target": g.target,
+                "evidence": {
+                    "start": g.evidence.start,
+                    "end": g.evidence.end,
+                    "text": g.evidence.text,
+                    "sentence": g.evidence.sentence,
+                },
+                "weight": g.weight,
+            }
+            for g in s.signals
+        ],
+    }

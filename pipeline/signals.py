@@ -1,0 +1,625 @@
+"""Load the signal data files and find raw matches in a text.
+
+Three data files drive the scorer (all in ``pipeline/data``):
+
+* ``taxonomy.yaml``: signal categories, their phrase patterns, modality cues and
+  weights (see the comment at the top of that file for the pattern syntax);
+* ``gazetteer.yaml``: actor names (plus every pycountry country name) -> codes;
+* ``watchlist.yaml``: the theatres (dyads / regions) the dashboard tracks.
+
+:func:`load_lexicon` validates the three files (one :class:`ConfigError` listing
+every problem with its line) and compiles every phrase, cue and actor name into
+a single Aho-Corasick automaton, once per process. :func:`scan` runs that
+automaton over one text and returns raw matches with character spans; the
+judgement (modality, actors, weights) is in :mod:`pipeline.score`.
+
+Matching runs over a normalised copy of the text: lower-cased, every character
+that is not a letter or digit replaced by a space, padded with one space at each
+end. Each replacement is one character for one, so offsets map 1:1 back to the
+original text, and the automaton keys carry their own spaces (`` troops ``), so
+only whole words match and no per-match boundary check is needed.
+
+Pure: no clock, no network, no database.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+
+from .errors import ConfigError, ConfigProblem
+
+DATA_DIR = Path(__file__).parent / "data"
+TAXONOMY_PATH = DATA_DIR / "taxonomy.yaml"
+GAZETTEER_PATH = DATA_DIR / "gazetteer.yaml"
+WATCHLIST_PATH = DATA_DIR / "watchlist.yaml"
+
+DIRECTIONS = ("escalation", "de-escalation")
+KINDS = ("threat", "act")
+MODALITIES = ("action", "threat", "conditional", "negated", "denied", "hedged")
+CUE_TYPES = (
+    "negated_before",
+    "negated_after",
+    "denied_before",
+    "denied_after",
+    "conditional",
+    "hedged",
+    "threat",
+)
+
+# words that open a new clause: cues in one clause do not reach the next
+_CLAUSE_CUES = ("but", "while", "whereas", "although", "though", "yet")
+
+# automaton entry kinds
+TRIGGER, CUE, ACTOR = 0, 1, 2
+
+# every char that is not a letter or digit becomes a space (1:1, offsets kept)
+_PUNCT = "".join(chr(i) for i in range(128) if not chr(i).isalnum()) + (
+    "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00a0\u00ab\u00bb\u2032\u02bc\u00b4\u2212"
+)
+_NORMALISE = str.maketrans(_PUNCT, " " * len(_PUNCT))
+_GROUP_RE = re.compile(r"\(([^()]*)\)")
+
+
+def normalise(text: str) -> str:
+    """Lower-case ``text`` and blank out punctuation, keeping every offset."""
+    low = text.lower()
+    if len(low) != len(text):  # e.g. "İ" lower-cases to two characters
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    return low.translate(_NORMALISE)
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    id: str
+    label: str
+    direction: str
+    kind: str
+    weight: float
+    threat_variant: str | None
+    negated_variant: str | None
+    yields_to: frozenset[str]
+    patterns: tuple[str, ...]
+    positives: tuple[str, ...]
+    negatives: tuple[str, ...]
+    line: int | None = None
+    yields_after: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Theatre:
+    id: str
+    name: str
+    sides: tuple[frozenset[str], frozenset[str]]
+    anchors: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """One taxonomy pattern: 1 part, or several parts joined by `` .. `` gaps."""
+
+    category: str
+    source: str
+    n_parts: int
+
+
+@dataclass(slots=True)
+class Scan:
+    """Raw matches in one text; spans index the original text."""
+
+    text: str
+    #: (start, end, pattern_index, part_index)
+    parts: list[tuple[int, int, int, int]]
+    #: (start, end, cue_type, flag)
+    cues: list[tuple[int, int, str, str | None]]
+    #: (start, end, actor_code)
+    actors: list[tuple[int, int, str]]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    taxonomy_version: str
+    categories: dict[str, Category]
+    patterns: tuple[Pattern, ...]
+    modality_weights: dict[str, float]
+    score_scale: float
+    repeat_decay: float
+    max_gap_words: int
+    negation_window_words: int
+    threat_window_words: int
+    theatres: tuple[Theatre, ...]
+    default_theatre: str
+    actor_codes: frozenset[str]
+    automaton: Any
+    gazetteer_version: str = ""
+    watchlist_version: str = ""
+
+    def scan(self, text: str) -> Scan:
+        return scan(self, text)
+
+
+# --- pattern expansion ---------------------------------------------------------
+
+
+def expand(pattern: str) -> list[str]:
+    """Expand ``(a|b|)`` groups into every literal alternative (whitespace tidied)."""
+    out: list[str] = []
+    todo = [pattern]
+    while todo:
+        p = todo.pop()
+        m = _GROUP_RE.search(p)
+        if m is None:
+            lit = " ".join(p.split())
+            if lit and lit not in out:
+                out.append(lit)
+            continue
+        for alt in m.group(1).split("|"):
+            todo.append(p[: m.start()] + alt + p[m.end() :])
+    return out
+
+
+def pattern_parts(pattern: str) -> list[list[str]]:
+    """Split a pattern on `` .. `` gaps and expand each part."""
+    return [expand(part) for part in pattern.split(" .. ")]
+
+
+def _key(literal: str) -> tuple[str, bool]:
+    """Automaton key for one literal; ``word*`` is a prefix match (no end space)."""
+    prefix = literal.endswith("*")
+    if prefix:
+        literal = literal[:-1]
+    norm = " ".join(normalise(literal).split())
+    return (" " + norm + ("" if prefix else " ")), prefix
+
+
+# --- YAML loading with line numbers -----------------------------------------------
+
+
+def _load_yaml(path: Path) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror or e}", path=str(path)) from e
+    try:
+        return YAML(typ="rt").load(text)
+    except YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(
+            [ConfigProblem(str(path), line, None, "", f"invalid YAML: {getattr(e, 'problem', e)}")],
+            path=str(path),
+        ) from e
+
+
+def _line(node: Any, key: Any = None) -> int | None:
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return None
+    try:
+        if key is None:
+            return lc.line + 1
+        if isinstance(key, int):
+            return lc.item(key)[0] + 1
+        return lc.key(key)[0] + 1
+    except (KeyError, IndexError, TypeError):
+        return lc.line + 1
+
+
+class _Problems:
+    def __init__(self, path: Path):
+        self.path = str(path)
+        self.items: list[ConfigProblem] = []
+
+    def add(self, line: int | None, field: str, message: str) -> None:
+        self.items.append(ConfigProblem(self.path, line, None, field, message))
+
+    def unknown_keys(self, node: Any, allowed: tuple[str, ...], where: str) -> None:
+        if not isinstance(node, dict):
+            return
+        for k in node:
+            if k not in allowed:
+                close = difflib.get_close_matches(str(k), allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                self.add(_line(node, k), f"{where}.{k}" if where else str(k), f"unknown key{hint}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError(self.items, path=self.path)
+
+
+_CAT_KEYS = (
+    "id", "label", "direction", "kind", "weight", "threat_variant",
+    "negated_variant", "yields_to", "yields_after", "patterns", "examples",
+)
+_TAX_KEYS = (
+    "version", "max_gap_words", "modality_weights", "score_scale", "repeat_decay",
+    "modality_cues", "negation_window_words", "threat_window_words", "categories",
+)
+_MODALITY_WEIGHT_KEYS = ("action", "threat", "threat_kind", "conditional", "hedged", "negated", "denied")
+
+
+def _str_list(node: Any, probs: _Problems, field: str, line: int | None) -> list[str]:
+    if not isinstance(node, list) or not node:
+        probs.add(line, field, "must be a non-empty list of strings")
+        return []
+    out = []
+    for i, item in enumerate(node):
+        if not isinstance(item, str) or not item.strip():
+            probs.add(_line(node, i), f"{field}[{i}]", "must be a non-empty string")
+        else:
+            out.append(str(item))
+    return out
+
+
+def _check_pattern(p: str, probs: _Problems, field: str, line: int | None) -> None:
+    depth = 0
+    for ch in p:
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth < 0 or depth > 1:
+            break
+    if depth != 0:
+        probs.add(line, field, f"unbalanced or nested parentheses in {p!r}")
+        return
+    for part in pattern_parts(p):
+        for lit in part:
+            if "*" in lit[:-1]:
+                probs.add(line, field, f"'*' only allowed at the end of a part: {p!r}")
+                return
+            if not normalise(lit.rstrip("*")).strip():
+                probs.add(line, field, f"pattern part has no letters: {p!r}")
+                return
+
+
+def load_taxonomy(path: Path = TAXONOMY_PATH) -> dict[str, Any]:
+    """Validate taxonomy.yaml; return plain values (raises ConfigError)."""
+    doc = _load_yaml(path)
+    probs = _Problems(path)
+    if not isinstance(doc, dict):
+        probs.add(1, "", "must be a mapping with `version` and `categories`")
+        probs.raise_if_any()
+    probs.unknown_keys(doc, _TAX_KEYS, "")
+    version = doc.get("version")
+    if not isinstance(version, str) or not version.strip():
+        probs.add(_line(doc, "version") if "version" in doc else 1, "version", "required, a non-empty string")
+
+    def number(key: str, default: float, lo: float, hi: float) -> float:
+        v = doc.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            probs.add(_line(doc, key), key, f"must be a number in [{lo}, {hi}] (got {v!r})")
+            return default
+        return float(v)
+
+    max_gap = int(number("max_gap_words", 4, 0, 12))
+    neg_window = int(number("negation_window_words", 6, 1, 30))
+    threat_window = int(number("threat_window_words", 8, 1, 30))
+    score_scale = number("score_scale", 10.0, 0.1, 1000)
+    repeat_decay = number("repeat_decay", 0.5, 0, 1)
+
+    mw_node = doc.get("modality_weights") or {}
+    probs.unknown_keys(mw_node, _MODALITY_WEIGHT_KEYS, "modality_weights")
+    modality_weights = {"action": 1.0, "threat": 0.6, "threat_kind": 1.0, "conditional": 0.5,
+                        "hedged": 0.6, "negated": 0.0, "denied": 0.0}
+    for k, v in dict(mw_node).items():
+        if k in modality_weights:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                probs.add(_line(mw_node, k), f"modality_weights.{k}", f"must be in [0, 1] (got {v!r})")
+            else:
+                modality_weights[k] = float(v)
+
+    cues: dict[str, list[str]] = {}
+    cue_node = doc.get("modality_cues")
+    if not isinstance(cue_node, dict):
+        probs.add(_line(doc, "modality_cues") if "modality_cues" in doc else 1, "modality_cues", "required mapping")
+    else:
+        probs.unknown_keys(cue_node, CUE_TYPES, "modality_cues")
+        for t in CUE_TYPES:
+            if t not in cue_node:
+                probs.add(_line(cue_node), f"modality_cues.{t}", "missing")
+                continue
+            cues[t] = _str_list(cue_node[t], probs, f"modality_cues.{t}", _line(cue_node, t))
+            for i, c in enumerate(cues[t]):
+                _check_pattern(c, probs, f"modality_cues.{t}[{i}]", _line(cue_node[t], i))
+
+    cats: dict[str, Category] = {}
+    cat_nodes = doc.get("categories")
+    if not isinstance(cat_nodes, list) or not cat_nodes:
+        probs.add(_line(doc, "categories") if "categories" in doc else 1, "categories", "required, a non-empty list")
+        cat_nodes = []
+    refs: list[tuple[str, str, str, int | None]] = []
+    for i, node in enumerate(cat_nodes):
+        where = f"categories[{i}]"
+        line = _line(cat_nodes, i)
+        if not isinstance(node, dict):
+            probs.add(line, where, "must be a mapping")
+            continue
+        probs.unknown_keys(node, _CAT_KEYS, where)
+        cid = node.get("id")
+        if not isinstance(cid, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", cid or ""):
+            probs.add(line, f"{where}.id", f"required, snake_case (got {cid!r})")
+            continue
+        where = f"categories[{i}] ({cid})"
+        if cid in cats:
+            probs.add(line, f"{where}.id", "duplicate id")
+        direction = node.get("direction")
+        if direction not in DIRECTIONS:
+            probs.add(_line(node, "direction"), f"{where}.direction", f"must be one of {', '.join(DIRECTIONS)} (got {direction!r})")
+        kind = node.get("kind")
+        if kind not in KINDS:
+            probs.add(_line(node, "kind"), f"{where}.kind", f"must be one of {', '.join(KINDS)} (got {kind!r})")
+        weight = node.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 10:
+            probs.add(_line(node, "weight"), f"{where}.weight", f"must be a number in (0, 10] (got {weight!r})")
+            weight = 1.0
+        patterns = _str_list(node.get("patterns"), probs, f"{where}.patterns", _line(node, "patterns") or line)
+        for j, p in enumerate(patterns):
+            _check_pattern(p, probs, f"{where}.patterns[{j}]", _line(node["patterns"], j))
+        ex = node.get("examples")
+        pos: list[str] = []
+        neg: list[str] = []
+        if not isinstance(ex, dict):
+            probs.add(_line(node, "examples") or line, f"{where}.examples", "required: positive and negative sentences")
+        else:
+            probs.unknown_keys(ex, ("positive", "negative"), f"{where}.examples")
+            pos = _str_list(ex.get("positive"), probs, f"{where}.examples.positive", _line(ex))
+            neg = _str_list(ex.get("negative"), probs, f"{where}.examples.negative", _line(ex))
+        yields = node.get("yields_to") or []
+        if not isinstance(yields, list):
+            probs.add(_line(node, "yields_to"), f"{where}.yields_to", "must be a list of category ids")
+            yields = []
+        after = node.get("yields_after") or []
+        if not isinstance(after, list):
+            probs.add(_line(node, "yields_after"), f"{where}.yields_after", "must be a list of category ids")
+            after = []
+        for y in after:
+            refs.append((cid, "yields_after", str(y), _line(node, "yields_after")))
+        for key in ("threat_variant", "negated_variant"):
+            if node.get(key) is not None:
+                refs.append((cid, key, str(node[key]), _line(node, key)))
+        for y in yields:
+            refs.append((cid, "yields_to", str(y), _line(node, "yields_to")))
+        cats[cid] = Category(
+            id=cid,
+            label=str(node.get("label") or cid),
+            direction=str(direction),
+            kind=str(kind),
+            weight=float(weight),
+            threat_variant=node.get("threat_variant"),
+            negated_variant=node.get("negated_variant"),
+            yields_to=frozenset(str(y) for y in yields),
+            yields_after=frozenset(str(y) for y in after),
+            patterns=tuple(patterns),
+            positives=tuple(pos),
+            negatives=tuple(neg),
+            line=line,
+        )
+    for cid, key, target, line in refs:
+        if target not in cats:
+            close = difflib.get_close_matches(target, list(cats), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            probs.add(line, f"categories ({cid}).{key}", f"unknown category {target!r}{hint}")
+        elif key == "threat_variant" and cats[target].direction != "escalation":
+            probs.add(line, f"categories ({cid}).{key}", f"{target!r} must be an escalation category")
+        elif key == "negated_variant" and cats[target].direction != "escalation":
+            probs.add(line, f"categories ({cid}).{key}", f"{target!r} must be an escalation category")
+    probs.raise_if_any()
+    return {
+        "version": str(version),
+        "categories": cats,
+        "cues": cues,
+        "modality_weights": modality_weights,
+        "score_scale": score_scale,
+        "repeat_decay": repeat_decay,
+        "max_gap_words": max_gap,
+        "negation_window_words": neg_window,
+        "threat_window_words": threat_window,
+    }
+
+
+def load_gazetteer(path: Path = GAZETTEER_PATH) -> dict[str, Any]:
+    """Validate gazetteer.yaml and merge pycountry names; returns {surface form: code}."""
+    import pycountry
+
+    doc = _load_yaml(path)
+    probs = _Problems(path)
+    if not isinstance(doc, dict):
+        probs.add(1, "", "must be a mapping")
+        probs.raise_if_any()
+    probs.unknown_keys(doc, ("version", "skip_pycountry_names", "exact_case", "alliances", "groups", "countries"), "")
+    iso3 = {c.alpha_3 for c in pycountry.countries} | {"XKX"}  # Kosovo: user-assigned code
+    skip = set(doc.get("skip_pycountry_names") or [])
+    exact = set(str(x) for x in (doc.get("exact_case") or []))
+    forms: dict[str, str] = {}
+    for c in pycountry.countries:
+        for attr in ("name", "common_name", "official_name"):
+            name = getattr(c, attr, None)
+            if name and "," not in name and "(" not in name and name not in skip:
+                forms.setdefault(name, c.alpha_3)
+    for section in ("alliances", "groups", "countries"):
+        node = doc.get(section) or {}
+        if not isinstance(node, dict):
+            probs.add(_line(doc, section), section, "must be a mapping of code -> list of names")
+            continue
+        for code, names in node.items():
+            if section == "countries" and code not in iso3:
+                probs.add(_line(node, code), f"{section}.{code}", "not an ISO 3166-1 alpha-3 code")
+            for name in _str_list(names, probs, f"{section}.{code}", _line(node, code)):
+                forms[name] = str(code)
+    probs.raise_if_any()
+    return {"version": str(doc.get("version", "")), "forms": forms, "exact_case": exact}
+
+
+def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | None = None) -> dict[str, Any]:
+    doc = _load_yaml(path)
+    probs = _Problems(path)
+    if not isinstance(doc, dict):
+        probs.add(1, "", "must be a mapping")
+        probs.raise_if_any()
+    probs.unknown_keys(doc, ("version", "default", "theatres"), "")
+    theatres: list[Theatre] = []
+    nodes = doc.get("theatres")
+    if not isinstance(nodes, list) or not nodes:
+        probs.add(_line(doc), "theatres", "required, a non-empty list")
+        nodes = []
+    seen: set[str] = set()
+    for i, node in enumerate(nodes):
+        where = f"theatres[{i}]"
+        line = _line(nodes, i)
+        if not isinstance(node, dict):
+            probs.add(line, where, "must be a mapping")
+            continue
+        probs.unknown_keys(node, ("id", "name", "sides", "anchors"), where)
+        tid = node.get("id")
+        if not isinstance(tid, str) or not tid:
+            probs.add(line, f"{where}.id", "required")
+            continue
+        if tid in seen:
+            probs.add(line, f"{where}.id", f"duplicate id {tid!r}")
+        seen.add(tid)
+        sides = node.get("sides")
+        if not (isinstance(sides, list) and len(sides) == 2 and all(isinstance(s, list) and s for s in sides)):
+            probs.add(_line(node, "sides") or line, f"{where}.sides", "must be two non-empty lists of actor codes")
+            continue
+        anchors = node.get("anchors") or []
+        for code in [c for s in sides for c in s] + list(anchors):
+            if actor_codes is not None and code not in actor_codes:
+                probs.add(_line(node, "sides"), f"{where}", f"unknown actor code {code!r}")
+        theatres.append(Theatre(tid, str(node.get("name") or tid),
+                                (frozenset(map(str, sides[0])), frozenset(map(str, sides[1]))),
+                                frozenset(map(str, anchors))))
+    probs.raise_if_any()
+    return {"version": str(doc.get("version", "")), "theatres": tuple(theatres),
+            "default": str(doc.get("default") or "other")}
+
+
+# --- compile -----------------------------------------------------------------
+
+
+def _add(auto: Any, key: str, entry: tuple) -> None:
+    existing = auto.get(key, None)
+    if existing is None:
+        auto.add_word(key, [entry])
+    elif entry not in existing:
+        existing.append(entry)
+
+
+def compile_lexicon(
+    taxonomy_path: Path = TAXONOMY_PATH,
+    gazetteer_path: Path = GAZETTEER_PATH,
+    watchlist_path: Path = WATCHLIST_PATH,
+) -> Lexicon:
+    tax = load_taxonomy(Path(taxonomy_path))
+    gaz = load_gazetteer(Path(gazetteer_path))
+    actor_codes = frozenset(gaz["forms"].values())
+    wl = load_watchlist(Path(watchlist_path), actor_codes)
+
+    auto = ahocorasick.Automaton()
+    patterns: list[Pattern] = []
+    for cat in tax["categories"].values():
+        for src in cat.patterns:
+            parts = pattern_parts(src)
+            pid = len(patterns)
+            patterns.append(Pattern(cat.id, src, len(parts)))
+            for part_idx, lits in enumerate(parts):
+                for lit in lits:
+                    key, prefix = _key(lit)
+                    # entry: (TRIGGER, key length, prefix, pattern id, part index)
+                    _add(auto, key, (TRIGGER, len(key), prefix, pid, part_idx))
+    for cue_type, cue_list in tax["cues"].items():
+        for src in cue_list:
+            for lits in pattern_parts(src):
+                for lit in lits:
+                    key, prefix = _key(lit)
+                    flag = None
+                    if cue_type == "hedged" and lit == "may":
+                        flag = "lower"  # "May" is the month
+                    elif cue_type == "conditional" and lit == "should":
+                        flag = "clause_start"
+                    _add(auto, key, (CUE, len(key), prefix, cue_type, flag))
+    for word in _CLAUSE_CUES:  # clause boundaries for pipeline.score
+        _add(auto, " " + word + " ", (CUE, len(word) + 2, False, "clause", None))
+    exact = gaz["exact_case"]
+    for form, code in gaz["forms"].items():
+        key, _ = _key(form)
+        # exact: the original must equal the form (letters/digits, case kept);
+        # capital: a capitalised form must start with a capital in the text
+        check = form.translate(_NORMALISE).split() if form in exact else None
+        _add(auto, key, (ACTOR, len(key), False, code, (" ".join(check) if check else None, form[:1].isupper())))
+    auto.make_automaton()
+    return Lexicon(
+        taxonomy_version=tax["version"],
+        categories=tax["categories"],
+        patterns=tuple(patterns),
+        modality_weights=tax["modality_weights"],
+        score_scale=tax["score_scale"],
+        repeat_decay=tax["repeat_decay"],
+        max_gap_words=tax["max_gap_words"],
+        negation_window_words=tax["negation_window_words"],
+        threat_window_words=tax["threat_window_words"],
+        theatres=wl["theatres"],
+        default_theatre=wl["default"],
+        actor_codes=actor_codes,
+        automaton=auto,
+        gazetteer_version=gaz["version"],
+        watchlist_version=wl["version"],
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def load_lexicon() -> Lexicon:
+    """The packaged data files, validated and compiled once per process."""
+    return compile_lexicon()
+
+
+# --- scan ----------------------------------------------------------------------
+
+
+def scan(lex: Lexicon, text: str) -> Scan:
+    """Every trigger part, modality cue and actor name in ``text`` (whole words)."""
+    norm = " " + normalise(text) + " "
+    parts: list[tuple[int, int, int, int]] = []
+    cues: list[tuple[int, int, str, str | None]] = []
+    actors: list[tuple[int, int, str]] = []
+    n = len(text)
+    # a later part of a gapped pattern only matters after its first part
+    first_seen: set[int] = set()
+    for end_idx, entries in lex.automaton.iter(norm):
+        for kind, klen, prefix, a, b in entries:
+            if kind == TRIGGER and b:
+                if a not in first_seen:
+                    continue
+            # key " word " ends on the space after the word at norm index end_idx,
+            # i.e. text index end_idx - 1; the word starts at text index start
+            start = end_idx - klen + 1
+            if prefix:
+                end = end_idx
+                while end < n and norm[end + 1] != " ":
+                    end += 1
+            else:
+                end = end_idx - 1
+            if kind == TRIGGER:
+                if b == 0 and lex.patterns[a].n_parts > 1:
+                    first_seen.add(a)
+                parts.append((start, end, a, b))
+            elif kind == CUE:
+                if b == "lower" and text[start:end] != "may":
+                    continue
+                cues.append((start, end, a, b))
+            else:
+                exact, capital = b
+                if exact is not None:
+                    if " ".join(text[start:end].translate(_NORMALISE).split()) != exact:
+                        continue
+                elif capital and not text[start].isupper():
+                    continue
+                actors.append((start, end, a))
+    return Scan(text, parts, cues, actors)

@@ -1,0 +1,622 @@
+"""Storage: one small interface over SQLite (default) and PostgreSQL.
+
+All SQL of the project lives here. The poller is the only writer; the
+dashboard opens the store read-only. SQLite runs in WAL mode so readers never
+block the writer and never see "database is locked".
+
+Every feed update is written in one transaction (articles, feed health, fetch
+log), so a crash mid-poll never leaves half a feed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import schema
+from .errors import StoreError
+from .types import FeedSpec, FeedUpdate, ScoredArticle
+
+DEFAULT_DB_URL = "sqlite:///data/escalation-watch.db"
+ENV_DB = "ESCALATION_WATCH_DB"
+
+_MIGRATIONS = "pipeline:migrations"
+
+
+def resolve_db_url(cli_value: str | None = None) -> str:
+    """--db beats $ESCALATION_WATCH_DB beats the embedded default."""
+    return cli_value or os.environ.get(ENV_DB) or DEFAULT_DB_URL
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """A feed's row: configuration plus health and scheduling state."""
+
+    id: int
+    url: str
+    name: str
+    enabled: bool
+    interval_s: int
+    tags: tuple[str, ...]
+    language: str | None
+    in_config: bool
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+    ttl_s: int | None
+    status: str
+    disabled_reason: str | None
+    last_fetch_at: datetime | None
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    error_streak: int
+    next_due_at: datetime | None
+    retry_after_until: datetime | None
+    ill_formed: bool
+    items_total: int
+    new_items_ewma: float | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> FeedState:
+        m = row._mapping
+        return cls(
+            **{
+                f: (tuple(json.loads(m[f] or "[]")) if f == "tags" else m[f])
+                for f in cls.__slots__  # type: ignore[attr-defined]
+            }
+        )
+
+
+def _sqlite_path(url: sa.URL) -> str | None:
+    db = url.database
+    if not db or db == ":memory:":
+        return None
+    return db
+
+
+def _make_engine(url: str, *, readonly: bool) -> Engine:
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as e:
+        raise StoreError(f"bad database URL {url!r}: {e}") from e
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        path = _sqlite_path(parsed)
+        if path is None:
+            raise StoreError("an in-memory SQLite database cannot be shared by the poller and dashboard; give a file")
+        if readonly:
+            if not Path(path).exists():
+                raise StoreError(f"database {path} does not exist yet: run `escalation-watch poll` first")
+
+            def creator() -> sqlite3.Connection:
+                # mode=ro: the dashboard cannot write even by mistake
+                return sqlite3.connect(
+                    f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=30, check_same_thread=False
+                )
+
+            engine = sa.create_engine("sqlite://", creator=creator)
+        else:
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"cannot create the directory for {path}: {e.strerror}") from e
+            engine = sa.create_engine(
+                parsed, connect_args={"timeout": 30, "check_same_thread": False}
+            )
+        _configure_sqlite(engine, readonly=readonly)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    raise StoreError(f"unsupported database {backend!r} in {url!r}: use sqlite:///FILE or postgresql://...")
+
+
+def _configure_sqlite(engine: Engine, *, readonly: bool) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # we issue BEGIN ourselves (below), so pysqlite's implicit transactions are off;
+        # that makes migrations transactional and writes explicit
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 30000")
+        if not readonly:
+            cur.execute("PRAGMA journal_mode = WAL")
+            # NORMAL is durable in WAL mode except for the last commits on power loss
+            cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # IMMEDIATE takes the write lock up front: no lock upgrade, no deadlock
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def _alembic_config(conn: Connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", _MIGRATIONS)
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+class Store:
+    """The verbs the pipeline needs, over one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine, url: str, *, readonly: bool):
+        self.engine = engine
+        self.url = url
+        self.readonly = readonly
+        self._feed_ids: dict[str, int] = {}
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str | None = None, *, readonly: bool = False, migrate: bool = True) -> Store:
+        url = resolve_db_url(url)
+        engine = _make_engine(url, readonly=readonly)
+        store = cls(engine, url, readonly=readonly)
+        try:
+            if migrate and not readonly:
+                store.migrate()
+            else:
+                store.check_version()
+        except StoreError:
+            engine.dispose()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def _versions(self, conn: Connection) -> tuple[str | None, str]:
+        from alembic.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        current = MigrationContext.configure(conn).get_current_revision()
+        head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
+        return current, head
+
+    def check_version(self) -> None:
+        from alembic.script import ScriptDirectory
+
+        try:
+            with self.engine.connect() as conn:
+                current, head = self._versions(conn)
+                known = {s.revision for s in ScriptDirectory.from_config(_alembic_config(conn)).walk_revisions()}
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot open database {self._safe_url()}: {_short(e)}") from e
+        if current is None:
+            raise StoreError(f"database {self._safe_url()} has no schema yet: run `escalation-watch poll` first")
+        if current not in known:
+            raise StoreError(
+                f"database {self._safe_url()} is at schema version {current}, newer than this code "
+                f"(which knows up to {head}): upgrade escalation-watch"
+            )
+        if current != head:
+            raise StoreError(
+                f"database {self._safe_url()} is at schema version {current}; this code needs {head}: "
+                "run `escalation-watch poll` once to migrate it"
+            )
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest version; refuse a database newer than the code."""
+        from alembic import command
+        from alembic.script import ScriptDirectory
+
+        try:
+            with self.engine.connect() as conn:
+                cfg = _alembic_config(conn)
+                script = ScriptDirectory.from_config(cfg)
+                current, head = self._versions(conn)
+                if current is not None and current not in {s.revision for s in script.walk_revisions()}:
+                    raise StoreError(
+                        f"database {self._safe_url()} is at schema version {current}, newer than this code "
+                        f"(which knows up to {head}): upgrade escalation-watch"
+                    )
+                if current != head:
+                    command.upgrade(cfg, "head")
+                conn.commit()
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot migrate database {self._safe_url()}: {_short(e)}") from e
+
+    def schema_version(self) -> str | None:
+        with self.engine.connect() as conn:
+            return self._versions(conn)[0]
+
+    def _safe_url(self) -> str:
+        try:
+            return sa.make_url(self.url).render_as_string(hide_password=True)
+        except Exception:  # pragma: no cover - url was parsed before
+            return "<database>"
+
+    def _write(self):
+        if self.readonly:
+            raise StoreError("this store was opened read-only")
+        return self.engine.begin()
+
+    # -- feeds -------------------------------------------------------------
+
+    def sync_feeds(self, specs: Sequence[FeedSpec], now: datetime) -> None:
+        """Make the feeds table match feeds.yaml: add, update, mark removed feeds."""
+        t = schema.feeds
+        by_url = {s.url: s for s in specs}
+        try:
+            with self._write() as conn:
+                existing = {r.url: r for r in conn.execute(sa.select(t.c.id, t.c.url, t.c.status, t.c.enabled))}
+                for url, spec in by_url.items():
+                    values = dict(
+                        name=spec.name,
+                        enabled=spec.enabled,
+                        interval_s=spec.interval_s,
+                        tags=json.dumps(list(spec.tags)),
+                        language=spec.language,
+                        in_config=True,
+                    )
+                    row = existing.get(url)
+                    if row is None:
+                        conn.execute(
+                            t.insert().values(
+                                url=url,
+                                status="new",
+                                error_streak=0,
+                                ill_formed=False,
+                                items_total=0,
+                                next_due_at=now,
+                                **values,
+                            )
+                        )
+                    else:
+                        if spec.enabled and not row.enabled and row.status == "gone":
+                            # the user re-enabled a feed that answered 410: try it again now
+                            values.update(status="new", disabled_reason=None, next_due_at=now, error_streak=0)
+                        conn.execute(t.update().where(t.c.id == row.id).values(**values))
+                gone = [r.id for u, r in existing.items() if u not in by_url]
+                if gone:
+                    conn.execute(t.update().where(t.c.id.in_(gone)).values(in_config=False))
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot update feeds in {self._safe_url()}: {_short(e)}") from e
+        self._feed_ids.clear()
+
+    def feed_states(self, *, only_configured: bool = False) -> list[FeedState]:
+        t = schema.feeds
+        q = sa.select(t).order_by(t.c.id)
+        if only_configured:
+            q = q.where(t.c.in_config.is_(True))
+        with self.engine.connect() as conn:
+            return [FeedState.from_row(r) for r in conn.execute(q)]
+
+    def feed_state(self, url: str) -> FeedState | None:
+        t = schema.feeds
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.url == url)).first()
+        return FeedState.from_row(row) if row else None
+
+    def _feed_id(self, conn: Connection, url: str) -> int:
+        fid = self._feed_ids.get(url)
+        if fid is None:
+            fid = conn.execute(sa.select(schema.feeds.c.id).where(schema.feeds.c.url == url)).scalar()
+            if fid is None:
+                raise StoreError(f"unknown feed {url}: sync feeds.yaml first")
+            self._feed_ids[url] = fid
+        return fid
+
+    def record_update(
+        self,
+        update: FeedUpdate,
+        *,
+        next_due_at: datetime,
+        status: str,
+        disabled_reason: str | None = None,
+        new_items_ewma: float | None = None,
+    ) -> int:
+        """Write one poll of one feed in one transaction; return the number of new articles."""
+        f, a, log = schema.feeds, schema.articles, schema.fetch_log
+        try:
+            with self._write() as conn:
+                fid = self._feed_id(conn, update.feed_url)
+                new = self._insert_articles(conn, fid, update) if update.articles else 0
+                values: dict[str, Any] = dict(
+                    last_fetch_at=update.finished_at,
+                    next_due_at=next_due_at,
+                    status=status,
+                    disabled_reason=disabled_reason,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+                if update.outcome in ("ok", "not_modified"):
+                    values.update(
+                        last_success_at=update.finished_at,
+                        error_streak=0,
+                        retry_after_until=None,
+                    )
+                    if update.outcome == "ok":
+                        values.update(
+                            etag=update.etag,
+                            last_modified=update.last_modified,
+                            ttl_s=update.ttl_s,
+                            ill_formed=update.ill_formed,
+                            items_total=f.c.items_total + new,
+                            new_items_ewma=new_items_ewma,
+                        )
+                else:
+                    values.update(
+                        last_error_at=update.finished_at,
+                        last_error=update.error,
+                        error_streak=f.c.error_streak + 1,
+                    )
+                    if update.retry_after_s:
+                        values["retry_after_until"] = next_due_at
+                if update.outcome == "ok" and update.ill_formed is False:
+                    values["last_error"] = None
+                conn.execute(f.update().where(f.c.id == fid).values(**values))
+                conn.execute(
+                    log.insert().values(
+                        feed_id=fid,
+                        started_at=update.started_at,
+                        finished_at=update.finished_at,
+                        outcome=update.outcome,
+                        status=update.status,
+                        error=update.error,
+                        body_bytes=update.body_bytes,
+                        items_seen=len(update.articles),
+                        items_new=new,
+                    )
+                )
+                return new
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot store update of {update.feed_url}: {_short(e)}") from e
+
+    def reschedule(self, url: str, next_due_at: datetime, new_items_ewma: float | None) -> None:
+        f = schema.feeds
+        with self._write() as conn:
+            conn.execute(
+                f.update().where(f.c.url == url).values(next_due_at=next_due_at, new_items_ewma=new_items_ewma)
+            )
+
+    def _insert_articles(self, conn: Connection, feed_id: int, update: FeedUpdate) -> int:
+        a = schema.articles
+        guids = [art.guid for art in update.articles]
+        known: set[str] = set()
+        # one IN query per chunk: most polls re-see articles already stored
+        for chunk in chunks(guids, 500):
+            known.update(
+                conn.execute(sa.select(a.c.guid).where(a.c.feed_id == feed_id, a.c.guid.in_(chunk))).scalars()
+            )
+        scores = dict(zip(guids, update.scores)) if update.scores else {}
+        rows = [
+            dict(
+                feed_id=feed_id,
+                guid=art.guid,
+                url=art.url,
+                canonical_url=art.canonical_url,
+                title=art.title,
+                summary=art.summary,
+                published_at=art.published_at,
+                published_estimated=art.published_estimated,
+                first_seen_at=update.finished_at,
+                language=art.language,
+                author=art.author,
+                content_hash=art.content_hash,
+                **_score_columns(scores.get(art.guid), update.finished_at),
+            )
+            for art in update.articles
+            if art.guid not in known
+        ]
+        if not rows:
+            return 0
+        # the canonical URL may already be stored from another feed: skip, don't fail
+        stmt = _insert(conn)(a).on_conflict_do_nothing()
+        result = conn.execute(stmt, rows)
+        inserted = max(result.rowcount, 0)
+        if inserted and scores:
+            new_guids = [r["guid"] for r in rows]
+            ids: dict[str, int] = {}
+            for chunk in chunks(new_guids, 500):
+                q = sa.select(a.c.guid, a.c.id).where(a.c.feed_id == feed_id, a.c.guid.in_(chunk))
+                ids.update((g, i) for g, i in conn.execute(q))
+            self._insert_signals(conn, [(ids[g], scores[g]) for g in new_guids if g in ids and g in scores])
+        return inserted
+
+    def _insert_signals(self, conn: Connection, pairs: Sequence[tuple[int, ScoredArticle]]) -> None:
+        rows = [
+            dict(
+                article_id=aid,
+                signal=sig.signal,
+                direction=sig.direction,
+                kind=sig.kind,
+                modality=sig.modality,
+                source=sig.source,
+                target=sig.target,
+                theatre=sig.theatre,
+                span_start=sig.evidence.start,
+                span_end=sig.evidence.end,
+                evidence=sig.evidence.text,
+                sentence=sig.evidence.sentence,
+                weight=sig.weight,
+                taxonomy_version=scored.taxonomy_version,
+            )
+            for aid, scored in pairs
+            for sig in scored.signals
+        ]
+        if rows:
+            conn.execute(schema.signals.insert(), rows)
+
+    # -- scoring -------------------------------------------------------------
+
+    @staticmethod
+    def _unscored(version: str, only_unscored: bool):
+        a = schema.articles
+        if only_unscored:
+            return a.c.taxonomy_version.is_(None)
+        return sa.or_(a.c.taxonomy_version.is_(None), a.c.taxonomy_version != version)
+
+    def articles_to_score(
+        self, version: str, *, after_id: int = 0, limit: int = 1000, only_unscored: bool = False
+    ) -> list[dict[str, Any]]:
+        """Articles not scored with taxonomy ``version`` (or never scored), in id order from ``after_id``."""
+        a = schema.articles
+        q = (
+            sa.select(a.c.id, a.c.title, a.c.summary)
+            .where(a.c.id > after_id, self._unscored(version, only_unscored))
+            .order_by(a.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def count_to_score(self, version: str, *, only_unscored: bool = False) -> int:
+        q = sa.select(sa.func.count()).select_from(schema.articles).where(self._unscored(version, only_unscored))
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar_one()
+
+    def save_scores(self, pairs: Sequence[tuple[int, ScoredArticle]], now: datetime) -> None:
+        """Replace the scores and signals of these articles, in one transaction."""
+        a, sig = schema.articles, schema.signals
+        if not pairs:
+            return
+        try:
+            with self._write() as conn:
+                ids = [aid for aid, _ in pairs]
+                for chunk in chunks(ids, 500):
+                    conn.execute(sig.delete().where(sig.c.article_id.in_(chunk)))
+                conn.execute(
+                    a.update().where(a.c.id == sa.bindparam("b_id")).values(
+                        score=sa.bindparam("b_score"),
+                        theatre=sa.bindparam("b_theatre"),
+                        taxonomy_version=sa.bindparam("b_version"),
+                        scored_at=sa.bindparam("b_at", type_=schema.UTCDateTime),
+                    ),
+                    [
+                        dict(b_id=aid, b_score=s.score, b_theatre=s.theatre, b_version=s.taxonomy_version, b_at=now)
+                        for aid, s in pairs
+                    ],
+                )
+                self._insert_signals(conn, pairs)
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot save scores: {_short(e)}") from e
+
+    def signals_for_article(self, article_id: int) -> list[dict[str, Any]]:
+        sig = schema.signals
+        q = sa.select(sig).where(sig.c.article_id == article_id).order_by(sig.c.span_start)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    # -- reads for the dashboard and CLI -----------------------------------
+
+    def article_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(schema.articles)).scalar_one()
+
+    def latest_articles(self, limit: int = 50) -> list[dict[str, Any]]:
+        a, f = schema.articles, schema.feeds
+        q = (
+            sa.select(
+                a.c.id,
+                a.c.published_at,
+                a.c.title,
+                a.c.url,
+                a.c.summary,
+                f.c.name.label("source"),
+                a.c.published_estimated,
+            )
+            .join(f, f.c.id == a.c.feed_id)
+            .order_by(a.c.published_at.desc(), a.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def feed_health(self) -> list[dict[str, Any]]:
+        f = schema.feeds
+        q = sa.select(
+            f.c.name,
+            f.c.url,
+            f.c.enabled,
+            f.c.status,
+            f.c.last_success_at,
+            f.c.last_error_at,
+            f.c.last_error,
+            f.c.error_streak,
+            f.c.items_total,
+            f.c.next_due_at,
+            f.c.disabled_reason,
+            f.c.ill_formed,
+        ).where(f.c.in_config.is_(True)).order_by(f.c.name)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def fetch_log(self, feed_url: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        f, log = schema.feeds, schema.fetch_log
+        q = (
+            sa.select(f.c.url, log.c.started_at, log.c.outcome, log.c.status, log.c.error, log.c.items_new)
+            .join(f, f.c.id == log.c.feed_id)
+            .order_by(log.c.id.desc())
+            .limit(limit)
+        )
+        if feed_url is not None:
+            q = q.where(f.c.url == feed_url)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def articles_for_feed(self, feed_url: str) -> list[dict[str, Any]]:
+        a, f = schema.articles, schema.feeds
+        q = sa.select(a).join(f, f.c.id == a.c.feed_id).where(f.c.url == feed_url).order_by(a.c.id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def _score_columns(scored: ScoredArticle | None, now: datetime) -> dict[str, Any]:
+    if scored is None:
+        return dict(score=None, theatre=None, taxonomy_version=None, scored_at=None)
+    return dict(score=scored.score, theatre=scored.theatre, taxonomy_version=scored.taxonomy_version, scored_at=now)
+
+
+def _insert(conn: Connection):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _short(e: BaseException) -> str:
+    """The driver's own message, without SQLAlchemy's SQL dump and doc link."""
+    orig = getattr(e, "orig", None)
+    return str(orig if orig is not None else e).splitlines()[0]
+
+
+def open_store(url: str | None = None, *, readonly: bool = False) -> Store:
+    return Store.open(url, readonly=readonly)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]

@@ -1,0 +1,157 @@
+"""Plain records passed between the pipeline stages.
+
+Every stage takes and returns these frozen dataclasses, so each stage can be
+tested on its own with values written by hand. Times are timezone-aware UTC
+``datetime`` objects; durations carry their unit in the name (``interval_s``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+DEFAULT_INTERVAL_S = 15 * 60
+MIN_INTERVAL_S = 60
+MAX_INTERVAL_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One feed as configured in feeds.yaml."""
+
+    name: str
+    url: str
+    interval_s: int = DEFAULT_INTERVAL_S
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    #: 1-based line of the entry in feeds.yaml, for error messages (None if not from a file)
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The optional ``settings:`` section of feeds.yaml."""
+
+    #: refuse private and loopback destinations (shared deployments); link-local
+    #: and cloud-metadata addresses are refused whatever this says
+    deny_private_networks: bool = False
+    #: whole-request deadline, headers and body included
+    timeout_s: float = 20.0
+    connect_timeout_s: float = 10.0
+    #: cap on the decoded body, enforced while streaming
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    #: feeds fetched at once
+    concurrency: int = 16
+    #: cap of the exponential back-off after failures
+    max_backoff_s: int = 6 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class FeedsConfig:
+    feeds: tuple[FeedSpec, ...]
+    settings: Settings = field(default_factory=Settings)
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A successful HTTP exchange: 200 with a body, or 304 without one."""
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes | None
+    #: response headers, names lower-cased
+    headers: dict[str, str]
+    etag: str | None
+    last_modified: str | None
+    elapsed_s: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One feed entry, normalised."""
+
+    feed_url: str
+    guid: str
+    url: str | None
+    #: link without tracking parameters or fragment; the cross-feed identity
+    canonical_url: str | None
+    title: str
+    summary: str
+    published_at: datetime
+    #: True when the entry had no usable date and published_at is the first-seen time
+    published_estimated: bool
+    language: str | None
+    author: str | None
+    #: sha256 of normalised title + summary
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    articles: tuple[Article, ...]
+    title: str | None = None
+    #: the feed's own <ttl>/<sy:updatePeriod> hint, in seconds
+    ttl_s: int | None = None
+    #: feedparser's bozo flag: the feed was ill-formed but still yielded entries
+    ill_formed: bool = False
+    ill_formed_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    start: int
+    end: int
+    text: str
+    sentence: str = ""
+    sentence_start: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    signal: str
+    direction: str  # "escalation" | "de-escalation"
+    kind: str  # "threat" | "act"
+    modality: str  # action|threat|conditional|negated|denied|hedged
+    source: str | None
+    target: str | None
+    theatre: str
+    evidence: Evidence
+    #: contribution to the article score (0 for negated or denied escalation)
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredArticle:
+    score: float
+    theatre: str
+    signals: tuple[Signal, ...]
+    taxonomy_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """What one poll of one feed produced; the store writes it in one transaction."""
+
+    feed_url: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str  # "ok" | "not_modified" | "error" | "gone"
+    status: int | None = None
+    articles: tuple[Article, ...] = ()
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    retry_after_s: float | None = None
+    ttl_s: int | None = None
+    ill_formed: bool = False
+    body_bytes: int = 0
+    #: one score per article (same order), computed off the event loop with the parse
+    scores: tuple[ScoredArticle, ...] = ()

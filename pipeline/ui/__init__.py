@@ -1,0 +1,1 @@
+"""Streamlit pages. Imported only by dashboard.py: ``import pipeline`` never loads streamlit."""

@@ -1,0 +1,191 @@
+"""Poll a local feed server into a real SQLite file through the real CLI and poller."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from datetime import timedelta
+
+from tests.feedgen import DEFAULT_BASE_TIME, make_atom, make_rss
+
+pytestmark = pytest.mark.timeout(120)
+
+LM = "Fri, 03 Dec 2021 10:00:00 GMT"
+
+
+def write_config(path: Path, feeds: list[tuple[str, str]], settings: str = "") -> Path:
+    lines = ["# test feeds", "feeds:"]
+    for name, url in feeds:
+        lines += [f"  - name: {name}", f"    url: {url}"]
+    if settings:
+        lines += ["settings:", settings]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def db_rows(db: Path, sql: str):
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def setup(tmp_path, feed_server):
+    srv = feed_server
+    urls = [
+        srv.route("/a.xml", make_rss("a", 20), etag='"a1"'),
+        srv.route("/b.xml", make_atom("b", 15), last_modified=LM),
+        srv.route("/c.xml", make_rss("c", 10), etag='"c1"', gzip=True),
+    ]
+    cfg = write_config(tmp_path / "feeds.yaml", [(f"Feed {i}", u) for i, u in enumerate(urls)])
+    db = tmp_path / "ew.db"
+    return srv, cfg, db
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=90
+    )
+
+
+def test_poll_once_stores_every_item_once_then_makes_conditional_requests(setup):
+    srv, cfg, db = setup
+    r = run_cli("poll", "--once", "--config", str(cfg), "--db", f"sqlite:///{db}")
+    assert r.returncode == 0, r.stderr
+    assert "45 new articles" in r.stdout
+    assert db_rows(db, "SELECT count(*), count(DISTINCT guid) FROM articles") == [(45, 45)]
+
+    r = run_cli("poll", "--once", "--config", str(cfg), "--db", f"sqlite:///{db}")
+    assert r.returncode == 0, r.stderr
+    assert "0 new articles" in r.stdout and "3 not modified" in r.stdout
+    assert db_rows(db, "SELECT count(*) FROM articles") == [(45,)]
+    assert srv.last_headers("/a.xml")["if-none-match"] == '"a1"'
+    assert srv.last_headers("/b.xml")["if-modified-since"] == LM
+    assert srv.last_headers("/c.xml")["if-none-match"] == '"c1"'
+    outcomes = db_rows(db, "SELECT outcome, count(*) FROM fetch_log GROUP BY outcome ORDER BY outcome")
+    assert outcomes == [("not_modified", 3), ("ok", 3)]
+
+
+def test_new_items_are_added_without_duplicates(setup):
+    srv, cfg, db = setup
+    assert main(["poll", "--once", "--config", str(cfg), "--db", f"sqlite:///{db}"]) == 0
+    # the feed grows: 5 newer items on top of the same 20 (and a new ETag)
+    newer = make_rss("a", 25, base_time=DEFAULT_BASE_TIME + timedelta(hours=5), seed=0)
+    srv.route("/a.xml", newer, etag='"a2"')
+    assert main(["poll", "--once", "--config", str(cfg), "--db", f"sqlite:///{db}"]) == 0
+    assert db_rows(db, "SELECT count(*), count(DISTINCT guid) FROM articles") == [(50, 50)]
+
+
+def test_failures_are_per_feed_and_recorded(tmp_path, feed_server):
+    srv = feed_server
+    good = srv.route("/good.xml", make_rss("good", 5))
+    urls = {
+        "good": good,
+        "html": srv.route("/page.html", b"<!DOCTYPE html><html><body><h1>Hello</h1></body></html>",
+                          content_type="text/html"),
+        "http429": srv.route("/busy.xml", b"slow down", status=429, headers={"Retry-After": "3600"}),
+        "http410": srv.route("/gone.xml", b"gone", status=410),
+        "http500": srv.route("/err.xml", b"oops", status=500),
+        "slow": srv.route("/slow.xml", make_rss("slow", 3), delay_s=10),
+        "huge": srv.route("/huge.xml", b"<rss>" + b" " * (3 * 1024 * 1024) + b"</rss>"),
+        "redirect": srv.route("/moved.xml", b"", status=301, headers={"Location": "/good2.xml"}),
+    }
+    srv.route("/good2.xml", make_rss("good2", 4))
+    cfg = write_config(
+        tmp_path / "feeds.yaml",
+        list(urls.items()),
+        settings="  timeout_s: 2\n  max_bytes: 1048576",
+    )
+    db = tmp_path / "ew.db"
+    t0 = time.monotonic()
+    r = run_cli("poll", "--once", "--config", str(cfg), "--db", f"sqlite:///{db}")
+    elapsed = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    assert elapsed < 30  # the slow feed is cut at its 2 s deadline, not waited for
+    assert "9 new articles" in r.stdout  # 5 good + 4 via the redirect
+
+    state = {
+        name: row
+        for name, *row in db_rows(
+            db, "SELECT name, status, last_error, error_streak, disabled_reason, retry_after_until FROM feeds"
+        )
+    }
+    assert state["good"][0] == "ok" and state["redirect"][0] == "ok"
+    assert state["html"][0] == "error" and "HTML" in state["html"][1]
+    assert state["http429"][0] == "error" and state["http429"][4] is not None
+    assert state["http410"][0] == "gone" and "410" in state["http410"][3]
+    assert state["http500"][0] == "error" and "500" in state["http500"][1]
+    assert state["slow"][0] == "error"
+    assert state["huge"][0] == "error"
+    assert all(row[2] == 1 for name, row in state.items() if row[0] in ("error", "gone"))
+
+    # second run: Retry-After and 410 are respected even by --once
+    before = {p: srv.count(p) for p in ("/busy.xml", "/gone.xml", "/err.xml")}
+    r = run_cli("poll", "--once", "--config", str(cfg), "--db", f"sqlite:///{db}")
+    assert r.returncode == 0, r.stderr
+    assert "1 skipped" in r.stdout
+    assert srv.count("/busy.xml") == before["/busy.xml"]
+    assert srv.count("/gone.xml") == before["/gone.xml"]
+    assert srv.count("/err.xml") == before["/err.xml"] + 1
+    assert db_rows(db, "SELECT error_streak FROM feeds WHERE name = 'http500'") == [(2,)]
+
+
+def test_bad_config_exits_2_and_is_not_rewritten(tmp_path):
+    cfg = tmp_path / "feeds.yaml"
+    text = "feeds:\n  - name: A\n    url: ftp://example.org/rss\n    intervl: 300\n"
+    cfg.write_text(text)
+    r = run_cli("poll", "--once", "--config", str(cfg), "--db", f"sqlite:///{tmp_path}/x.db")
+    assert r.returncode == 2
+    assert "feeds.yaml:3" in r.stderr and "feeds.yaml:4" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert cfg.read_text() == text
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_poller_runs_forever_picks_up_config_edits_and_stops_on_sigterm(tmp_path, feed_server):
+    srv = feed_server
+    a = srv.route("/a.xml", make_rss("a", 5), etag='"a"')
+    b = srv.route("/b.xml", make_rss("b", 7), etag='"b"')
+    cfg = write_config(tmp_path / "feeds.yaml", [("A", a)])
+    db = tmp_path / "ew.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "poll", "--config", str(cfg), "--db", f"sqlite:///{db}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for(lambda: db.exists() and _count(db) == 5)
+        write_config(cfg, [("A", a), ("B", b)])
+        _wait_for(lambda: _count(db) == 12)
+        assert srv.count("/b.xml") == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "poller stopped" in err
+
+
+def _count(db: Path) -> int:
+    try:
+        return db_rows(db, "SELECT count(*) FROM articles")[0][0]
+    except sqlite3.Error:
+        return -1
+
+
+def _wait_for(cond, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")

@@ -1,0 +1,199 @@
+"""Store behaviour on a real SQLite file (PostgreSQL joins the parametrisation in the scale-out issue)."""
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from pipeline import schema
+from pipeline.errors import StoreError
+from pipeline.store import Store, resolve_db_url
+from pipeline.types import Article, FeedSpec, FeedUpdate
+
+NOW = datetime(2021, 12, 3, 12, 0, tzinfo=timezone.utc)
+
+
+def art(i, feed="http://a/rss", canonical=None):
+    return Article(
+        feed_url=feed,
+        guid=f"g{i}",
+        url=f"http://a/{i}",
+        canonical_url=canonical if canonical is not None else f"http://a/{i}",
+        title=f"title {i}",
+        summary="summary",
+        published_at=NOW - timedelta(hours=i),
+        published_estimated=False,
+        language="en",
+        author=None,
+        content_hash=f"h{i}",
+    )
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    return f"sqlite:///{tmp_path}/sub/dir/test.db"
+
+
+@pytest.fixture
+def store(db_url):
+    s = Store.open(db_url)
+    s.sync_feeds([FeedSpec("A", "http://a/rss"), FeedSpec("B", "http://b/rss")], NOW)
+    yield s
+    s.close()
+
+
+def ok_update(articles, feed="http://a/rss", **kw):
+    return FeedUpdate(feed, NOW, NOW, "ok", status=200, articles=tuple(articles), **kw)
+
+
+def test_open_creates_directory_and_migrates(db_url, tmp_path):
+    with Store.open(db_url) as s:
+        assert s.schema_version() is not None
+    assert (tmp_path / "sub/dir/test.db").exists()
+    # WAL mode so the dashboard can read while the poller writes
+    con = sqlite3.connect(tmp_path / "sub/dir/test.db")
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_migrated_schema_matches_schema_module(store):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    assert diff == []
+
+
+def test_reopen_is_idempotent(db_url):
+    Store.open(db_url).close()
+    with Store.open(db_url) as s:
+        assert s.article_count() == 0
+
+
+def test_refuses_database_newer_than_code(db_url):
+    Store.open(db_url).close()
+    eng = sa.create_engine(db_url)
+    with eng.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    eng.dispose()
+    with pytest.raises(StoreError, match=r"schema version 9999, newer than this code"):
+        Store.open(db_url)
+    with pytest.raises(StoreError, match=r"9999"):
+        Store.open(db_url, readonly=True)
+
+
+def test_readonly_refuses_writes_and_missing_db(store, db_url, tmp_path):
+    ro = Store.open(db_url, readonly=True)
+    with pytest.raises(StoreError, match="read-only"):
+        ro.sync_feeds([], NOW)
+    ro.close()
+    with pytest.raises(StoreError, match="does not exist yet"):
+        Store.open(f"sqlite:///{tmp_path}/nope.db", readonly=True)
+
+
+def test_record_update_inserts_once(store):
+    assert store.record_update(ok_update([art(1), art(2)]), next_due_at=NOW, status="ok") == 2
+    assert store.record_update(ok_update([art(1), art(2), art(3)]), next_due_at=NOW, status="ok") == 1
+    assert store.article_count() == 3
+    st = store.feed_state("http://a/rss")
+    assert st.items_total == 3 and st.status == "ok" and st.error_streak == 0
+
+
+def test_same_canonical_url_from_two_feeds_is_stored_once(store):
+    store.record_update(ok_update([art(1)]), next_due_at=NOW, status="ok")
+    other = art(1, feed="http://b/rss")
+    new = store.record_update(ok_update([other], feed="http://b/rss"), next_due_at=NOW, status="ok")
+    assert new == 0
+    assert store.article_count() == 1
+
+
+def test_articles_without_canonical_url_are_kept(store):
+    a1 = art(1, canonical="")
+    a1 = type(a1)(**{**{f: getattr(a1, f) for f in a1.__slots__}, "canonical_url": None})
+    a2 = type(a1)(**{**{f: getattr(a1, f) for f in a1.__slots__}, "guid": "other"})
+    assert store.record_update(ok_update([a1, a2]), next_due_at=NOW, status="ok") == 2
+
+
+def test_error_update_keeps_validators_and_counts_streak(store):
+    store.record_update(ok_update([art(1)], etag='"v1"', last_modified="Fri, 03 Dec 2021 10:00:00 GMT"),
+                        next_due_at=NOW, status="ok")
+    err = FeedUpdate("http://a/rss", NOW, NOW, "error", status=500, error="HTTP 500")
+    store.record_update(err, next_due_at=NOW + timedelta(minutes=2), status="error")
+    store.record_update(err, next_due_at=NOW + timedelta(minutes=4), status="error")
+    st = store.feed_state("http://a/rss")
+    assert st.etag == '"v1"' and st.last_modified.startswith("Fri")
+    assert st.error_streak == 2 and st.last_error == "HTTP 500" and st.status == "error"
+    assert st.last_success_at == NOW
+    log = store.fetch_log("http://a/rss")
+    assert [r["outcome"] for r in log] == ["error", "error", "ok"]
+
+
+def test_retry_after_is_recorded(store):
+    up = FeedUpdate("http://a/rss", NOW, NOW, "error", status=429, error="HTTP 429", retry_after_s=120)
+    store.record_update(up, next_due_at=NOW + timedelta(seconds=120), status="error")
+    assert store.feed_state("http://a/rss").retry_after_until == NOW + timedelta(seconds=120)
+
+
+def test_not_modified_writes_only_health(store):
+    store.record_update(ok_update([art(1)], etag='"v1"'), next_due_at=NOW, status="ok")
+    up = FeedUpdate("http://a/rss", NOW, NOW + timedelta(seconds=1), "not_modified", status=304)
+    store.record_update(up, next_due_at=NOW + timedelta(minutes=15), status="ok")
+    st = store.feed_state("http://a/rss")
+    assert st.etag == '"v1"' and st.items_total == 1
+    assert store.article_count() == 1
+
+
+def test_failed_transaction_leaves_nothing(store, monkeypatch):
+    """A failure after the articles were inserted rolls the whole feed update back."""
+    original = schema.fetch_log.insert
+
+    def boom():
+        raise sa.exc.OperationalError("INSERT", {}, sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(schema.fetch_log, "insert", boom)
+    with pytest.raises(StoreError, match="disk I/O error"):
+        store.record_update(ok_update([art(1), art(2)]), next_due_at=NOW, status="ok")
+    monkeypatch.setattr(schema.fetch_log, "insert", original)
+    assert store.article_count() == 0
+    assert store.feed_state("http://a/rss").items_total == 0
+
+
+def test_sync_feeds_marks_removed_and_updates(store):
+    store.sync_feeds([FeedSpec("A renamed", "http://a/rss", interval_s=600)], NOW)
+    states = {s.url: s for s in store.feed_states()}
+    assert states["http://a/rss"].name == "A renamed" and states["http://a/rss"].interval_s == 600
+    assert states["http://b/rss"].in_config is False
+    assert [h["url"] for h in store.feed_health()] == ["http://a/rss"]
+
+
+def test_reenabling_a_gone_feed_retries_it(store):
+    up = FeedUpdate("http://a/rss", NOW, NOW, "gone", status=410, error="HTTP 410")
+    store.record_update(up, next_due_at=NOW + timedelta(days=7), status="gone", disabled_reason="gone")
+    store.sync_feeds([FeedSpec("A", "http://a/rss", enabled=False)], NOW)
+    store.sync_feeds([FeedSpec("A", "http://a/rss", enabled=True)], NOW)
+    st = store.feed_state("http://a/rss")
+    assert st.status == "new" and st.disabled_reason is None and st.next_due_at == NOW
+
+
+def test_resolve_db_url(monkeypatch):
+    monkeypatch.delenv("ESCALATION_WATCH_DB", raising=False)
+    assert resolve_db_url(None) == "sqlite:///data/escalation-watch.db"
+    monkeypatch.setenv("ESCALATION_WATCH_DB", "sqlite:///env.db")
+    assert resolve_db_url(None) == "sqlite:///env.db"
+    assert resolve_db_url("sqlite:///cli.db") == "sqlite:///cli.db"
+
+
+def test_bad_urls_are_clear(tmp_path):
+    with pytest.raises(StoreError, match="unsupported database"):
+        Store.open("mysql://x/y")
+    with pytest.raises(StoreError, match="in-memory"):
+        Store.open("sqlite://")
+
+
+def test_unwritable_location_is_a_store_error(tmp_path):
+    ro_dir = tmp_path / "ro"
+    ro_dir.mkdir()
+    (ro_dir / "x.db").write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StoreError):
+        Store.open(f"sqlite:///{ro_dir}/x.db")
