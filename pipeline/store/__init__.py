@@ -23,9 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import schema
-from .errors import StoreError
-from .types import FeedSpec, FeedUpdate, ScoredArticle
+from .. import schema
+from ..errors import StoreError
+from ..types import FeedSpec, FeedUpdate, ScoredArticle
 
 DEFAULT_DB_URL = "sqlite:///data/escalation-watch.db"
 ENV_DB = "ESCALATION_WATCH_DB"
