@@ -38,6 +38,7 @@ from importlib import metadata
 import httpcore
 import httpx
 
+from ._aio import run_sync
 from .errors import BodyTooLarge, DestinationDenied, FetchError
 from .types import FetchResult, Settings
 
@@ -498,4 +499,4 @@ def fetch_feed_sync(
                 client, url, settings=settings, etag=etag, last_modified=last_modified
             )
 
-    return asyncio.run(run())
+    return run_sync(run)

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from . import config as config_mod
+from ._aio import run_sync
 from .errors import ConfigError, FetchError, ParseError
 from .fetch import fetch_feed, make_client
 from .parse import parse_feed
@@ -318,34 +319,11 @@ def poll_once(store: Store, config: FeedsConfig, *, on_progress=None) -> PollSta
             _install_signal_handlers(stop)
             return await poller.poll(feeds, stop)
 
-        stats = _run(main)
+        stats = run_sync(main)
         stats.skipped = skipped
         return stats
     finally:
         poller.close()
-
-
-def _run(main: Callable[[], Any]) -> Any:
-    """asyncio.run(main()), also from code that already runs an event loop in this
-    thread (a notebook, Playwright's sync API): then in a helper thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(main())
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(main())
-        except BaseException as e:  # re-raised in the caller's thread
-            box["error"] = e
-
-    t = threading.Thread(target=target, name="ew-poll")
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
