@@ -83,7 +83,9 @@ def stop_dashboard(d: Dashboard) -> None:
             d.proc.wait()
 
 
-@pytest.fixture(scope="session")
+# module scope, not session: while Playwright's sync API is active it owns the
+# thread's event loop, and other tests in the same xdist worker call asyncio.run
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
