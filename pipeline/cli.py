@@ -99,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.set_defaults(func=cmd_score, only_unscored=False)
 
+    p = sub.add_parser("import", parents=[common], help="import, score and index historical headlines from CSV")
+    p.add_argument("file", metavar="FILE.csv", help="columns published_utc, source, title[, url, summary]")
+    _add_db(p)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("backtest", parents=[common], help="replay dated headlines and correlate with the GPR index")
+    p.add_argument("--headlines", required=True, metavar="FILE", help="CSV: published_utc, source, title[, url, collection]")
+    p.add_argument("--gpr", required=True, metavar="FILE", help="gpr_daily.csv (date, GPRD, GPRD_MA7, ...)")
+    p.add_argument("--theatre", default="RUS-UKR")
+    p.add_argument("--out", default="backtest.html", metavar="FILE", help="Plotly chart (HTML; default backtest.html)")
+    p.set_defaults(func=cmd_backtest)
+
     p = sub.add_parser("health", parents=[common], help="print each feed's health from the store")
     _add_db(p)
     p.set_defaults(func=cmd_health)
@@ -151,7 +163,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
             log.info("poller started", extra={"db": store._safe_url(), "feeds": len(cfg.feeds)})
             poll_forever(store, config_path(args))
             return EXIT_OK
-        bar = _progress(len([f for f in cfg.feeds if f.enabled]))
+        bar = _progress(len([f for f in cfg.feeds if f.enabled]), "feed")
         stats = poll_once(store, cfg, on_progress=bar)
         if hasattr(bar, "close"):
             bar.close()
@@ -163,14 +175,15 @@ def cmd_poll(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _progress(total: int):
-    """A tqdm bar on a terminal; periodic log lines otherwise."""
+def _progress(total: int, unit: str = "item"):
+    """A tqdm bar on a terminal; periodic log lines otherwise. Call it with (done, total)."""
     if sys.stderr.isatty():
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="feed", file=sys.stderr, leave=False)
+        bar = tqdm(total=total or None, unit=unit, file=sys.stderr, leave=False)
 
-        def step(done: int, _total: int) -> None:
+        def step(done: int, total_: int) -> None:
+            bar.total = total_
             bar.n = done
             bar.refresh()
 
@@ -281,6 +294,32 @@ def cmd_score(args: argparse.Namespace) -> int:
         if hasattr(bar, "close"):
             bar.close()
     print(f"scored {done} articles with taxonomy {TAXONOMY_VERSION}")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .history import import_csv
+    from .store import Store, resolve_db_url, utcnow
+
+    with Store.open(resolve_db_url(args.db)) as store:
+        bar = _progress(0, "row")
+        report = import_csv(store, args.file, now=utcnow(), on_progress=bar)
+        if hasattr(bar, "close"):
+            bar.close()
+    for line, err in report.bad[:50]:
+        print(f"{args.file}:{line}: {err}", file=sys.stderr)
+    if len(report.bad) > 50:
+        print(f"... and {len(report.bad) - 50} more bad rows", file=sys.stderr)
+    print(report.summary())
+    return EXIT_OK
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from .backtest import format_results, run_backtest
+
+    results = run_backtest(args.headlines, args.gpr, theatre=args.theatre, out=args.out)
+    print(format_results(results))
+    print(f"chart: {args.out}")
     return EXIT_OK
 
 

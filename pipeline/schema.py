@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from sqlalchemy import BigInteger as sa_BigInteger
 from sqlalchemy import (
     Boolean,
     Column,
@@ -139,6 +140,8 @@ articles = Table(
     Column("theatre", String(32)),
     Column("taxonomy_version", String(32)),
     Column("scored_at", UTCDateTime),
+    # near-duplicate story this article belongs to (migration 0004); NULL: no signals
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="SET NULL")),
     UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
     UniqueConstraint("canonical_url", name="uq_articles_canonical_url"),
     # latest-articles lists and time-bucketed trend queries
@@ -147,6 +150,7 @@ articles = Table(
     Index("ix_articles_theatre_published", "theatre", "published_at"),
     # `score` and `rescore` find what is not scored with the current taxonomy
     Index("ix_articles_taxonomy_version", "taxonomy_version"),
+    Index("ix_articles_story", "story_id"),
 )
 
 signals = Table(
@@ -170,4 +174,72 @@ signals = Table(
     Column("taxonomy_version", String(32), nullable=False),
     Index("ix_signals_article", "article_id"),
     Index("ix_signals_theatre_signal", "theatre", "signal"),
+)
+
+
+# -- risk index aggregates (migration 0004) -------------------------------------
+# Maintained incrementally in the transaction that stores the articles, so a
+# trend query reads a few hundred rows, never the articles themselves.
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("theatre", String(32), nullable=False),
+    Column("first_article_id", Integer, nullable=False),
+    # the story counts in the buckets of its first article
+    Column("first_published_at", UTCDateTime, nullable=False),
+    Column("size", Integer, nullable=False),  # articles in the story
+    # the strongest member's contribution: what the story adds to its buckets
+    Column("intensity", Float, nullable=False),
+    Column("threats", Float, nullable=False),
+    Column("acts", Float, nullable=False),
+    Column("deescalation", Float, nullable=False),
+    Column("simhash", sa_BigInteger, nullable=False),  # of the first article, signed 64-bit
+)
+
+story_keys = Table(
+    "story_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # SimHash band (4 per story): near-duplicates share at least one
+    Column("key", Integer, nullable=False),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("simhash", sa_BigInteger, nullable=False),
+    # candidates: same band key within the story time window
+    Index("ix_story_keys_key_published", "key", "published_at"),
+)
+
+trend_buckets = Table(
+    "trend_buckets",
+    metadata,
+    Column("theatre", String(32), primary_key=True),  # '*' = all articles (the volume)
+    Column("granularity", String(4), primary_key=True),  # day | hour
+    Column("bucket_start", UTCDateTime, primary_key=True),
+    Column("articles", Integer, nullable=False),
+    Column("stories", Integer, nullable=False),
+    Column("escalation", Float, nullable=False),  # sum of story intensities
+    Column("threats", Float, nullable=False),
+    Column("acts", Float, nullable=False),
+    Column("deescalation", Float, nullable=False),
+)
+
+category_buckets = Table(
+    "category_buckets",
+    metadata,
+    Column("theatre", String(32), primary_key=True),
+    Column("granularity", String(4), primary_key=True),
+    Column("bucket_start", UTCDateTime, primary_key=True),
+    Column("signal", String(48), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("weight", Float, nullable=False),
+)
+
+feed_buckets = Table(
+    "feed_buckets",
+    metadata,
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True),
+    Column("bucket_start", UTCDateTime, primary_key=True),  # UTC day
+    Column("articles", Integer, nullable=False),
 )

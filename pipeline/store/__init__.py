@@ -10,6 +10,7 @@ log), so a crash mid-poll never leaves half a feed.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -24,8 +25,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import schema
+from . import aggregates
 from ..errors import StoreError
-from ..types import FeedSpec, FeedUpdate, ScoredArticle
+from ..types import DEFAULT_INTERVAL_S, Article, FeedSpec, FeedUpdate, ScoredArticle
 
 DEFAULT_DB_URL = "sqlite:///data/escalation-watch.db"
 ENV_DB = "ESCALATION_WATCH_DB"
@@ -187,6 +189,12 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    @functools.cached_property
+    def score_scale(self) -> float:
+        from ..signals import load_lexicon
+
+        return load_lexicon().score_scale
 
     @property
     def backend(self) -> str:
@@ -390,6 +398,38 @@ class Store:
         except SQLAlchemyError as e:
             raise StoreError(f"cannot store update of {update.feed_url}: {_short(e)}") from e
 
+    def add_articles(
+        self,
+        groups: Sequence[tuple[str, str, Sequence[Article], Sequence[ScoredArticle]]],
+        now: datetime,
+    ) -> int:
+        """Store imported articles ``(source_url, source_name, articles, scores)`` in one
+        transaction, with signals and index aggregates; return how many were new.
+
+        Import sources get a feed row that is never polled (not in feeds.yaml).
+        """
+        f = schema.feeds
+        new = 0
+        try:
+            with self._write() as conn:
+                for url, name, arts, scores in groups:
+                    fid = conn.execute(sa.select(f.c.id).where(f.c.url == url)).scalar()
+                    if fid is None:
+                        fid = conn.execute(
+                            f.insert().values(
+                                url=url, name=name, enabled=False, interval_s=DEFAULT_INTERVAL_S, tags='["import"]',
+                                in_config=False, status="import", error_streak=0, ill_formed=False, items_total=0,
+                            )  # fmt: skip
+                        ).inserted_primary_key[0]
+                    update = FeedUpdate(url, now, now, "ok", articles=tuple(arts), scores=tuple(scores))
+                    added = self._insert_articles(conn, fid, update)
+                    if added:
+                        conn.execute(f.update().where(f.c.id == fid).values(items_total=f.c.items_total + added))
+                    new += added
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot store imported articles: {_short(e)}") from e
+        return new
+
     def reschedule(self, url: str, next_due_at: datetime, new_items_ewma: float | None) -> None:
         f = schema.feeds
         with self._write() as conn:
@@ -432,13 +472,28 @@ class Store:
         stmt = _insert(conn)(a).on_conflict_do_nothing()
         result = conn.execute(stmt, rows)
         inserted = max(result.rowcount, 0)
-        if inserted and scores:
-            new_guids = [r["guid"] for r in rows]
-            ids: dict[str, int] = {}
-            for chunk in chunks(new_guids, 500):
-                q = sa.select(a.c.guid, a.c.id).where(a.c.feed_id == feed_id, a.c.guid.in_(chunk))
-                ids.update((g, i) for g, i in conn.execute(q))
-            self._insert_signals(conn, [(ids[g], scores[g]) for g in new_guids if g in ids and g in scores])
+        if not inserted:
+            return 0
+        new_guids = [r["guid"] for r in rows]
+        ids: dict[str, int] = {}
+        for chunk in chunks(new_guids, 500):
+            q = sa.select(a.c.guid, a.c.id).where(a.c.feed_id == feed_id, a.c.guid.in_(chunk))
+            ids.update((g, i) for g, i in conn.execute(q))
+        by_guid = {art.guid: art for art in update.articles}
+        self._insert_signals(conn, [(ids[g], scores[g]) for g in new_guids if g in ids and g in scores])
+        aggregates.apply_articles(
+            conn,
+            [
+                aggregates.NewArticle(
+                    ids[g], feed_id, by_guid[g].published_at,
+                    scores[g].theatre if g in scores else None,
+                    _signal_tuples(scores.get(g)), by_guid[g].title, by_guid[g].summary,
+                )  # fmt: skip
+                for g in new_guids
+                if g in ids
+            ],
+            score_scale=self.score_scale,
+        )
         return inserted
 
     def _insert_signals(self, conn: Connection, pairs: Sequence[tuple[int, ScoredArticle]]) -> None:
@@ -493,8 +548,15 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(q).scalar_one()
 
-    def save_scores(self, pairs: Sequence[tuple[int, ScoredArticle]], now: datetime) -> None:
-        """Replace the scores and signals of these articles, in one transaction."""
+    def save_scores(
+        self, pairs: Sequence[tuple[int, ScoredArticle]], now: datetime, *, newly_scored: bool = False
+    ) -> None:
+        """Replace the scores and signals of these articles, in one transaction.
+
+        ``newly_scored``: the articles had no score before, so their signals are
+        added to the index aggregates here. Re-scoring changes what is already
+        counted: call :meth:`rebuild_aggregates` after it.
+        """
         a, sig = schema.articles, schema.signals
         if not pairs:
             return
@@ -516,8 +578,72 @@ class Store:
                     ],
                 )
                 self._insert_signals(conn, pairs)
+                if newly_scored:
+                    meta = {
+                        r.id: r
+                        for chunk in chunks(ids, 500)
+                        for r in conn.execute(
+                            sa.select(a.c.id, a.c.feed_id, a.c.published_at, a.c.title, a.c.summary).where(
+                                a.c.id.in_(chunk)
+                            )
+                        )
+                    }
+                    aggregates.apply_articles(
+                        conn,
+                        [
+                            aggregates.NewArticle(
+                                aid, meta[aid].feed_id, meta[aid].published_at, s.theatre, _signal_tuples(s),
+                                meta[aid].title, meta[aid].summary,
+                            )  # fmt: skip
+                            for aid, s in pairs
+                        ],
+                        score_scale=self.score_scale,
+                        count_volume=False,
+                    )
         except SQLAlchemyError as e:
             raise StoreError(f"cannot save scores: {_short(e)}") from e
+
+    def rebuild_aggregates(self, *, batch: int = 5000, on_progress=None) -> int:
+        """Recompute stories and index aggregates from the stored articles and signals.
+
+        One transaction: readers see the old aggregates until the new ones are complete.
+        """
+        done = 0
+        with self._write() as conn:
+            aggregates.clear(conn)
+            after = None
+            while True:
+                items = aggregates.load_batch(conn, after, batch)
+                if not items:
+                    break
+                aggregates.apply_articles(conn, items, score_scale=self.score_scale)
+                after = (items[-1].published_at, items[-1].id)
+                done += len(items)
+                if on_progress:
+                    on_progress(done)
+        return done
+
+    # -- risk index reads (the arithmetic is in pipeline.trend) --------------
+
+    def trend_rows(
+        self, granularity: str, theatres: Sequence[str], *, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            return aggregates.trend_rows(conn, granularity, theatres, since, until)
+
+    def explain_bucket(self, theatre: str, start: datetime, end: datetime, *, limit: int = 20) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return aggregates.explain_bucket(conn, theatre, start, end, limit)
+
+    def category_rows(
+        self, granularity: str, *, theatre: str | None = None, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return aggregates.category_rows(conn, granularity, theatre, since)
+
+    def source_volume_rows(self, *, since: datetime | None = None) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return aggregates.source_volume_rows(conn, since)
 
     def signals_for_article(self, article_id: int) -> list[dict[str, Any]]:
         sig = schema.signals
@@ -587,6 +713,12 @@ class Store:
         q = sa.select(a).join(f, f.c.id == a.c.feed_id).where(f.c.url == feed_url).order_by(a.c.id)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def _signal_tuples(scored: ScoredArticle | None) -> tuple[tuple[str, str, str, float], ...]:
+    if scored is None:
+        return ()
+    return tuple((sig.signal, sig.direction, sig.kind, sig.weight) for sig in scored.signals)
 
 
 def _score_columns(scored: ScoredArticle | None, now: datetime) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Store behaviour on a real SQLite file (PostgreSQL joins the parametrisation in the scale-out issue)."""
 
+import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
@@ -60,8 +61,14 @@ def test_migrated_schema_matches_schema_module(store):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    def not_fts(name, type_, _parent_names):
+        # migration 0003's FTS5 index (a virtual table and its shadow tables) is not
+        # part of schema.py: SQLAlchemy cannot describe virtual tables
+        return not (type_ == "table" and re.fullmatch(r"articles_fts(_data|_idx|_docsize|_config|_content)?", name))
+
     with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+        ctx = MigrationContext.configure(conn, opts={"include_name": not_fts})
+        diff = compare_metadata(ctx, schema.metadata)
     assert diff == []
 
 

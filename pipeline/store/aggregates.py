@@ -1,0 +1,279 @@
+"""SQL of the incremental risk-index aggregates (see pipeline/trend.py for the formula).
+
+Called inside the transaction that stores the articles, so the aggregates and
+the articles can never disagree: a crash loses both or neither.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .. import schema, trend
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    id: int
+    feed_id: int
+    published_at: datetime
+    theatre: str | None
+    #: (signal, direction, kind, weight) of each signal
+    signals: tuple[tuple[str, str, str, float], ...]
+    title: str
+    summary: str
+
+
+def _insert_fn(conn: Connection):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _upsert_add(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], add: Sequence[str]) -> None:
+    """INSERT rows; on a primary-key clash add the ``add`` columns to what is there."""
+    if not rows:
+        return
+    stmt = _insert_fn(conn)(table)
+    pk = [c.name for c in table.primary_key.columns]
+    stmt = stmt.on_conflict_do_update(index_elements=pk, set_={c: table.c[c] + stmt.excluded[c] for c in add})
+    conn.execute(stmt, rows)
+
+
+class _Deltas:
+    """Bucket increments collected over a batch, written with one upsert per table."""
+
+    def __init__(self) -> None:
+        self.trend: dict[tuple[str, str, datetime], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0, 0.0, 0.0])
+        self.cats: dict[tuple[str, str, datetime, str], list[float]] = defaultdict(lambda: [0, 0.0])
+        self.feeds: dict[tuple[int, datetime], int] = defaultdict(int)
+
+    def add_trend(self, theatre: str, when: datetime, *, articles=0, stories=0, esc=0.0, thr=0.0, act=0.0, de=0.0):
+        for g in trend.GRANULARITIES:
+            v = self.trend[(theatre, g, trend.bucket_start(when, g))]
+            v[0] += articles
+            v[1] += stories
+            v[2] += esc
+            v[3] += thr
+            v[4] += act
+            v[5] += de
+
+    def add_categories(self, theatre: str, when: datetime, cats: dict[str, tuple[int, float]]) -> None:
+        for g in trend.GRANULARITIES:
+            b = trend.bucket_start(when, g)
+            for signal, (n, w) in cats.items():
+                v = self.cats[(theatre, g, b, signal)]
+                v[0] += n
+                v[1] += w
+
+    def flush(self, conn: Connection) -> None:
+        _upsert_add(
+            conn,
+            schema.trend_buckets,
+            [
+                dict(theatre=t, granularity=g, bucket_start=b, articles=int(v[0]), stories=int(v[1]),
+                     escalation=v[2], threats=v[3], acts=v[4], deescalation=v[5])
+                for (t, g, b), v in self.trend.items()
+            ],  # fmt: skip
+            ("articles", "stories", "escalation", "threats", "acts", "deescalation"),
+        )
+        _upsert_add(
+            conn,
+            schema.category_buckets,
+            [
+                dict(theatre=t, granularity=g, bucket_start=b, signal=s, count=int(v[0]), weight=v[1])
+                for (t, g, b, s), v in self.cats.items()
+            ],
+            ("count", "weight"),
+        )
+        _upsert_add(
+            conn,
+            schema.feed_buckets,
+            [dict(feed_id=f, bucket_start=b, articles=n) for (f, b), n in self.feeds.items()],
+            ("articles",),
+        )
+
+
+def apply_articles(
+    conn: Connection, items: Iterable[NewArticle], *, score_scale: float, count_volume: bool = True
+) -> None:
+    """Add newly stored (or newly scored, with ``count_volume=False``) articles to the aggregates."""
+    d = _Deltas()
+    for art in items:
+        if count_volume:
+            d.add_trend(trend.ALL, art.published_at, articles=1)
+            d.feeds[(art.feed_id, trend.bucket_start(art.published_at, "day"))] += 1
+        if art.theatre is None:
+            continue
+        c = trend.contribution(art.signals, score_scale)
+        d.add_trend(art.theatre, art.published_at, articles=1)
+        if not c.carries_signal:
+            continue
+        _assign_story(conn, art, c, d)
+    d.flush(conn)
+
+
+def _assign_story(conn: Connection, art: NewArticle, c: trend.Contribution, d: _Deltas) -> None:
+    """Join the nearest story of the same theatre within the time window, or start one."""
+    s, k = schema.stories, schema.story_keys
+    h = trend.simhash(trend.story_text(art.title, art.summary))
+    keys = trend.band_keys(h)
+    lo, hi = art.published_at - trend.STORY_WINDOW, art.published_at + trend.STORY_WINDOW
+    q = (
+        sa.select(k.c.story_id, k.c.simhash, s.c.theatre, s.c.first_published_at, s.c.size, s.c.intensity,
+                  s.c.threats, s.c.acts, s.c.deescalation)
+        .join(s, s.c.id == k.c.story_id)
+        .where(k.c.key.in_(keys), k.c.published_at.between(lo, hi), s.c.theatre == art.theatre)
+    )  # fmt: skip
+    best = None
+    for row in conn.execute(q):
+        dist = trend.hamming(h, trend.to_unsigned64(row.simhash))
+        if dist <= trend.STORY_MAX_DISTANCE and (best is None or dist < best[0]):
+            best = (dist, row)
+    if best is None:
+        sid = conn.execute(
+            s.insert().values(
+                theatre=art.theatre, first_article_id=art.id, first_published_at=art.published_at, size=1,
+                intensity=c.intensity, threats=c.threats, acts=c.acts, deescalation=c.deescalation,
+                simhash=trend.to_signed64(h),
+            )  # fmt: skip
+        ).inserted_primary_key[0]
+        conn.execute(
+            k.insert(),
+            [dict(key=key, published_at=art.published_at, story_id=sid, simhash=trend.to_signed64(h)) for key in keys],
+        )
+        d.add_trend(art.theatre, art.published_at, stories=1, esc=c.intensity, thr=c.threats, act=c.acts,
+                    de=c.deescalation)  # fmt: skip
+        d.add_categories(art.theatre, art.published_at, c.categories)
+    else:
+        row = best[1]
+        sid = row.story_id
+        cur = dict(
+            size=row.size + 1, intensity=row.intensity, threats=row.threats, acts=row.acts,
+            deescalation=row.deescalation,
+        )  # fmt: skip
+        # the story counts at its strongest member: add only the excess, where it first appeared
+        if c.intensity > cur["intensity"]:
+            d.add_trend(art.theatre, row.first_published_at, esc=c.intensity - cur["intensity"],
+                        thr=c.threats - cur["threats"], act=c.acts - cur["acts"])  # fmt: skip
+            cur.update(intensity=c.intensity, threats=c.threats, acts=c.acts)
+        if c.deescalation > cur["deescalation"]:
+            d.add_trend(art.theatre, row.first_published_at, de=c.deescalation - cur["deescalation"])
+            cur["deescalation"] = c.deescalation
+        conn.execute(s.update().where(s.c.id == sid).values(**cur))
+    conn.execute(schema.articles.update().where(schema.articles.c.id == art.id).values(story_id=sid))
+
+
+def signals_by_article(conn: Connection, ids: Sequence[int]) -> dict[int, list[tuple[str, str, str, float]]]:
+    sig = schema.signals
+    out: dict[int, list[tuple[str, str, str, float]]] = defaultdict(list)
+    for i in range(0, len(ids), 500):
+        q = sa.select(sig.c.article_id, sig.c.signal, sig.c.direction, sig.c.kind, sig.c.weight).where(
+            sig.c.article_id.in_(ids[i : i + 500])
+        )
+        for r in conn.execute(q):
+            out[r.article_id].append((r.signal, r.direction, r.kind, r.weight))
+    return out
+
+
+def clear(conn: Connection) -> None:
+    conn.execute(schema.articles.update().where(schema.articles.c.story_id.is_not(None)).values(story_id=None))
+    for t in (schema.story_keys, schema.stories, schema.trend_buckets, schema.category_buckets, schema.feed_buckets):
+        conn.execute(t.delete())
+
+
+def load_batch(conn: Connection, after: tuple[datetime, int] | None, limit: int) -> list[NewArticle]:
+    """Articles in (published_at, id) order after ``after``, with their signals."""
+    a = schema.articles
+    q = sa.select(a.c.id, a.c.feed_id, a.c.published_at, a.c.theatre, a.c.title, a.c.summary)
+    if after is not None:
+        t, i = after
+        q = q.where(sa.or_(a.c.published_at > t, sa.and_(a.c.published_at == t, a.c.id > i)))
+    rows = conn.execute(q.order_by(a.c.published_at, a.c.id).limit(limit)).all()
+    sigs = signals_by_article(conn, [r.id for r in rows])
+    return [
+        NewArticle(r.id, r.feed_id, r.published_at, r.theatre, tuple(sigs.get(r.id, ())), r.title, r.summary)
+        for r in rows
+    ]
+
+
+# -- reads -------------------------------------------------------------------------
+
+
+def trend_rows(
+    conn: Connection, granularity: str, theatres: Sequence[str], since: datetime | None, until: datetime | None
+) -> dict[str, list[dict[str, Any]]]:
+    t = schema.trend_buckets
+    q = sa.select(t).where(t.c.granularity == granularity, t.c.theatre.in_(list(theatres)))
+    if since is not None:
+        q = q.where(t.c.bucket_start >= since)
+    if until is not None:
+        q = q.where(t.c.bucket_start <= until)
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in conn.execute(q.order_by(t.c.bucket_start)):
+        out[r.theatre].append(dict(r._mapping))
+    return out
+
+
+def explain_bucket(conn: Connection, theatre: str, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
+    """Strongest articles of a theatre in [start, end), one per story, with their signals."""
+    a, f, s = schema.articles, schema.feeds, schema.stories
+    rank = sa.func.row_number().over(partition_by=sa.func.coalesce(a.c.story_id, -a.c.id), order_by=a.c.score.desc())
+    inner = (
+        sa.select(
+            a.c.id.label("article_id"), a.c.title, a.c.url, a.c.canonical_url, f.c.name.label("source"),
+            a.c.published_at, a.c.score, a.c.story_id, s.c.size.label("cluster_size"), rank.label("rk"),
+        )
+        .join(f, f.c.id == a.c.feed_id)
+        .outerjoin(s, s.c.id == a.c.story_id)
+        .where(a.c.theatre == theatre, a.c.published_at >= start, a.c.published_at < end, a.c.score > 0)
+        .subquery()
+    )  # fmt: skip
+    q = sa.select(inner).where(inner.c.rk == 1).order_by(inner.c.score.desc(), inner.c.article_id).limit(limit)
+    rows = [dict(r._mapping) for r in conn.execute(q)]
+    sig = schema.signals
+    ids = [r["article_id"] for r in rows]
+    by_article: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if ids:
+        q = sa.select(sig).where(sig.c.article_id.in_(ids)).order_by(sig.c.article_id, sig.c.span_start)
+        for r in conn.execute(q):
+            by_article[r.article_id].append(
+                {k: r._mapping[k] for k in ("signal", "direction", "kind", "modality", "source", "target",
+                                            "evidence", "sentence", "span_start", "span_end", "weight")}  # fmt: skip
+            )
+    for r in rows:
+        r.pop("rk", None)
+        r["cluster_size"] = r["cluster_size"] or 1
+        r["url"] = r.pop("canonical_url") or r["url"]
+        r["signals"] = by_article.get(r["article_id"], [])
+    return rows
+
+
+def category_rows(
+    conn: Connection, granularity: str, theatre: str | None, since: datetime | None
+) -> list[dict[str, Any]]:
+    c = schema.category_buckets
+    q = sa.select(c.c.bucket_start, c.c.signal, sa.func.sum(c.c.count).label("count"),
+                  sa.func.sum(c.c.weight).label("weight")).where(c.c.granularity == granularity)  # fmt: skip
+    if theatre is not None:
+        q = q.where(c.c.theatre == theatre)
+    if since is not None:
+        q = q.where(c.c.bucket_start >= since)
+    q = q.group_by(c.c.bucket_start, c.c.signal).order_by(c.c.bucket_start, c.c.signal)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def source_volume_rows(conn: Connection, since: datetime | None) -> list[dict[str, Any]]:
+    fb, f = schema.feed_buckets, schema.feeds
+    q = sa.select(fb.c.bucket_start, f.c.name.label("source"), fb.c.articles).join(f, f.c.id == fb.c.feed_id)
+    if since is not None:
+        q = q.where(fb.c.bucket_start >= since)
+    return [dict(r._mapping) for r in conn.execute(q.order_by(fb.c.bucket_start, f.c.name))]

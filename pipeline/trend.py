@@ -1,0 +1,408 @@
+"""The risk index per theatre: threats vs acts, de-escalation, baselines, z-scores.
+
+In the spirit of the Caldara–Iacoviello GPR index, a point is the **share** of
+the news that carries escalation, not a count, so adding feeds does not add
+risk; it is then normalised against the theatre's own trailing baseline.
+
+For a theatre T and a time bucket b (a UTC day or hour):
+
+* every scored article with signals contributes an *intensity*
+  ``e = 1 - exp(-Σ escalation weights / score_scale)`` in [0, 1) — the same
+  saturating map as the article score, so one article with ten signals does not
+  count as ten articles; ``e`` splits into threats and acts in proportion to
+  their weights; de-escalation has its own intensity ``d`` the same way;
+* near-duplicate articles (the same wire story in many outlets) form one
+  *story*; a story counts once, at the intensity of its strongest article, in
+  the bucket where it first appeared;
+* ``share(T, b) = Σ story intensities / all articles stored in b`` (every
+  theatre, every source: the volume of news that *could* have carried risk);
+* ``index(T, b) = 100 · share(T, b) / baseline(T)``, where the baseline is the
+  mean daily share of T over the previous ``BASELINE_DAYS`` days (an expanding
+  window while history is shorter; the very first day is its own baseline);
+  threats + acts = index; de-escalation is normalised by its own baseline;
+* ``zscore`` compares the index with its mean and standard deviation over the
+  previous ``ZSCORE_WINDOW`` buckets; ``index_ewma`` smooths with span
+  ``EWMA_SPAN``;
+* a bucket with fewer than ``MIN_VOLUME`` articles overall has no index (None),
+  so a data gap is never mistaken for calm; its article count is reported.
+
+The numbers are maintained incrementally as articles are stored (see
+``pipeline/store/aggregates.py``); this module only reads the per-bucket sums
+and does the arithmetic, so a trend query never scans articles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .signals import load_lexicon
+
+#: trailing window of the index baseline (days)
+BASELINE_DAYS = 365
+#: trailing window of the z-score (buckets: days for daily, hours for hourly)
+ZSCORE_WINDOW = {"day": 28, "hour": 7 * 24}
+#: fewer buckets of history than this: no z-score yet
+ZSCORE_MIN = {"day": 7, "hour": 24}
+EWMA_SPAN = {"day": 7, "hour": 24}
+#: below this many articles in a bucket (all sources) the index is not computed
+MIN_VOLUME = {"day": 5, "hour": 2}
+#: near-duplicate stories: SimHash Hamming distance and time window
+STORY_MAX_DISTANCE = 3
+STORY_WINDOW = timedelta(hours=48)
+GRANULARITIES = ("day", "hour")
+#: the row of trend_buckets that holds all articles of a bucket
+ALL = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    theatre: str
+    bucket_start: datetime
+    granularity: str
+    index: float | None
+    threats: float | None
+    acts: float | None
+    deescalation: float | None
+    index_ewma: float | None
+    zscore: float | None
+    #: all articles stored in the bucket (every theatre): the volume behind the point
+    articles: int
+    #: stories of this theatre that first appeared in the bucket
+    stories: int
+    #: articles of this theatre in the bucket
+    theatre_articles: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """What one scored article adds to its theatre's buckets."""
+
+    intensity: float
+    threats: float
+    acts: float
+    deescalation: float
+    #: signal category -> (count, weight) of the signals that count
+    categories: dict[str, tuple[int, float]]
+
+    @property
+    def carries_signal(self) -> bool:
+        return self.intensity > 0 or self.deescalation > 0
+
+
+def contribution(signals: Iterable[tuple[str, str, str, float]], score_scale: float | None = None) -> Contribution:
+    """Intensity of one article from its signals ``(signal, direction, kind, weight)``.
+
+    Negated and denied signals carry weight 0 and add nothing.
+    """
+    scale = score_scale or load_lexicon().score_scale
+    threat_w = act_w = deesc_w = 0.0
+    cats: dict[str, tuple[int, float]] = {}
+    for signal, direction, kind, weight in signals:
+        w = abs(weight)
+        if w == 0:
+            continue
+        if direction == "escalation" and weight > 0:
+            if kind == "threat":
+                threat_w += w
+            else:
+                act_w += w
+        elif direction == "de-escalation":
+            deesc_w += w
+        else:
+            continue
+        n, total = cats.get(signal, (0, 0.0))
+        cats[signal] = (n + 1, total + w)
+    esc_w = threat_w + act_w
+    e = 1.0 - math.exp(-esc_w / scale) if esc_w > 0 else 0.0
+    d = 1.0 - math.exp(-deesc_w / scale) if deesc_w > 0 else 0.0
+    threats = e * threat_w / esc_w if esc_w else 0.0
+    return Contribution(e, threats, e - threats, d, cats)
+
+
+# -- near-duplicate stories (SimHash) ------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_BANDS = 4
+_BAND_BITS = 16
+
+
+def simhash(text: str) -> int:
+    """64-bit SimHash of word 2-shingles of the lower-cased text (unsigned)."""
+    words = _WORD.findall(text.lower())
+    shingles = [" ".join(words[i : i + 2]) for i in range(max(len(words) - 1, 1))] if words else [""]
+    counts = [0] * 64
+    for sh in shingles:
+        h = int.from_bytes(hashlib.blake2b(sh.encode(), digest_size=8).digest(), "big")
+        for bit in range(64):
+            counts[bit] += 1 if (h >> bit) & 1 else -1
+    out = 0
+    for bit in range(64):
+        if counts[bit] > 0:
+            out |= 1 << bit
+    return out
+
+
+def story_text(title: str, summary: str) -> str:
+    """What near-duplicate detection compares: the title and the summary's start."""
+    return f"{title} {summary[:300]}"
+
+
+def band_keys(h: int) -> list[int]:
+    """Four 16-bit bands: two hashes within distance 3 share at least one band."""
+    return [(b << _BAND_BITS) | ((h >> (b * _BAND_BITS)) & 0xFFFF) for b in range(_BANDS)]
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+def to_signed64(h: int) -> int:
+    """Unsigned 64-bit -> signed, for BIGINT columns."""
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
+def to_unsigned64(h: int) -> int:
+    return h + (1 << 64) if h < 0 else h
+
+
+# -- buckets ---------------------------------------------------------------------
+
+
+def bucket_start(when: datetime, granularity: str) -> datetime:
+    when = when.astimezone(timezone.utc)
+    if granularity == "day":
+        return when.replace(hour=0, minute=0, second=0, microsecond=0)
+    if granularity == "hour":
+        return when.replace(minute=0, second=0, microsecond=0)
+    raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
+
+
+_bucket_of = bucket_start  # for functions whose parameter is called bucket_start
+
+
+def _step(granularity: str) -> timedelta:
+    return timedelta(days=1) if granularity == "day" else timedelta(hours=1)
+
+
+# -- the index arithmetic (pure) --------------------------------------------------
+
+
+def compute_series(
+    theatre: str,
+    granularity: str,
+    rows: Sequence[dict[str, Any]],
+    volume: dict[datetime, int],
+    *,
+    baseline_rows: Sequence[dict[str, Any]] | None = None,
+    baseline_volume: dict[datetime, int] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[TrendPoint]:
+    """Index points from per-bucket sums.
+
+    ``rows``: per bucket of this theatre ``{bucket_start, articles, stories,
+    escalation, threats, acts, deescalation}``; ``volume``: all articles per
+    bucket. The baseline comes from the daily sums (``baseline_rows`` /
+    ``baseline_volume``; for a daily series the rows themselves). Every bucket
+    with volume in [since, until] gets a point, also when the theatre had
+    nothing in it (a calm day is 0, not missing).
+    """
+    by_bucket = {r["bucket_start"]: r for r in rows}
+    if baseline_rows is None:
+        baseline_rows, baseline_volume = rows, volume
+    assert baseline_volume is not None
+    daily = _daily_shares(baseline_rows, baseline_volume)
+    buckets = sorted(b for b in volume if (since is None or b >= since) and (until is None or b <= until))
+    # history before `since` still feeds the z-score and EWMA
+    history = sorted(b for b in volume if since is not None and b < since)
+    lookback = history[-ZSCORE_WINDOW[granularity] :]
+    points: list[TrendPoint] = []
+    idx_hist: list[float] = []
+    ewma: float | None = None
+    alpha = 2.0 / (EWMA_SPAN[granularity] + 1)
+    min_vol = MIN_VOLUME[granularity]
+    for b in lookback + buckets:
+        vol = volume.get(b, 0)
+        r = by_bucket.get(b)
+        base_esc, base_de = _baseline(daily, bucket_start(b, "day"))
+        if vol < min_vol or base_esc is None:
+            index = threats = acts = deesc = z = None
+        else:
+            esc = (r["escalation"] if r else 0.0) / vol
+            index = 100.0 * esc / base_esc if base_esc > 0 else (100.0 if esc == 0 else None)
+            if index is not None and r and r["escalation"] > 0:
+                threats = index * r["threats"] / r["escalation"]
+                acts = index - threats
+            else:
+                threats, acts = (0.0, 0.0) if index is not None else (None, None)
+            de = (r["deescalation"] if r else 0.0) / vol
+            deesc = 100.0 * de / base_de if base_de else (0.0 if de == 0 else None)
+            z = None
+        if index is not None:
+            window = idx_hist[-ZSCORE_WINDOW[granularity] :]
+            if len(window) >= ZSCORE_MIN[granularity]:
+                mean = sum(window) / len(window)
+                sd = math.sqrt(sum((x - mean) ** 2 for x in window) / (len(window) - 1))
+                z = (index - mean) / sd if sd > 1e-9 else 0.0
+            ewma = index if ewma is None else alpha * index + (1 - alpha) * ewma
+            idx_hist.append(index)
+        if b in lookback:
+            continue
+        points.append(
+            TrendPoint(
+                theatre=theatre,
+                bucket_start=b,
+                granularity=granularity,
+                index=_round(index),
+                threats=_round(threats),
+                acts=_round(acts),
+                deescalation=_round(deesc),
+                index_ewma=_round(ewma) if index is not None else None,
+                zscore=_round(z, 3),
+                articles=vol,
+                stories=int(r["stories"]) if r else 0,
+                theatre_articles=int(r["articles"]) if r else 0,
+            )
+        )
+    return points
+
+
+def _round(x: float | None, nd: int = 2) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def _daily_shares(rows: Sequence[dict[str, Any]], volume: dict[datetime, int]) -> list[tuple[datetime, float, float]]:
+    by_day = {r["bucket_start"]: r for r in rows}
+    out = []
+    for day in sorted(volume):
+        vol = volume[day]
+        if vol < MIN_VOLUME["day"]:
+            continue  # a gap says nothing about the normal level
+        r = by_day.get(day)
+        out.append((day, (r["escalation"] if r else 0.0) / vol, (r["deescalation"] if r else 0.0) / vol))
+    return out
+
+
+def _baseline(daily: list[tuple[datetime, float, float]], day: datetime) -> tuple[float | None, float | None]:
+    """Mean daily shares over the BASELINE_DAYS before ``day`` (expanding at the start)."""
+    lo = day - timedelta(days=BASELINE_DAYS)
+    window = [(e, d) for t, e, d in daily if lo <= t < day]
+    if not window:
+        # the first day with data is its own baseline (index 100)
+        first = [(e, d) for t, e, d in daily if t == day]
+        window = first
+    if not window:
+        return None, None
+    esc = sum(e for e, _ in window) / len(window)
+    de = sum(d for _, d in window) / len(window)
+    return esc, de
+
+
+def category_totals(rows: Iterable[dict[str, Any]]) -> dict[str, float]:
+    out: dict[str, float] = defaultdict(float)
+    for r in rows:
+        out[r["signal"]] += r["weight"]
+    return dict(out)
+
+
+# -- reading through the store ------------------------------------------------------
+
+
+def watched_theatres() -> list[dict[str, str]]:
+    """The watchlist theatres in display order, then "other"."""
+    lex = load_lexicon()
+    out = [{"id": t.id, "label": t.name} for t in lex.theatres]
+    out.append({"id": lex.default_theatre, "label": "Other"})
+    return out
+
+
+def index_series(
+    store,
+    *,
+    theatre: str | None = None,
+    granularity: str = "day",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[TrendPoint]:
+    """The index of one theatre (or every watched theatre when None), oldest first."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
+    theatres = [theatre] if theatre else [t["id"] for t in watched_theatres()]
+    # baseline and z-score need history before `since`
+    hist_since = None if since is None else since - timedelta(days=BASELINE_DAYS)
+    daily = store.trend_rows("day", theatres + [ALL], since=hist_since, until=until)
+    day_volume = {r["bucket_start"]: r["articles"] for r in daily.get(ALL, [])}
+    out: list[TrendPoint] = []
+    if granularity == "day":
+        for t in theatres:
+            out += compute_series(t, "day", daily.get(t, []), day_volume, since=since, until=until)
+        return out
+    hour_since = None if since is None else since - timedelta(hours=ZSCORE_WINDOW["hour"])
+    hourly = store.trend_rows("hour", theatres + [ALL], since=hour_since, until=until)
+    hour_volume = {r["bucket_start"]: r["articles"] for r in hourly.get(ALL, [])}
+    for t in theatres:
+        out += compute_series(
+            t, "hour", hourly.get(t, []), hour_volume,
+            baseline_rows=daily.get(t, []), baseline_volume=day_volume, since=since, until=until,
+        )  # fmt: skip
+    return out
+
+
+def explain_point(
+    store, *, theatre: str, bucket_start: datetime, granularity: str = "day", limit: int = 20
+) -> list[dict[str, Any]]:
+    """The articles and signals behind one point: strongest first, one article per story."""
+    start = _bucket_of(bucket_start, granularity)
+    return store.explain_bucket(theatre, start, start + _step(granularity), limit=limit)
+
+
+def category_series(
+    store, *, theatre: str | None = None, granularity: str = "day", since: datetime | None = None
+) -> list[dict[str, Any]]:
+    return store.category_rows(granularity, theatre=theatre, since=since)
+
+
+def source_volume(store, *, granularity: str = "day", since: datetime | None = None) -> list[dict[str, Any]]:
+    return store.source_volume_rows(since=since)
+
+
+def kpis(store, *, now: datetime) -> list[dict[str, Any]]:
+    """Per watched theatre: the latest index, its change over 24 h and 7 d, and the alert state."""
+    since = bucket_start(now, "day") - timedelta(days=8)
+    series = index_series(store, granularity="day", since=since, until=now)
+    alerts = {a["theatre"]: a for a in store.recent_alerts(since=now - timedelta(hours=24))} if hasattr(
+        store, "recent_alerts"
+    ) else {}
+    out = []
+    for t in watched_theatres():
+        pts = [p for p in series if p.theatre == t["id"] and p.index is not None]
+        cur = pts[-1] if pts else None
+
+        def ago(days: int) -> float | None:
+            if cur is None:
+                return None
+            target = cur.bucket_start - timedelta(days=days)
+            prev = [p for p in pts if p.bucket_start <= target]
+            return None if not prev else round(cur.index - prev[-1].index, 2)
+
+        alert = alerts.get(t["id"])
+        out.append(
+            {
+                "theatre": t["id"],
+                "label": t["label"],
+                "index": cur.index if cur else None,
+                "zscore": cur.zscore if cur else None,
+                "as_of": cur.bucket_start if cur else None,
+                "change_24h": ago(1),
+                "change_7d": ago(7),
+                "alert": alert["message"] if alert else None,
+            }
+        )
+    return out

@@ -1,0 +1,223 @@
+"""The risk index: article intensity, story clustering, the index arithmetic, and the
+incremental aggregates against a full rebuild, on a real SQLite store."""
+
+from __future__ import annotations
+
+import csv
+import random
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from pipeline import trend
+from pipeline.history import import_csv
+from pipeline.score import score_article
+from pipeline.store import Store
+from pipeline.trend import compute_series, contribution
+
+DAY0 = datetime(2022, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+ESCALATION = [
+    "Russia masses troops near Ukraine border as tensions mount",
+    "Russian forces shell Ukrainian positions in Donbas overnight",
+    "Moscow threatens military response if NATO expands to Ukraine",
+    "Russian tanks move toward Ukraine's northern border",
+    "Kremlin warns Kyiv of consequences after drone strike",
+]
+CALM = [
+    "Local council approves new cycling lanes",
+    "Stock markets close higher on tech earnings",
+    "Film festival opens with record attendance",
+    "New species of frog discovered in rainforest",
+    "Football club signs young striker",
+]
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["published_utc", "source", "title", "url", "summary"])
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def row(day: int, source: str, title: str, i: int, hour: int = 12) -> dict:
+    when = DAY0 + timedelta(days=day, hours=hour, minutes=i % 60)
+    return dict(published_utc=when.isoformat().replace("+00:00", "Z"), source=source, title=title,
+                url=f"https://{source}.example/{day}/{i}", summary="")  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(f"sqlite:///{tmp_path}/t.db")
+    yield s
+    s.close()
+
+
+# -- pure parts ------------------------------------------------------------------
+
+
+def test_contribution_splits_threats_and_acts_and_ignores_negated():
+    c = contribution([("troop_buildup", "escalation", "act", 5.0), ("sanctions_threat", "escalation", "threat", 1.75),
+                      ("invasion_offensive", "escalation", "act", 0.0)], score_scale=10.0)  # fmt: skip
+    assert c.intensity == pytest.approx(1 - 2.718281828 ** (-0.675), rel=1e-6)
+    assert c.threats + c.acts == pytest.approx(c.intensity)
+    assert c.threats == pytest.approx(c.intensity * 1.75 / 6.75)
+    assert "invasion_offensive" not in c.categories
+    d = contribution([("talks", "de-escalation", "act", -2.0)], score_scale=10.0)
+    assert d.intensity == 0 and d.deescalation > 0 and d.carries_signal
+
+
+def test_intensity_saturates():
+    many = contribution([("strike", "escalation", "act", 5.0)] * 20, score_scale=10.0)
+    assert many.intensity < 1.0
+
+
+def test_simhash_near_duplicates_share_a_band():
+    a = trend.simhash("Russia masses troops near Ukraine border as tensions mount, officials say")
+    b = trend.simhash("Russia masses troops near Ukraine border as tensions mount, officials said")
+    c = trend.simhash("Film festival opens with record attendance in Venice this weekend")
+    assert trend.hamming(a, b) < trend.hamming(a, c)
+    for h1 in range(0, 2**64, 2**60):
+        for flips in ([0], [1, 17], [3, 20, 40]):
+            h2 = h1
+            for bit in flips:
+                h2 ^= 1 << bit
+            assert set(trend.band_keys(h1)) & set(trend.band_keys(h2))
+    assert trend.to_unsigned64(trend.to_signed64(2**64 - 1)) == 2**64 - 1
+
+
+def _rows(days: list[tuple[float, float, int]]):
+    """(escalation sum, threats sum, volume) per day -> rows + volume dict."""
+    rows, volume = [], {}
+    for i, (esc, thr, vol) in enumerate(days):
+        b = DAY0 + timedelta(days=i)
+        volume[b] = vol
+        rows.append(dict(bucket_start=b, articles=0, stories=1, escalation=esc, threats=thr, acts=esc - thr,
+                         deescalation=0.0))  # fmt: skip
+    return rows, volume
+
+
+def test_index_is_a_share_so_more_feeds_add_no_risk():
+    base, vol = _rows([(1.0, 0.5, 100)] * 10)
+    doubled, vol2 = _rows([(2.0, 1.0, 200)] * 10)
+    a = compute_series("T", "day", base, vol)
+    b = compute_series("T", "day", doubled, vol2)
+    assert [p.index for p in a] == [p.index for p in b] == [100.0] * 10
+    assert all(p.threats == 50.0 and p.acts == 50.0 for p in a)
+
+
+def test_index_rises_with_the_share_and_z_score_flags_it():
+    rows, vol = _rows([(1.0 + 0.05 * (i % 3), 0.5, 100) for i in range(20)] + [(4.0, 3.0, 100)])
+    pts = compute_series("T", "day", rows, vol)
+    assert pts[-1].index > 300
+    assert pts[-1].zscore > 3
+    assert pts[-1].threats == pytest.approx(pts[-1].index * 0.75, abs=0.02)
+    assert pts[-1].index_ewma < pts[-1].index  # smoothing lags the jump
+
+
+def test_data_gap_is_none_not_calm():
+    rows, vol = _rows([(1.0, 0.5, 100), (1.0, 0.5, 100), (0.0, 0.0, 2), (1.0, 0.5, 100)])
+    pts = compute_series("T", "day", rows, vol)
+    assert pts[2].index is None and pts[2].articles == 2
+    assert pts[3].index == 100.0
+
+
+def test_calm_day_with_volume_is_zero():
+    rows, vol = _rows([(1.0, 0.5, 100), (1.0, 0.5, 100)])
+    vol[DAY0 + timedelta(days=2)] = 100  # news, but nothing for this theatre
+    pts = compute_series("T", "day", rows, vol)
+    assert pts[2].index == 0.0 and pts[2].stories == 0
+
+
+# -- the store's incremental aggregates ----------------------------------------------
+
+
+def _build_history(tmp_path: Path, n_days: int = 20, seed: int = 1) -> Path:
+    rng = random.Random(seed)
+    rows = []
+    i = 0
+    for day in range(n_days):
+        for src in ("wire", "paper", "tv"):
+            for _ in range(rng.randint(3, 6)):
+                rows.append(row(day, src, rng.choice(CALM) + f" ({day}-{i})", i))
+                i += 1
+            if day >= n_days - 3 or rng.random() < 0.3:
+                rows.append(row(day, src, rng.choice(ESCALATION) + f" day {day} {src}", i))
+                i += 1
+    return write_csv(tmp_path / "history.csv", rows)
+
+
+def _aggregates(db: Path):
+    con = sqlite3.connect(db)
+    try:
+        return {
+            t: sorted(con.execute(f"SELECT * FROM {t}").fetchall())
+            for t in ("trend_buckets", "category_buckets", "feed_buckets")
+        }, con.execute("SELECT count(*), sum(size) FROM stories").fetchone()
+    finally:
+        con.close()
+
+
+def test_incremental_aggregates_equal_a_full_rebuild(tmp_path):
+    db = tmp_path / "t.db"
+    with Store.open(f"sqlite:///{db}") as store:
+        report = import_csv(store, _build_history(tmp_path), now=NOW, batch=37)  # many small transactions
+        assert report.imported > 200
+        incremental = _aggregates(db)
+        assert store.rebuild_aggregates() == report.imported
+        rebuilt = _aggregates(db)
+    assert incremental[1] == rebuilt[1]
+    for table in incremental[0]:
+        a, b = incremental[0][table], rebuilt[0][table]
+        assert len(a) == len(b), table
+        for ra, rb in zip(a, b):
+            assert all(x == pytest.approx(y) if isinstance(x, float) else x == y for x, y in zip(ra, rb)), table
+
+
+def test_syndicated_story_counts_once(tmp_path, store):
+    title = "Russian forces shell Ukrainian positions in Donbas overnight, officials say"
+    rows = [row(0, f"outlet{i}", title, i) for i in range(40)]
+    rows += [row(0, "calm", CALM[i % 5] + f" {i}", 100 + i) for i in range(60)]
+    import_csv(store, write_csv(tmp_path / "s.csv", rows), now=NOW)
+    trows = store.trend_rows("day", ["RUS-UKR", trend.ALL])
+    assert trows[trend.ALL][0]["articles"] == 100
+    assert trows["RUS-UKR"][0]["articles"] == 40
+    assert trows["RUS-UKR"][0]["stories"] == 1
+    scored = score_article(title, "")
+    one = contribution([(s.signal, s.direction, s.kind, s.weight) for s in scored.signals])
+    assert one.intensity > 0
+    # forty copies add exactly what one copy adds
+    assert trows["RUS-UKR"][0]["escalation"] == pytest.approx(one.intensity)
+    expl = trend.explain_point(store, theatre="RUS-UKR", bucket_start=DAY0)
+    assert len(expl) == 1 and expl[0]["cluster_size"] == 40
+    assert expl[0]["signals"] and all(s["evidence"] for s in expl[0]["signals"])
+
+
+def test_index_series_and_explain_through_the_store(tmp_path, store):
+    import_csv(store, _build_history(tmp_path), now=NOW)
+    pts = trend.index_series(store, theatre="RUS-UKR")
+    assert len(pts) == 20 and all(p.articles > 0 for p in pts)
+    # the last three days carry escalation from every outlet: above the baseline
+    assert all(p.index > 100 for p in pts[-3:])
+    hourly = trend.index_series(store, theatre="RUS-UKR", granularity="hour", since=DAY0 + timedelta(days=18))
+    assert hourly and all(p.granularity == "hour" for p in hourly)
+    top = trend.explain_point(store, theatre="RUS-UKR", bucket_start=pts[-1].bucket_start)
+    assert top and top == sorted(top, key=lambda r: -r["score"])
+    assert all(r["published_at"].date() == pts[-1].bucket_start.date() for r in top)
+    k = {r["theatre"]: r for r in trend.kpis(store, now=pts[-1].bucket_start + timedelta(hours=23))}
+    assert k["RUS-UKR"]["index"] == pts[-1].index
+    assert k["RUS-UKR"]["change_24h"] == pytest.approx(pts[-1].index - pts[-2].index, abs=0.02)
+    cats = trend.category_series(store, theatre="RUS-UKR")
+    assert {c["signal"] for c in cats}
+    vol = trend.source_volume(store)
+    assert {v["source"] for v in vol} == {"wire", "paper", "tv"}
+
+
+def test_watched_theatres_include_required_dyads():
+    ids = [t["id"] for t in trend.watched_theatres()]
+    for required in ("RUS-UKR", "RUS-NATO", "CHN-TWN", "ISR-IRN", "IND-PAK", "KOR-PRK", "other"):
+        assert required in ids
