@@ -16,12 +16,13 @@ import threading
 import time
 from pathlib import Path
 
-from .errors import ConfigError, EscalationWatchError
+from .errors import ConfigError, EscalationWatchError, UsageError
 from .store import DEFAULT_DB_URL, ENV_DB
 
 log = logging.getLogger("escalation_watch.cli")
 
 ENV_CONFIG = "ESCALATION_WATCH_CONFIG"
+ENV_ALERTS = "ESCALATION_WATCH_ALERTS"
 DEFAULT_CONFIG = "feeds.yaml"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -53,6 +54,15 @@ def _add_config(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_alerts(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--alerts",
+        metavar="FILE",
+        default=None,
+        help=f"alert rules (default: ${ENV_ALERTS} or alerts.yaml beside the feeds file, if present)",
+    )
+
+
 def _add_serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
@@ -71,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="poll every enabled feed now, due or not, then exit")
     _add_config(p)
     _add_db(p)
+    _add_alerts(p)
     p.set_defaults(func=cmd_poll)
 
     p = sub.add_parser("dashboard", parents=[common], help="serve the dashboard (read-only on the store)")
@@ -82,8 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help="poller and dashboard together (what `make run` calls)")
     _add_config(p)
     _add_db(p)
+    _add_alerts(p)
     _add_serve(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
+    _add_db(p)
+    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("validate", parents=[common], help="check feeds.yaml and print what it holds")
     _add_config(p)
@@ -111,6 +127,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="backtest.html", metavar="FILE", help="Plotly chart (HTML; default backtest.html)")
     p.set_defaults(func=cmd_backtest)
 
+    p = sub.add_parser("export", parents=[common], help="write the articles, signals or daily index table to a file")
+    p.add_argument("--table", required=True, choices=["articles", "signals", "index"])
+    p.add_argument("--format", dest="fmt", choices=["csv", "parquet", "xlsx"], default=None,
+                   help="default: from the --out suffix")  # fmt: skip
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--theatre", default=None, help="e.g. RUS-UKR")
+    p.add_argument("--since", default=None, metavar="DATE", help="YYYY-MM-DD (UTC)")
+    _add_db(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("alerts", parents=[common], help="list fired alerts (or --check the rules now)")
+    _add_db(p)
+    _add_config(p)
+    _add_alerts(p)
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--check", action="store_true", help="evaluate the rules now, store and deliver what fires")
+    p.set_defaults(func=cmd_alerts)
+
     p = sub.add_parser("health", parents=[common], help="print each feed's health from the store")
     _add_db(p)
     p.set_defaults(func=cmd_health)
@@ -136,6 +170,17 @@ def config_path(args: argparse.Namespace) -> Path:
     return Path(args.config or os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG)
 
 
+def _load_alerts(args: argparse.Namespace):
+    """The alert rules, or None when no rules file is given and none sits beside feeds.yaml."""
+    from .alerts import load_rules
+
+    explicit = getattr(args, "alerts", None) or os.environ.get(ENV_ALERTS)
+    path = Path(explicit) if explicit else config_path(args).parent / "alerts.yaml"
+    if not explicit and not path.exists():
+        return None
+    return load_rules(path)
+
+
 def _load_config(args: argparse.Namespace):
     from . import config
 
@@ -143,6 +188,14 @@ def _load_config(args: argparse.Namespace):
 
 
 # -- commands ---------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from .store import Store, resolve_db_url
+
+    with Store.open(resolve_db_url(args.db)) as store:
+        print(f"{store._safe_url()}: schema version {store.schema_version()}")
+    return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -157,14 +210,15 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from .store import Store, resolve_db_url
 
     cfg = _load_config(args)
+    alerts = _load_alerts(args)
     store = Store.open(resolve_db_url(args.db))
     try:
         if not args.once:
             log.info("poller started", extra={"db": store._safe_url(), "feeds": len(cfg.feeds)})
-            poll_forever(store, config_path(args))
+            poll_forever(store, config_path(args), alerts=alerts)
             return EXIT_OK
         bar = _progress(len([f for f in cfg.feeds if f.enabled]), "feed")
-        stats = poll_once(store, cfg, on_progress=bar)
+        stats = poll_once(store, cfg, on_progress=bar, alerts=alerts)
         if hasattr(bar, "close"):
             bar.close()
         for url, err in stats.failures:
@@ -248,6 +302,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .store import Store, resolve_db_url
 
     _load_config(args)  # a bad file stops here, before anything starts
+    alerts = _load_alerts(args)
     db_url = resolve_db_url(args.db)
     store = Store.open(db_url)  # creates and migrates the database before the dashboard reads it
     cmd, env = _streamlit_cmd(args, db_url)
@@ -263,7 +318,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     threading.Thread(target=watch_dashboard, daemon=True).start()
     try:
-        poll_forever(store, config_path(args))
+        poll_forever(store, config_path(args), alerts=alerts)
     finally:
         stop.set()
         _stop_child(proc)
@@ -287,12 +342,18 @@ def cmd_score(args: argparse.Namespace) -> int:
             if not batch:
                 break
             pairs = [(r["id"], score_article(r["title"], r["summary"])) for r in batch]
-            store.save_scores(pairs, utcnow())
+            # never-scored articles are added to the index as they go; re-scored ones
+            # change what is already counted, so the index is rebuilt once at the end
+            store.save_scores(pairs, utcnow(), newly_scored=args.only_unscored)
             after = batch[-1]["id"]
             done += len(batch)
             bar(done, total)
         if hasattr(bar, "close"):
             bar.close()
+        if not args.only_unscored:
+            # also when nothing was left to score: an interrupted rescore resumes here
+            n = store.rebuild_aggregates()
+            log.info("index aggregates rebuilt", extra={"articles": n})
     print(f"scored {done} articles with taxonomy {TAXONOMY_VERSION}")
     return EXIT_OK
 
@@ -323,6 +384,61 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from .export import write_export
+    from .store import Store, resolve_db_url
+
+    out = Path(args.out)
+    fmt = args.fmt or {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}.get(out.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"cannot tell the format from {out.name!r}: give --format csv|parquet|xlsx")
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise UsageError(f"--since: not a date: {args.since!r} (use YYYY-MM-DD)") from None
+        since = since.replace(tzinfo=since.tzinfo or timezone.utc)
+    if args.theatre is not None:
+        from .trend import watched_theatres
+
+        known = [t["id"] for t in watched_theatres()]
+        if args.theatre not in known:
+            raise UsageError(f"--theatre: unknown theatre {args.theatre!r} (one of {', '.join(known)})")
+    with Store.open(resolve_db_url(args.db), readonly=True) as store:
+        rows = write_export(store, args.table, fmt, out, theatre=args.theatre, since=since)
+    print(f"wrote {rows} rows to {out} ({fmt})")
+    return EXIT_OK
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from .alerts import check_and_notify
+    from .store import Store, resolve_db_url, utcnow
+
+    if args.check:
+        rules = _load_alerts(args)
+        if rules is None:
+            raise ConfigError(f"no alert rules: {config_path(args).parent / 'alerts.yaml'} does not exist")
+        with Store.open(resolve_db_url(args.db)) as store:
+            fired = check_and_notify(store, rules, now=utcnow())
+        print(f"{len(fired)} alert(s) fired")
+        for a in fired:
+            print(f"  {a['message']}")
+        return EXIT_OK
+    with Store.open(resolve_db_url(args.db), readonly=True) as store:
+        rows = store.list_alerts(limit=args.limit)
+    if not rows:
+        print("no alerts fired")
+    for a in rows:
+        state = "delivered" if a["delivered_at"] else (f"undelivered: {a['delivery_error']}" if a["delivery_error"] else "")
+        print(f"{a['fired_at']:%Y-%m-%d %H:%M} UTC  {a['message']}  {state}".rstrip())
+        for e in a["evidence"][:3]:
+            print(f"    - {e['title'][:100]} ({e['source']}, score {e['score']})")
+    return EXIT_OK
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     from .store import Store, resolve_db_url
 
@@ -346,6 +462,11 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging("debug" if debug else getattr(args, "log_level", "info"), getattr(args, "log_format", "logfmt"))
     try:
         return args.func(args)
+    except UsageError as e:
+        if debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except ConfigError as e:
         if debug:
             raise

@@ -22,6 +22,8 @@ class ConfigProblem:
     message: str
 
     def __str__(self) -> str:
+        if not self.path:
+            return f"{self.field}: {self.message}" if self.field else self.message
         where = self.path
         if self.line is not None:
             where += f":{self.line}"
@@ -39,6 +41,10 @@ class ConfigError(EscalationWatchError):
         self.problems = sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
         self.path = path
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UsageError(EscalationWatchError):
+    """A command-line argument is wrong (exit code 2)."""
 
 
 class FetchError(EscalationWatchError):

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from . import config as config_mod
+from .alerts import AlertConfig, check_and_notify
 from ._aio import run_sync
 from .errors import ConfigError, FetchError, ParseError
 from .fetch import fetch_feed, make_client
@@ -210,15 +211,20 @@ class Poller:
                 while pending:
                     finished, pending = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)
                     pending.discard(stopper)
-                    if stop.is_set():
+                    # a task only fails when the store does (a full disk, a read-only
+                    # file): stop the cycle rather than fail every remaining feed too
+                    failed = any(t is not stopper and not t.cancelled() and t.exception() for t in finished)
+                    if stop.is_set() or failed:
                         for t in pending:
                             t.cancel()
                         await asyncio.gather(*pending, return_exceptions=True)
                         break
                 stopper.cancel()
-            for t in tasks:
-                if t.done() and not t.cancelled() and t.exception() is not None:
-                    raise t.exception()  # type: ignore[misc]
+            # retrieve every task's exception (no "Task exception was never retrieved"
+            # traceback per feed), raise the first
+            errors = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception()]
+            if errors:
+                raise errors[0]
         stats.seconds = time.monotonic() - t0
         return stats
 
@@ -307,8 +313,20 @@ class Poller:
         )
 
 
-def poll_once(store: Store, config: FeedsConfig, *, on_progress=None) -> PollStats:
-    """Poll every enabled feed now, due or not (Retry-After still applies)."""
+def check_alerts(store: Store, alerts: AlertConfig | None, now: datetime) -> None:
+    """Evaluate alert rules after a cycle; a failure here never stops the poller."""
+    if alerts is None or not alerts.rules:
+        return
+    try:
+        check_and_notify(store, alerts, now=now)
+    except Exception:
+        log.exception("alert evaluation failed")
+
+
+def poll_once(
+    store: Store, config: FeedsConfig, *, on_progress=None, alerts: AlertConfig | None = None
+) -> PollStats:
+    """Poll every enabled feed now, due or not (Retry-After still applies), then check alerts."""
     poller = Poller(store, config, on_progress=on_progress)
     try:
         store.sync_feeds(config.feeds, poller.clock())
@@ -321,6 +339,7 @@ def poll_once(store: Store, config: FeedsConfig, *, on_progress=None) -> PollSta
 
         stats = run_sync(main)
         stats.skipped = skipped
+        check_alerts(store, alerts, poller.clock())
         return stats
     finally:
         poller.close()
@@ -337,7 +356,13 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
             pass
 
 
-def poll_forever(store: Store, config_path: str | Path, *, stop_flag: threading.Event | None = None) -> None:
+def poll_forever(
+    store: Store,
+    config_path: str | Path,
+    *,
+    stop_flag: threading.Event | None = None,
+    alerts: AlertConfig | None = None,
+) -> None:
     """Poll each feed on its own schedule until SIGINT/SIGTERM (or ``stop_flag``).
 
     feeds.yaml is re-read when it changes on disk, so edits from the dashboard or
@@ -371,6 +396,10 @@ def poll_forever(store: Store, config_path: str | Path, *, stop_flag: threading.
             if due:
                 stats = await poller.poll(due, stop)
                 log.info(stats.summary())
+                # off the loop: webhook retries must not stall fetch deadlines
+                await asyncio.get_running_loop().run_in_executor(
+                    poller._writer, check_alerts, store, alerts, poller.clock()
+                )
                 continue
             await _sleep_until(stop, _seconds_to_next_due(store, now))
         log.info("poller stopped")

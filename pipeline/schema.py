@@ -243,3 +243,26 @@ feed_buckets = Table(
     Column("bucket_start", UTCDateTime, primary_key=True),  # UTC day
     Column("articles", Integer, nullable=False),
 )
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule", Text, nullable=False),  # the rule's name in alerts.yaml
+    Column("theatre", String(32), nullable=False),
+    Column("series", String(16), nullable=False),
+    Column("granularity", String(4), nullable=False),
+    Column("bucket_start", UTCDateTime, nullable=False),
+    Column("value", Float),
+    Column("zscore", Float),
+    Column("articles", Integer, nullable=False),
+    Column("fired_at", UTCDateTime, nullable=False),
+    Column("message", Text, nullable=False),
+    # the point's top articles and signals at firing time (JSON): why it fired
+    Column("evidence", Text, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Column("delivery_attempts", Integer, nullable=False, default=0),
+    Column("delivery_error", Text),
+    # cool-down lookups: the latest alert of a rule
+    Index("ix_alerts_rule_fired", "rule", "fired_at"),
+)

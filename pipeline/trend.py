@@ -17,8 +17,9 @@ For a theatre T and a time bucket b (a UTC day or hour):
 * ``share(T, b) = Σ story intensities / all articles stored in b`` (every
   theatre, every source: the volume of news that *could* have carried risk);
 * ``index(T, b) = 100 · share(T, b) / baseline(T)``, where the baseline is the
-  mean daily share of T over the previous ``BASELINE_DAYS`` days (an expanding
-  window while history is shorter; the very first day is its own baseline);
+  mean daily share of T over the previous ``BASELINE_DAYS`` days (during the
+  first ``BASELINE_MIN_DAYS`` days of data: the mean of those days; never below
+  ``BASELINE_FLOOR``);
   threats + acts = index; de-escalation is normalised by its own baseline;
 * ``zscore`` compares the index with its mean and standard deviation over the
   previous ``ZSCORE_WINDOW`` buckets; ``index_ewma`` smooths with span
@@ -46,6 +47,10 @@ from .signals import load_lexicon
 
 #: trailing window of the index baseline (days)
 BASELINE_DAYS = 365
+#: history needed before the trailing baseline is used (burn-in, see _baseline)
+BASELINE_MIN_DAYS = 7
+#: smallest baseline share (0.1 % of articles): a silent theatre's first story is big, not infinite
+BASELINE_FLOOR = 0.001
 #: trailing window of the z-score (buckets: days for daily, hours for hourly)
 ZSCORE_WINDOW = {"day": 28, "hour": 7 * 24}
 #: fewer buckets of history than this: no z-score yet
@@ -236,14 +241,14 @@ def compute_series(
             index = threats = acts = deesc = z = None
         else:
             esc = (r["escalation"] if r else 0.0) / vol
-            index = 100.0 * esc / base_esc if base_esc > 0 else (100.0 if esc == 0 else None)
+            index = 100.0 * esc / base_esc
             if index is not None and r and r["escalation"] > 0:
                 threats = index * r["threats"] / r["escalation"]
                 acts = index - threats
             else:
                 threats, acts = (0.0, 0.0) if index is not None else (None, None)
             de = (r["deescalation"] if r else 0.0) / vol
-            deesc = 100.0 * de / base_de if base_de else (0.0 if de == 0 else None)
+            deesc = 100.0 * de / base_de
             z = None
         if index is not None:
             window = idx_hist[-ZSCORE_WINDOW[granularity] :]
@@ -291,18 +296,22 @@ def _daily_shares(rows: Sequence[dict[str, Any]], volume: dict[datetime, int]) -
 
 
 def _baseline(daily: list[tuple[datetime, float, float]], day: datetime) -> tuple[float | None, float | None]:
-    """Mean daily shares over the BASELINE_DAYS before ``day`` (expanding at the start)."""
+    """Mean daily shares over the BASELINE_DAYS before ``day``.
+
+    While fewer than BASELINE_MIN_DAYS days of history exist, the baseline is the
+    mean of the first BASELINE_MIN_DAYS days with data (a burn-in: one quiet or
+    loud first day must not set the scale for everything after it). The floor
+    keeps a theatre that was silent for a year from dividing by zero.
+    """
+    if not daily:
+        return None, None
     lo = day - timedelta(days=BASELINE_DAYS)
     window = [(e, d) for t, e, d in daily if lo <= t < day]
-    if not window:
-        # the first day with data is its own baseline (index 100)
-        first = [(e, d) for t, e, d in daily if t == day]
-        window = first
-    if not window:
-        return None, None
+    if len(window) < BASELINE_MIN_DAYS:
+        window = [(e, d) for _, e, d in daily[:BASELINE_MIN_DAYS]]
     esc = sum(e for e, _ in window) / len(window)
     de = sum(d for _, d in window) / len(window)
-    return esc, de
+    return max(esc, BASELINE_FLOOR), max(de, BASELINE_FLOOR)
 
 
 def category_totals(rows: Iterable[dict[str, Any]]) -> dict[str, float]:
@@ -377,9 +386,7 @@ def kpis(store, *, now: datetime) -> list[dict[str, Any]]:
     """Per watched theatre: the latest index, its change over 24 h and 7 d, and the alert state."""
     since = bucket_start(now, "day") - timedelta(days=8)
     series = index_series(store, granularity="day", since=since, until=now)
-    alerts = {a["theatre"]: a for a in store.recent_alerts(since=now - timedelta(hours=24))} if hasattr(
-        store, "recent_alerts"
-    ) else {}
+    alerts = {a["theatre"]: a for a in store.recent_alerts(since=now - timedelta(hours=24))}
     out = []
     for t in watched_theatres():
         pts = [p for p in series if p.theatre == t["id"] and p.index is not None]

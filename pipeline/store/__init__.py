@@ -227,7 +227,7 @@ class Store:
         if current != head:
             raise StoreError(
                 f"database {self._safe_url()} is at schema version {current}; this code needs {head}: "
-                "run `escalation-watch poll` once to migrate it"
+                "run `escalation-watch migrate` (or start the poller) to upgrade it"
             )
 
     def migrate(self) -> None:
@@ -644,6 +644,50 @@ class Store:
     def source_volume_rows(self, *, since: datetime | None = None) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return aggregates.source_volume_rows(conn, since)
+
+    # -- alerts -----------------------------------------------------------
+
+    def save_alert(self, alert: dict[str, Any]) -> int:
+        t = schema.alerts
+        values = {k: alert[k] for k in ("rule", "theatre", "series", "granularity", "bucket_start", "value",
+                                        "zscore", "articles", "fired_at", "message")}  # fmt: skip
+        with self._write() as conn:
+            return conn.execute(
+                t.insert().values(**values, evidence=json.dumps(alert["evidence"], default=str), delivery_attempts=0)
+            ).inserted_primary_key[0]
+
+    def mark_alert_delivered(self, alert_id: int, *, attempts: int, error: str | None) -> None:
+        t = schema.alerts
+        with self._write() as conn:
+            conn.execute(
+                t.update().where(t.c.id == alert_id).values(
+                    delivery_attempts=attempts, delivery_error=error,
+                    delivered_at=None if error else datetime.now(timezone.utc),
+                )  # fmt: skip
+            )
+
+    def last_alert_time(self, rule: str) -> datetime | None:
+        t = schema.alerts
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(t.c.fired_at)).where(t.c.rule == rule)).scalar()
+
+    def list_alerts(self, *, limit: int = 50, since: datetime | None = None) -> list[dict[str, Any]]:
+        t = schema.alerts
+        q = sa.select(t).order_by(t.c.fired_at.desc(), t.c.id.desc()).limit(limit)
+        if since is not None:
+            q = q.where(t.c.fired_at >= since)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+        for r in rows:
+            r["evidence"] = json.loads(r["evidence"])
+        return rows
+
+    def recent_alerts(self, *, since: datetime) -> list[dict[str, Any]]:
+        """The latest alert per theatre since ``since`` (for KPI alert states)."""
+        seen: dict[str, dict[str, Any]] = {}
+        for a in self.list_alerts(limit=500, since=since):
+            seen.setdefault(a["theatre"], a)
+        return list(seen.values())
 
     def signals_for_article(self, article_id: int) -> list[dict[str, Any]]:
         sig = schema.signals
