@@ -140,8 +140,10 @@ articles = Table(
     Column("theatre", String(32)),
     Column("taxonomy_version", String(32)),
     Column("scored_at", UTCDateTime),
-    # near-duplicate story this article belongs to (migration 0004); NULL: no signals
-    Column("story_id", Integer, ForeignKey("stories.id", ondelete="SET NULL")),
+    # near-duplicate story this article belongs to (migration 0004); NULL: no signals.
+    # No ON DELETE action: SQLite cannot reflect one added by ALTER TABLE, and stories
+    # are only deleted by a rebuild, which clears this column first
+    Column("story_id", Integer, ForeignKey("stories.id")),
     UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
     UniqueConstraint("canonical_url", name="uq_articles_canonical_url"),
     # latest-articles lists and time-bucketed trend queries

@@ -36,12 +36,15 @@ from __future__ import annotations
 
 import hashlib
 import math
+from bisect import bisect_left
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+import numpy as np
 
 from .signals import load_lexicon
 
@@ -142,16 +145,11 @@ def simhash(text: str) -> int:
     """64-bit SimHash of word 2-shingles of the lower-cased text (unsigned)."""
     words = _WORD.findall(text.lower())
     shingles = [" ".join(words[i : i + 2]) for i in range(max(len(words) - 1, 1))] if words else [""]
-    counts = [0] * 64
-    for sh in shingles:
-        h = int.from_bytes(hashlib.blake2b(sh.encode(), digest_size=8).digest(), "big")
-        for bit in range(64):
-            counts[bit] += 1 if (h >> bit) & 1 else -1
-    out = 0
-    for bit in range(64):
-        if counts[bit] > 0:
-            out |= 1 << bit
-    return out
+    digests = b"".join(hashlib.blake2b(sh.encode(), digest_size=8).digest() for sh in shingles)
+    # bit matrix (shingles x 64), bit i of each digest read as a big-endian integer
+    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8)).reshape(len(shingles), 64)
+    votes = 2 * bits.sum(axis=0, dtype=np.int64) - len(shingles)  # +1 per set bit, -1 per clear bit
+    return int.from_bytes(np.packbits(votes > 0).tobytes(), "big")
 
 
 def story_text(title: str, summary: str) -> str:
@@ -223,7 +221,7 @@ def compute_series(
     if baseline_rows is None:
         baseline_rows, baseline_volume = rows, volume
     assert baseline_volume is not None
-    daily = _daily_shares(baseline_rows, baseline_volume)
+    baseline = _Baseline(_daily_shares(baseline_rows, baseline_volume))
     buckets = sorted(b for b in volume if (since is None or b >= since) and (until is None or b <= until))
     # history before `since` still feeds the z-score and EWMA
     history = sorted(b for b in volume if since is not None and b < since)
@@ -236,7 +234,7 @@ def compute_series(
     for b in lookback + buckets:
         vol = volume.get(b, 0)
         r = by_bucket.get(b)
-        base_esc, base_de = _baseline(daily, bucket_start(b, "day"))
+        base_esc, base_de = baseline.at(bucket_start(b, "day"))
         if vol < min_vol or base_esc is None:
             index = threats = acts = deesc = z = None
         else:
@@ -295,23 +293,34 @@ def _daily_shares(rows: Sequence[dict[str, Any]], volume: dict[datetime, int]) -
     return out
 
 
-def _baseline(daily: list[tuple[datetime, float, float]], day: datetime) -> tuple[float | None, float | None]:
-    """Mean daily shares over the BASELINE_DAYS before ``day``.
+class _Baseline:
+    """Mean daily shares over the BASELINE_DAYS before a day, from prefix sums (O(log n) a day).
 
     While fewer than BASELINE_MIN_DAYS days of history exist, the baseline is the
     mean of the first BASELINE_MIN_DAYS days with data (a burn-in: one quiet or
     loud first day must not set the scale for everything after it). The floor
     keeps a theatre that was silent for a year from dividing by zero.
     """
-    if not daily:
-        return None, None
-    lo = day - timedelta(days=BASELINE_DAYS)
-    window = [(e, d) for t, e, d in daily if lo <= t < day]
-    if len(window) < BASELINE_MIN_DAYS:
-        window = [(e, d) for _, e, d in daily[:BASELINE_MIN_DAYS]]
-    esc = sum(e for e, _ in window) / len(window)
-    de = sum(d for _, d in window) / len(window)
-    return max(esc, BASELINE_FLOOR), max(de, BASELINE_FLOOR)
+
+    def __init__(self, daily: list[tuple[datetime, float, float]]):
+        self.days = [t for t, _, _ in daily]
+        self.esc = [0.0]
+        self.de = [0.0]
+        for _, e, d in daily:
+            self.esc.append(self.esc[-1] + e)
+            self.de.append(self.de[-1] + d)
+
+    def at(self, day: datetime) -> tuple[float | None, float | None]:
+        if not self.days:
+            return None, None
+        lo = bisect_left(self.days, day - timedelta(days=BASELINE_DAYS))
+        hi = bisect_left(self.days, day)  # days before `day`
+        if hi - lo < BASELINE_MIN_DAYS:
+            lo, hi = 0, min(BASELINE_MIN_DAYS, len(self.days))
+        n = hi - lo
+        esc = (self.esc[hi] - self.esc[lo]) / n
+        de = (self.de[hi] - self.de[lo]) / n
+        return max(esc, BASELINE_FLOOR), max(de, BASELINE_FLOOR)
 
 
 def category_totals(rows: Iterable[dict[str, Any]]) -> dict[str, float]:

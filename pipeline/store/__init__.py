@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import schema
-from . import aggregates
+from . import aggregates, fastsql
 from ..errors import StoreError
 from ..types import DEFAULT_INTERVAL_S, Article, FeedSpec, FeedUpdate, ScoredArticle
 
@@ -447,6 +447,8 @@ class Store:
                 conn.execute(sa.select(a.c.guid).where(a.c.feed_id == feed_id, a.c.guid.in_(chunk))).scalars()
             )
         scores = dict(zip(guids, update.scores)) if update.scores else {}
+        dialect = conn.dialect.name
+        seen_at = fastsql.db_time(update.finished_at, dialect)
         rows = [
             dict(
                 feed_id=feed_id,
@@ -455,13 +457,13 @@ class Store:
                 canonical_url=art.canonical_url,
                 title=art.title,
                 summary=art.summary,
-                published_at=art.published_at,
+                published_at=fastsql.db_time(art.published_at, dialect),
                 published_estimated=art.published_estimated,
-                first_seen_at=update.finished_at,
+                first_seen_at=seen_at,
                 language=art.language,
                 author=art.author,
                 content_hash=art.content_hash,
-                **_score_columns(scores.get(art.guid), update.finished_at),
+                **_score_columns(scores.get(art.guid), seen_at),
             )
             for art in update.articles
             if art.guid not in known
@@ -469,8 +471,7 @@ class Store:
         if not rows:
             return 0
         # the canonical URL may already be stored from another feed: skip, don't fail
-        stmt = _insert(conn)(a).on_conflict_do_nothing()
-        result = conn.execute(stmt, rows)
+        result = fastsql.execute_many(conn, _insert_articles_stmt(dialect), rows)
         inserted = max(result.rowcount, 0)
         if not inserted:
             return 0
@@ -518,7 +519,7 @@ class Store:
             for sig in scored.signals
         ]
         if rows:
-            conn.execute(schema.signals.insert(), rows)
+            fastsql.execute_many(conn, _INSERT_SIGNALS, rows)
 
     # -- scoring -------------------------------------------------------------
 
@@ -765,18 +766,32 @@ def _signal_tuples(scored: ScoredArticle | None) -> tuple[tuple[str, str, str, f
     return tuple((sig.signal, sig.direction, sig.kind, sig.weight) for sig in scored.signals)
 
 
-def _score_columns(scored: ScoredArticle | None, now: datetime) -> dict[str, Any]:
-    if scored is None:
-        return dict(score=None, theatre=None, taxonomy_version=None, scored_at=None)
-    return dict(score=scored.score, theatre=scored.theatre, taxonomy_version=scored.taxonomy_version, scored_at=now)
+_ARTICLE_INSERT_COLUMNS = (
+    "feed_id", "guid", "url", "canonical_url", "title", "summary", "published_at", "published_estimated",
+    "first_seen_at", "language", "author", "content_hash", "score", "theatre", "taxonomy_version", "scored_at",
+)  # fmt: skip
+_INSERT_SIGNALS = schema.signals.insert().values(
+    {c.name: sa.bindparam(c.name) for c in schema.signals.columns if c.name != "id"}
+)
 
 
-def _insert(conn: Connection):
-    if conn.dialect.name == "postgresql":
+@functools.cache
+def _insert_articles_stmt(dialect: str):
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return (
+        insert(schema.articles)
+        .values({c: sa.bindparam(c) for c in _ARTICLE_INSERT_COLUMNS})
+        .on_conflict_do_nothing()
+    )
+
+
+def _score_columns(scored: ScoredArticle | None, now: Any) -> dict[str, Any]:
+    if scored is None:
+        return dict(score=None, theatre=None, taxonomy_version=None, scored_at=None)
+    return dict(score=scored.score, theatre=scored.theatre, taxonomy_version=scored.taxonomy_version, scored_at=now)
 
 
 def _short(e: BaseException) -> str:

@@ -6,6 +6,7 @@ the articles can never disagree: a crash loses both or neither.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import schema, trend
+from . import fastsql
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,22 +32,56 @@ class NewArticle:
     summary: str
 
 
-def _insert_fn(conn: Connection):
-    if conn.dialect.name == "postgresql":
+@functools.cache
+def _upsert_stmt(dialect: str, table: sa.Table, add: tuple[str, ...]):
+    # built once per dialect and table: statement construction dominates small batches
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert
+    stmt = insert(table)
+    pk = [c.name for c in table.primary_key.columns]
+    return stmt.on_conflict_do_update(index_elements=pk, set_={c: table.c[c] + stmt.excluded[c] for c in add})
 
 
 def _upsert_add(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], add: Sequence[str]) -> None:
-    """INSERT rows; on a primary-key clash add the ``add`` columns to what is there."""
-    if not rows:
-        return
-    stmt = _insert_fn(conn)(table)
-    pk = [c.name for c in table.primary_key.columns]
-    stmt = stmt.on_conflict_do_update(index_elements=pk, set_={c: table.c[c] + stmt.excluded[c] for c in add})
-    conn.execute(stmt, rows)
+    """INSERT rows; on a primary-key clash add the ``add`` columns to what is there.
+
+    Rows carry datetimes already converted with fastsql.db_time.
+    """
+    fastsql.execute_many(conn, _upsert_stmt(conn.dialect.name, table, tuple(add)), rows)
+
+
+_S, _K = schema.stories, schema.story_keys
+#: near-duplicate candidates: same band key, same theatre, within the story window
+_CANDIDATES = (
+    sa.select(_K.c.story_id, _K.c.simhash, _S.c.first_published_at, _S.c.size, _S.c.intensity, _S.c.threats,
+              _S.c.acts, _S.c.deescalation)
+    .join(_S, _S.c.id == _K.c.story_id)
+    .where(
+        # four bands, four parameters: a fixed statement that compiles once
+        _K.c.key.in_([sa.bindparam(f"k{i}") for i in range(4)]),
+        _K.c.published_at.between(sa.bindparam("lo", type_=schema.UTCDateTime),
+                                  sa.bindparam("hi", type_=schema.UTCDateTime)),
+        _S.c.theatre == sa.bindparam("theatre"),
+    )
+)  # fmt: skip
+_NEW_STORY = (
+    _S.insert()
+    .values({c.name: sa.bindparam(c.name) for c in _S.columns if c.name != "id"})
+    .returning(_S.c.id)
+)
+_NEW_KEYS = _K.insert().values({c.name: sa.bindparam(c.name) for c in _K.columns if c.name != "id"})
+_UPDATE_STORY = (
+    _S.update()
+    .where(_S.c.id == sa.bindparam("sid"))
+    .values({c: sa.bindparam(f"v_{c}") for c in ("size", "intensity", "threats", "acts", "deescalation")})
+)
+_SET_STORY = (
+    schema.articles.update()
+    .where(schema.articles.c.id == sa.bindparam("aid"))
+    .values(story_id=sa.bindparam("sid"))
+)
 
 
 class _Deltas:
@@ -75,13 +111,18 @@ class _Deltas:
                 v[1] += w
 
     def flush(self, conn: Connection) -> None:
+        dialect = conn.dialect.name
+
+        def t(b: datetime) -> Any:
+            return fastsql.db_time(b, dialect)
+
         _upsert_add(
             conn,
             schema.trend_buckets,
             [
-                dict(theatre=t, granularity=g, bucket_start=b, articles=int(v[0]), stories=int(v[1]),
+                dict(theatre=th, granularity=g, bucket_start=t(b), articles=int(v[0]), stories=int(v[1]),
                      escalation=v[2], threats=v[3], acts=v[4], deescalation=v[5])
-                for (t, g, b), v in self.trend.items()
+                for (th, g, b), v in self.trend.items()
             ],  # fmt: skip
             ("articles", "stories", "escalation", "threats", "acts", "deescalation"),
         )
@@ -89,15 +130,15 @@ class _Deltas:
             conn,
             schema.category_buckets,
             [
-                dict(theatre=t, granularity=g, bucket_start=b, signal=s, count=int(v[0]), weight=v[1])
-                for (t, g, b, s), v in self.cats.items()
+                dict(theatre=th, granularity=g, bucket_start=t(b), signal=sig, count=int(v[0]), weight=v[1])
+                for (th, g, b, sig), v in self.cats.items()
             ],
             ("count", "weight"),
         )
         _upsert_add(
             conn,
             schema.feed_buckets,
-            [dict(feed_id=f, bucket_start=b, articles=n) for (f, b), n in self.feeds.items()],
+            [dict(feed_id=f, bucket_start=t(b), articles=n) for (f, b), n in self.feeds.items()],
             ("articles",),
         )
 
@@ -107,6 +148,7 @@ def apply_articles(
 ) -> None:
     """Add newly stored (or newly scored, with ``count_volume=False``) articles to the aggregates."""
     d = _Deltas()
+    links: list[dict[str, int]] = []
     for art in items:
         if count_volume:
             d.add_trend(trend.ALL, art.published_at, articles=1)
@@ -117,59 +159,55 @@ def apply_articles(
         d.add_trend(art.theatre, art.published_at, articles=1)
         if not c.carries_signal:
             continue
-        _assign_story(conn, art, c, d)
+        links.append({"aid": art.id, "sid": _assign_story(conn, art, c, d)})
+    fastsql.execute_many(conn, _SET_STORY, links)
     d.flush(conn)
 
 
-def _assign_story(conn: Connection, art: NewArticle, c: trend.Contribution, d: _Deltas) -> None:
-    """Join the nearest story of the same theatre within the time window, or start one."""
-    s, k = schema.stories, schema.story_keys
+def _assign_story(conn: Connection, art: NewArticle, c: trend.Contribution, d: _Deltas) -> int:
+    """Join the nearest story of the same theatre within the time window, or start one; return its id."""
+    dialect = conn.dialect.name
     h = trend.simhash(trend.story_text(art.title, art.summary))
+    signed = trend.to_signed64(h)
     keys = trend.band_keys(h)
-    lo, hi = art.published_at - trend.STORY_WINDOW, art.published_at + trend.STORY_WINDOW
-    q = (
-        sa.select(k.c.story_id, k.c.simhash, s.c.theatre, s.c.first_published_at, s.c.size, s.c.intensity,
-                  s.c.threats, s.c.acts, s.c.deescalation)
-        .join(s, s.c.id == k.c.story_id)
-        .where(k.c.key.in_(keys), k.c.published_at.between(lo, hi), s.c.theatre == art.theatre)
-    )  # fmt: skip
+    params = {f"k{i}": key for i, key in enumerate(keys)}
+    params.update(
+        lo=fastsql.db_time(art.published_at - trend.STORY_WINDOW, dialect),
+        hi=fastsql.db_time(art.published_at + trend.STORY_WINDOW, dialect),
+        theatre=art.theatre,
+    )
     best = None
-    for row in conn.execute(q):
-        dist = trend.hamming(h, trend.to_unsigned64(row.simhash))
+    for row in fastsql.execute(conn, _CANDIDATES, params):
+        dist = trend.hamming(h, trend.to_unsigned64(row[1]))
         if dist <= trend.STORY_MAX_DISTANCE and (best is None or dist < best[0]):
             best = (dist, row)
+    published = fastsql.db_time(art.published_at, dialect)
     if best is None:
-        sid = conn.execute(
-            s.insert().values(
-                theatre=art.theatre, first_article_id=art.id, first_published_at=art.published_at, size=1,
-                intensity=c.intensity, threats=c.threats, acts=c.acts, deescalation=c.deescalation,
-                simhash=trend.to_signed64(h),
-            )  # fmt: skip
-        ).inserted_primary_key[0]
-        conn.execute(
-            k.insert(),
-            [dict(key=key, published_at=art.published_at, story_id=sid, simhash=trend.to_signed64(h)) for key in keys],
+        sid = fastsql.execute(
+            conn, _NEW_STORY,
+            dict(theatre=art.theatre, first_article_id=art.id, first_published_at=published, size=1,
+                 intensity=c.intensity, threats=c.threats, acts=c.acts, deescalation=c.deescalation, simhash=signed),
+        ).scalar_one()  # fmt: skip
+        fastsql.execute_many(
+            conn, _NEW_KEYS, [dict(key=key, published_at=published, story_id=sid, simhash=signed) for key in keys]
         )
         d.add_trend(art.theatre, art.published_at, stories=1, esc=c.intensity, thr=c.threats, act=c.acts,
                     de=c.deescalation)  # fmt: skip
         d.add_categories(art.theatre, art.published_at, c.categories)
-    else:
-        row = best[1]
-        sid = row.story_id
-        cur = dict(
-            size=row.size + 1, intensity=row.intensity, threats=row.threats, acts=row.acts,
-            deescalation=row.deescalation,
-        )  # fmt: skip
-        # the story counts at its strongest member: add only the excess, where it first appeared
-        if c.intensity > cur["intensity"]:
-            d.add_trend(art.theatre, row.first_published_at, esc=c.intensity - cur["intensity"],
-                        thr=c.threats - cur["threats"], act=c.acts - cur["acts"])  # fmt: skip
-            cur.update(intensity=c.intensity, threats=c.threats, acts=c.acts)
-        if c.deescalation > cur["deescalation"]:
-            d.add_trend(art.theatre, row.first_published_at, de=c.deescalation - cur["deescalation"])
-            cur["deescalation"] = c.deescalation
-        conn.execute(s.update().where(s.c.id == sid).values(**cur))
-    conn.execute(schema.articles.update().where(schema.articles.c.id == art.id).values(story_id=sid))
+        return sid
+    story_id, _, first_published, size, intensity, threats, acts, deesc = best[1]
+    first_published = fastsql.from_db_time(first_published)
+    cur = dict(size=size + 1, intensity=intensity, threats=threats, acts=acts, deescalation=deesc)
+    # the story counts at its strongest member: add only the excess, where it first appeared
+    if c.intensity > cur["intensity"]:
+        d.add_trend(art.theatre, first_published, esc=c.intensity - cur["intensity"],
+                    thr=c.threats - cur["threats"], act=c.acts - cur["acts"])  # fmt: skip
+        cur.update(intensity=c.intensity, threats=c.threats, acts=c.acts)
+    if c.deescalation > cur["deescalation"]:
+        d.add_trend(art.theatre, first_published, de=c.deescalation - cur["deescalation"])
+        cur["deescalation"] = c.deescalation
+    fastsql.execute(conn, _UPDATE_STORY, {"sid": story_id, **{f"v_{k}": v for k, v in cur.items()}})
+    return story_id
 
 
 def signals_by_article(conn: Connection, ids: Sequence[int]) -> dict[int, list[tuple[str, str, str, float]]]:

@@ -221,3 +221,23 @@ def test_watched_theatres_include_required_dyads():
     ids = [t["id"] for t in trend.watched_theatres()]
     for required in ("RUS-UKR", "RUS-NATO", "CHN-TWN", "ISR-IRN", "IND-PAK", "KOR-PRK", "other"):
         assert required in ids
+
+
+def _simhash_reference(text: str) -> int:
+    """The textbook definition, bit by bit: the vectorised simhash must equal it."""
+    import hashlib
+
+    words = trend._WORD.findall(text.lower())
+    shingles = [" ".join(words[i : i + 2]) for i in range(max(len(words) - 1, 1))] if words else [""]
+    counts = [0] * 64
+    for sh in shingles:
+        h = int.from_bytes(hashlib.blake2b(sh.encode(), digest_size=8).digest(), "big")
+        for bit in range(64):
+            counts[bit] += 1 if (h >> bit) & 1 else -1
+    return sum(1 << b for b in range(64) if counts[b] > 0)
+
+
+@pytest.mark.parametrize("text", ["", "a", "Russia masses troops near Ukraine", ESCALATION[1] + " " + CALM[2] * 5,
+                                  "Кремль угрожает Киеву 🚀 ثم"])  # fmt: skip
+def test_simhash_equals_reference(text):
+    assert trend.simhash(text) == _simhash_reference(text)

@@ -38,9 +38,13 @@ def upgrade() -> None:
         sa.Column("simhash", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_story_keys_key_published", "story_keys", ["key", "published_at"])
-    with op.batch_alter_table("articles") as batch:
-        batch.add_column(sa.Column("story_id", sa.Integer))
-        batch.create_foreign_key("fk_articles_story", "stories", ["story_id"], ["id"], ondelete="SET NULL")
+    if op.get_bind().dialect.name == "sqlite":
+        # a plain ADD COLUMN with an inline REFERENCES clause: no table rebuild (which
+        # batch mode would do for the foreign key), so 0003's FTS triggers survive
+        op.execute("ALTER TABLE articles ADD COLUMN story_id INTEGER REFERENCES stories (id)")
+    else:
+        op.add_column("articles", sa.Column("story_id", sa.Integer))
+        op.create_foreign_key("fk_articles_story", "articles", "stories", ["story_id"], ["id"])
     op.create_index("ix_articles_story", "articles", ["story_id"])
     op.create_table(
         "trend_buckets",
@@ -77,7 +81,6 @@ def downgrade() -> None:
     op.drop_table("trend_buckets")
     op.drop_index("ix_articles_story", "articles")
     with op.batch_alter_table("articles") as batch:
-        batch.drop_constraint("fk_articles_story", type_="foreignkey")
         batch.drop_column("story_id")
     op.drop_table("story_keys")
     op.drop_table("stories")

@@ -1,0 +1,74 @@
+"""Hot-path statements run through the DB-API directly.
+
+SQLAlchemy Core builds and binds each statement in Python (~10-20 µs per row
+and parameter set), which dominated ingest time. Statements here are compiled
+once per dialect from the same Core expressions (so SQL still lives in one
+place) and executed with ``exec_driver_sql`` and plain tuples/dicts; the only
+conversion we do ourselves is datetimes, into exactly the form the UTCDateTime
+type stores, so rows written by either path compare equal.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+@functools.cache
+def _compiled(stmt: sa.sql.ClauseElement, dialect_name: str) -> tuple[str, tuple[str, ...] | None]:
+    dialect = _dialect(dialect_name)
+    c = stmt.compile(dialect=dialect)
+    positional = tuple(c.positiontup) if c.positional and c.positiontup is not None else None
+    return str(c), positional
+
+
+@functools.cache
+def _dialect(name: str):
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import psycopg
+
+        return psycopg.dialect()
+    from sqlalchemy.dialects.sqlite import pysqlite
+
+    return pysqlite.dialect()
+
+
+def db_time(value: datetime | None, dialect_name: str) -> Any:
+    """A datetime as UTCDateTime binds it: naive-UTC ISO text on SQLite, aware on PostgreSQL."""
+    if value is None:
+        return None
+    value = value.astimezone(timezone.utc)
+    if dialect_name == "sqlite":
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return value
+
+
+def from_db_time(value: Any) -> datetime:
+    """What a raw driver SELECT returns for a UTCDateTime column, as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def execute_many(conn: Connection, stmt: sa.sql.ClauseElement, rows: Sequence[dict[str, Any]]) -> Any:
+    """executemany of ``stmt`` over dict rows whose datetimes are already converted with db_time."""
+    if not rows:
+        return None
+    sql, positional = _compiled(stmt, conn.dialect.name)
+    if positional is not None:
+        return conn.exec_driver_sql(sql, [tuple(r[k] for k in positional) for r in rows])
+    return conn.exec_driver_sql(sql, list(rows))
+
+
+def execute(conn: Connection, stmt: sa.sql.ClauseElement, params: dict[str, Any]) -> Iterable[Any]:
+    sql, positional = _compiled(stmt, conn.dialect.name)
+    if positional is not None:
+        return conn.exec_driver_sql(sql, tuple(params[k] for k in positional))
+    return conn.exec_driver_sql(sql, params)

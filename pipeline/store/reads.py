@@ -1,0 +1,295 @@
+"""Read queries for the dashboard's Articles and Sources pages and for exports.
+
+Every function takes a :class:`~pipeline.store.Store` (read-only is enough) and
+returns plain dicts; SQL stays in this package. The filters are the same
+everywhere, so what the Articles page lists is exactly what Downloads writes:
+
+``theatre``   the article's theatre id (``RUS-UKR`` … or ``other``)
+``signal``    has a signal of this taxonomy category
+``modality``  has a signal with this modality (with ``signal``: the same signal)
+``source``    the feed's name, as shown on the Sources page
+``min_score`` / ``max_score``  inclusive bounds on the article score
+``since`` / ``until``          ``since <= published_at < until`` (aware datetimes)
+``text``      full-text search over title and summary (FTS5 on SQLite, a GIN
+              ``to_tsvector`` index on PostgreSQL, LIKE elsewhere); every word
+              must match, the last one as a prefix ("sanct" finds "sanctions")
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import schema
+
+__all__ = [
+    "ARTICLE_FILTERS",
+    "article_sources",
+    "count_articles",
+    "data_version",
+    "feed_item_counts",
+    "fts_query",
+    "search_articles",
+    "signals_table",
+]
+
+#: the filter keywords every function here accepts
+ARTICLE_FILTERS = (
+    "theatre", "signal", "modality", "source", "min_score", "max_score", "since", "until", "text",
+)  # fmt: skip
+
+#: signal columns attached to each article (``source``/``target`` are actor codes)
+_SIGNAL_COLUMNS = (
+    "signal", "direction", "kind", "modality", "source", "target", "theatre",
+    "span_start", "span_end", "evidence", "sentence", "weight",
+)  # fmt: skip
+
+# words for full-text search: letters and digits in any script
+_WORD = re.compile(r"\w+", re.UNICODE)
+# a page of ids per IN (...) query; well under SQLite's 32k variable limit
+_CHUNK = 500
+
+
+def fts_query(text: str | None) -> str | None:
+    """User text as a safe FTS5 query: each word quoted (no operators, no syntax
+    errors from quotes or colons), all required, the last one a prefix."""
+    words = _WORD.findall(text or "")
+    if not words:
+        return None
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def _text_condition(dialect: str, text: str) -> Any:
+    a = schema.articles
+    if dialect == "sqlite":
+        query = fts_query(text)
+        if query is None:
+            return None
+        # external-content FTS5 table from migration 0003: rowid = articles.id
+        return a.c.id.in_(sa.text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :fts_q").bindparams(fts_q=query))
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    if dialect == "postgresql":
+        # the expression must be the one the GIN index of migration 0003 is built on
+        doc = sa.func.to_tsvector(sa.literal_column("'simple'"), a.c.title + " " + a.c.summary)
+        terms = " & ".join(w.replace("'", "") for w in words[:-1]) if len(words) > 1 else ""
+        last = words[-1].replace("'", "") + ":*"
+        tsq = f"{terms} & {last}" if terms else last
+        return doc.op("@@")(sa.func.to_tsquery(sa.literal_column("'simple'"), tsq))
+    return sa.and_(*[sa.or_(a.c.title.contains(w, autoescape=True), a.c.summary.contains(w, autoescape=True)) for w in words])
+
+
+def _article_conditions(
+    dialect: str,
+    *,
+    theatre: str | None = None,
+    signal: str | None = None,
+    modality: str | None = None,
+    source: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    text: str | None = None,
+    signal_rows: bool = False,
+) -> list[Any]:
+    """WHERE terms over articles ``a`` joined to feeds ``f`` (and signals ``s`` when
+    ``signal_rows``: then signal/modality filter the signal rows themselves)."""
+    a, f, s = schema.articles, schema.feeds, schema.signals
+    where: list[Any] = []
+    if theatre:
+        where.append(a.c.theatre == theatre)
+    if source:
+        where.append(f.c.name == source)
+    if min_score is not None:
+        where.append(a.c.score >= float(min_score))
+    if max_score is not None:
+        where.append(a.c.score <= float(max_score))
+    if since is not None:
+        where.append(a.c.published_at >= since)
+    if until is not None:
+        where.append(a.c.published_at < until)
+    if text:
+        cond = _text_condition(dialect, text)
+        if cond is not None:
+            where.append(cond)
+    if signal or modality:
+        sig_where = []
+        if signal:
+            sig_where.append(s.c.signal == signal)
+        if modality:
+            sig_where.append(s.c.modality == modality)
+        if signal_rows:
+            where.extend(sig_where)
+        else:
+            where.append(sa.exists().where(s.c.article_id == a.c.id, *sig_where))
+    return where
+
+
+def _check_filters(filters: dict[str, Any]) -> None:
+    unknown = sorted(set(filters) - set(ARTICLE_FILTERS))
+    if unknown:
+        raise TypeError(f"unknown filter(s) {', '.join(unknown)}; known: {', '.join(ARTICLE_FILTERS)}")
+
+
+def search_articles(
+    store: Any,
+    *,
+    theatre: str | None = None,
+    signal: str | None = None,
+    modality: str | None = None,
+    source: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    text: str | None = None,
+    limit: int | None = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Articles matching the filters, newest first, each with its ``signals`` (a list of dicts).
+
+    Row keys: id, published_at, published_estimated, title, summary, url, source
+    (feed name), theatre, score, taxonomy_version, signals. ``limit=None``: all.
+    """
+    a, f = schema.articles, schema.feeds
+    filters = dict(
+        theatre=theatre, signal=signal, modality=modality, source=source, min_score=min_score,
+        max_score=max_score, since=since, until=until, text=text,
+    )  # fmt: skip
+    q = (
+        sa.select(
+            a.c.id,
+            a.c.published_at,
+            a.c.published_estimated,
+            a.c.title,
+            a.c.summary,
+            a.c.url,
+            f.c.name.label("source"),
+            a.c.theatre,
+            a.c.score,
+            a.c.taxonomy_version,
+        )
+        .join(f, f.c.id == a.c.feed_id)
+        .where(*_article_conditions(store.backend, **filters))
+        .order_by(a.c.published_at.desc(), a.c.id.desc())
+        .offset(max(int(offset), 0))
+    )
+    if limit is not None:
+        q = q.limit(max(int(limit), 0))
+    with store.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+        signals = _signals_by_article(conn, [r["id"] for r in rows])
+    for r in rows:
+        r["signals"] = signals.get(r["id"], [])
+    return rows
+
+
+def _signals_by_article(conn: Any, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    s = schema.signals
+    out: dict[int, list[dict[str, Any]]] = {}
+    cols = [s.c.article_id, *(s.c[c] for c in _SIGNAL_COLUMNS)]
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        q = sa.select(*cols).where(s.c.article_id.in_(chunk)).order_by(s.c.article_id, s.c.span_start, s.c.id)
+        for r in conn.execute(q):
+            m = dict(r._mapping)
+            out.setdefault(m.pop("article_id"), []).append(m)
+    return out
+
+
+def count_articles(store: Any, **filters: Any) -> int:
+    """How many articles :func:`search_articles` would return without a limit."""
+    _check_filters(filters)
+    a, f = schema.articles, schema.feeds
+    q = (
+        sa.select(sa.func.count())
+        .select_from(a.join(f, f.c.id == a.c.feed_id))
+        .where(*_article_conditions(store.backend, **filters))
+    )
+    with store.engine.connect() as conn:
+        return int(conn.execute(q).scalar_one())
+
+
+def signals_table(store: Any, *, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
+    """One row per signal of the matching articles, newest article first.
+
+    Same filters as :func:`search_articles`, except that ``signal`` and
+    ``modality`` keep only the signal rows that have them. Keys: article_id,
+    published_at, feed, title, url, article_score, signal, direction, kind,
+    modality, source and target (actor codes), theatre, weight, evidence,
+    sentence, span_start, span_end.
+    """
+    _check_filters(filters)
+    a, f, s = schema.articles, schema.feeds, schema.signals
+    q = (
+        sa.select(
+            s.c.article_id,
+            a.c.published_at,
+            f.c.name.label("feed"),
+            a.c.title,
+            a.c.url,
+            a.c.score.label("article_score"),
+            s.c.signal,
+            s.c.direction,
+            s.c.kind,
+            s.c.modality,
+            s.c.source,
+            s.c.target,
+            s.c.theatre,
+            s.c.weight,
+            s.c.evidence,
+            s.c.sentence,
+            s.c.span_start,
+            s.c.span_end,
+        )
+        .select_from(s.join(a, a.c.id == s.c.article_id).join(f, f.c.id == a.c.feed_id))
+        .where(*_article_conditions(store.backend, signal_rows=True, **filters))
+        .order_by(a.c.published_at.desc(), a.c.id.desc(), s.c.span_start, s.c.id)
+    )
+    if limit is not None:
+        q = q.limit(max(int(limit), 0))
+    with store.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def article_sources(store: Any) -> list[str]:
+    """Names of the feeds that have stored articles, sorted case-insensitively."""
+    a, f = schema.articles, schema.feeds
+    q = sa.select(f.c.name).where(sa.exists().where(a.c.feed_id == f.c.id)).distinct()
+    with store.engine.connect() as conn:
+        return sorted((r[0] for r in conn.execute(q)), key=str.casefold)
+
+
+def feed_item_counts(store: Any, *, since: datetime) -> dict[str, int]:
+    """New articles per feed URL first seen at or after ``since`` (for items/day)."""
+    a, f = schema.articles, schema.feeds
+    q = (
+        sa.select(f.c.url, sa.func.count(a.c.id))
+        .join(a, a.c.feed_id == f.c.id)
+        .where(a.c.first_seen_at >= since)
+        .group_by(f.c.url)
+    )
+    with store.engine.connect() as conn:
+        return {url: int(n) for url, n in conn.execute(q)}
+
+
+def data_version(store: Any) -> tuple[int, int, str]:
+    """Changes whenever the poller lands something: (latest article id, latest
+    fetch_log id, latest scoring time). Caches key on it to drop stale reads."""
+    a, log = schema.articles, schema.fetch_log
+    q = sa.select(
+        sa.select(sa.func.max(a.c.id)).scalar_subquery(),
+        sa.select(sa.func.max(log.c.id)).scalar_subquery(),
+        sa.select(sa.func.max(a.c.scored_at)).scalar_subquery(),
+    )
+    with store.engine.connect() as conn:
+        art, fetch, scored = conn.execute(q).one()
+    return int(art or 0), int(fetch or 0), str(scored or "")

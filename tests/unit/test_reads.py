@@ -1,0 +1,107 @@
+"""pipeline.store.reads on a real SQLite file: filters, full-text search, signals, versions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from pipeline.store import Store
+from pipeline.store import reads
+from tests.storedata import NOW, build_store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('reads')}/ew.db"
+    build_store(url)
+    s = Store.open(url, readonly=True)
+    yield s
+    s.close()
+
+
+def titles(rows):
+    return [r["title"] for r in rows]
+
+
+def test_newest_first_with_signals_attached(store):
+    rows = reads.search_articles(store)
+    assert len(rows) == 6
+    assert [r["published_at"] for r in rows] == sorted((r["published_at"] for r in rows), reverse=True)
+    first = rows[0]
+    assert first["title"].startswith("Russia threatens") and first["source"] == "Wire"
+    sigs = {s["signal"] for s in first["signals"]}
+    assert "threat_of_force" in sigs
+    s = next(s for s in first["signals"] if s["signal"] == "threat_of_force")
+    from pipeline.score import article_text
+
+    text = article_text(first["title"], first["summary"])
+    assert text[s["span_start"] : s["span_end"]] == s["evidence"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (dict(theatre="CHN-TWN"), ["China launches drills near Taiwan"]),
+        (dict(source="Gazette", min_score=1), ["=HYPERLINK(\"http://evil\") Iran warns Israel of retaliation", "India imposes sanctions on Pakistan"]),
+        (dict(signal="ceasefire_truce"), ["Russia and Ukraine agree ceasefire after talks"]),
+        (dict(since=NOW - timedelta(hours=3)), ["Russia threatens to strike Ukraine with missiles", "=HYPERLINK(\"http://evil\") Iran warns Israel of retaliation"]),
+        (dict(until=NOW - timedelta(hours=100)), ["Weather report for the weekend"]),
+        (dict(max_score=0), ["China launches drills near Taiwan", "Russia and Ukraine agree ceasefire after talks", "Weather report for the weekend"]),
+        (dict(text="sanct"), ["India imposes sanctions on Pakistan"]),  # prefix on the last word
+        (dict(text="exercises dawn"), ["China launches drills near Taiwan"]),  # summary words, all required
+        (dict(text='"Geneva" OR: NEAR( *'), []),  # FTS syntax in user text is inert, not an error
+        (dict(text="geneva"), ["Russia and Ukraine agree ceasefire after talks"]),
+    ],
+)
+def test_filters(store, filters, expected):
+    assert titles(reads.search_articles(store, **filters)) == expected
+    assert reads.count_articles(store, **filters) == len(expected)
+
+
+def test_modality_and_signal_match_the_same_signal(store):
+    rows = reads.search_articles(store, signal="threat_of_force", modality="threat")
+    assert "Russia threatens to strike Ukraine with missiles" in titles(rows)
+    assert reads.search_articles(store, signal="ceasefire_truce", modality="threat") == []
+
+
+def test_limit_offset(store):
+    all_rows = titles(reads.search_articles(store, limit=None))
+    assert titles(reads.search_articles(store, limit=2, offset=1)) == all_rows[1:3]
+
+
+def test_signals_table_keeps_only_matching_signal_rows(store):
+    rows = reads.signals_table(store, signal="threat_of_force")
+    assert rows and {r["signal"] for r in rows} == {"threat_of_force"}
+    assert {"feed", "evidence", "sentence", "span_start", "article_score"} <= set(rows[0])
+    everything = reads.signals_table(store)
+    assert len(everything) > len(rows)
+    with pytest.raises(TypeError, match="unknown filter"):
+        reads.signals_table(store, colour="red")
+
+
+def test_sources_counts_and_version(store):
+    assert reads.article_sources(store) == ["Gazette", "Wire"]
+    counts = reads.feed_item_counts(store, since=NOW - timedelta(days=7))
+    assert sum(counts.values()) == 6
+    v = reads.data_version(store)
+    assert v[0] >= 6 and v[1] >= 2
+
+
+def test_fts_index_follows_updates_and_deletes(tmp_path):
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path}/ew.db"
+    build_store(url)
+    with Store.open(url) as s:
+        with s.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE articles SET title = 'Zanzibar summit' WHERE title LIKE 'Weather%'"))
+            conn.execute(sa.text("DELETE FROM articles WHERE title LIKE 'India%'"))
+        assert titles(reads.search_articles(s, text="zanzibar")) == ["Zanzibar summit"]
+        assert reads.search_articles(s, text="weather") == []
+        assert reads.search_articles(s, text="sanctions") == []
+
+
+def test_fts_query_quotes_every_word():
+    assert reads.fts_query('a"b OR c*') == '"a" "b" "OR" "c"*'
+    assert reads.fts_query("  ") is None
