@@ -163,13 +163,14 @@ def save_chart(result: BacktestResult, gpr: pd.Series, out: Path, theatre: str) 
     lag = f", best lag {result.best_lag_days:+d} d (ρ={result.best_lag_spearman})" if result.best_lag_days is not None else ""
     fig.update_layout(
         title=f"Backtest: {theatre} index vs GPR — Spearman ρ={result.spearman} over {result.days} days{lag}",
-        template="plotly_white", legend=dict(orientation="h", y=-0.15), height=520, width=1100,
+        template="plotly_white", legend=dict(orientation="h", y=-0.12), height=540, width=1100,
+        margin=dict(b=130),
     )  # fmt: skip
     fig.update_yaxes(title_text="Escalation Watch index (baseline = 100)", secondary_y=False)
     fig.update_yaxes(title_text="GPR (1985–2019 = 100)", secondary_y=True)
     fig.add_annotation(
         text="GPR: Caldara, D. and Iacoviello, M. (2022), Measuring Geopolitical Risk, AER 112(4). Headlines: fwd/news, Guardian Ukraine tag.",
-        xref="paper", yref="paper", x=0, y=-0.32, showarrow=False, font=dict(size=10, color="#7f8c8d"),
+        xref="paper", yref="paper", x=0, y=-0.26, showarrow=False, font=dict(size=10, color="#7f8c8d"),
     )  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
     # plotly.js embedded: the chart must open offline

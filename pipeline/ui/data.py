@@ -1,21 +1,48 @@
-"""Cached reads for the dashboard. Pages call these; none of them builds SQL."""
+"""Cached reads for the dashboard. Pages call these; none of them builds SQL or scores text.
+
+The store is opened once per database URL (``st.cache_resource``), read-only.
+Every read is ``st.cache_data`` with typed arguments and a ``version`` argument:
+:func:`version` is the store's (latest article id, latest fetch id, latest
+scoring time), re-read every :data:`REFRESH_S` seconds, so a cached chart is
+dropped as soon as the poller lands new data and otherwise lives for
+:data:`TTL_S`.
+"""
 
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from pipeline.errors import StoreError
 from pipeline.store import Store, resolve_db_url
+from pipeline.store import reads
 
-#: how often the live parts of a page re-read the store
+#: how often the live parts of a page re-read the store's data version
 REFRESH_S = 5
+#: longest life of a cached read whose version did not change
+TTL_S = 600
+
+ENV_CONFIG = "ESCALATION_WATCH_CONFIG"  # set by `escalation-watch dashboard`
+DEFAULT_CONFIG = "feeds.yaml"
+
+Version = tuple[int, int, str]
 
 
 def db_url() -> str:
     return resolve_db_url(os.environ.get("ESCALATION_WATCH_DB"))
+
+
+def config_path() -> Path:
+    return Path(os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 @st.cache_resource(show_spinner=False)
@@ -23,14 +50,20 @@ def _store(url: str) -> Store:
     return Store.open(url, readonly=True)
 
 
+def open_store() -> tuple[Store | None, str | None]:
+    """(store, None) or (None, the reason it cannot be read yet)."""
+    try:
+        return _store(db_url()), None
+    except StoreError as e:
+        return None, str(e)
+
+
 def store() -> Store | None:
     """The read-only store, or None (with the reason shown) when it is not there yet."""
-    url = db_url()
-    try:
-        return _store(url)
-    except StoreError as e:
-        st.info(f"No data yet. {e}")
-        return None
+    s, reason = open_store()
+    if s is None:
+        st.info(f"No data yet. {reason}")
+    return s
 
 
 def safe_link(url: object) -> str | None:
@@ -40,38 +73,199 @@ def safe_link(url: object) -> str | None:
     return None
 
 
+# -- versions ---------------------------------------------------------------------
+
+
 @st.cache_data(ttl=REFRESH_S, show_spinner=False)
-def article_count(url: str) -> int:
+def version(url: str) -> Version:
+    return reads.data_version(_store(url))
+
+
+# -- articles and signals -----------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=64)
+def search(
+    url: str,
+    ver: Version,
+    *,
+    theatre: str | None,
+    signal: str | None,
+    modality: str | None,
+    source: str | None,
+    min_score: float | None,
+    max_score: float | None,
+    since: datetime | None,
+    until: datetime | None,
+    text: str | None,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    return reads.search_articles(
+        _store(url), theatre=theatre, signal=signal, modality=modality, source=source, min_score=min_score,
+        max_score=max_score, since=since, until=until, text=text, limit=limit, offset=offset,
+    )  # fmt: skip
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=64)
+def count(
+    url: str,
+    ver: Version,
+    *,
+    theatre: str | None,
+    signal: str | None,
+    modality: str | None,
+    source: str | None,
+    min_score: float | None,
+    max_score: float | None,
+    since: datetime | None,
+    until: datetime | None,
+    text: str | None,
+) -> int:
+    return reads.count_articles(
+        _store(url), theatre=theatre, signal=signal, modality=modality, source=source, min_score=min_score,
+        max_score=max_score, since=since, until=until, text=text,
+    )  # fmt: skip
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def sources(url: str, ver: Version) -> list[str]:
+    return reads.article_sources(_store(url))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def article_count(url: str, ver: Version | None = None) -> int:
     return _store(url).article_count()
 
 
-@st.cache_data(ttl=REFRESH_S, show_spinner=False)
-def latest_articles(url: str, limit: int = 100) -> pd.DataFrame:
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def latest_articles(url: str, ver: Version | None = None, limit: int = 100) -> pd.DataFrame:
     rows = _store(url).latest_articles(limit)
     df = pd.DataFrame(rows, columns=["id", "published_at", "title", "url", "summary", "source", "published_estimated"])
     df["url"] = df["url"].map(safe_link)
     return df
 
 
-@st.cache_data(ttl=REFRESH_S, show_spinner=False)
-def feed_health(url: str) -> pd.DataFrame:
-    rows = _store(url).feed_health()
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "name", "url", "enabled", "status", "last_success_at", "last_error_at", "last_error",
-            "error_streak", "items_total", "next_due_at", "disabled_reason", "ill_formed",
-        ],
-    )  # fmt: skip
+# -- feeds --------------------------------------------------------------------------
+
+HEALTH_COLUMNS = [
+    "name", "url", "enabled", "status", "last_success_at", "last_error_at", "last_error",
+    "error_streak", "items_total", "next_due_at", "disabled_reason", "ill_formed",
+]  # fmt: skip
 
 
-_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$&:")
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def feed_health(url: str, ver: Version | None = None) -> pd.DataFrame:
+    return pd.DataFrame(_store(url).feed_health(), columns=HEALTH_COLUMNS)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def items_per_day(url: str, ver: Version, since: datetime, days: int) -> dict[str, float]:
+    counts = reads.feed_item_counts(_store(url), since=since)
+    return {u: n / days for u, n in counts.items()}
+
+
+# -- the risk index (pipeline.trend) -----------------------------------------------
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def watched_theatres() -> list[dict[str, str]]:
+    from pipeline import trend
+
+    return trend.watched_theatres()
+
+
+def theatre_labels() -> dict[str, str]:
+    return {t["id"]: t["label"] for t in watched_theatres()}
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
+def index_series(
+    url: str, ver: Version, theatre: str | None, granularity: str, since: datetime | None, until: datetime | None
+) -> pd.DataFrame:
+    from dataclasses import asdict
+
+    from pipeline import trend
+
+    points = trend.index_series(_store(url), theatre=theatre, granularity=granularity, since=since, until=until)
+    df = pd.DataFrame([asdict(p) for p in points])
+    if df.empty:
+        df = pd.DataFrame(columns=["theatre", "bucket_start", "granularity", "index", "threats", "acts",
+                                   "deescalation", "index_ewma", "zscore", "articles", "stories"])  # fmt: skip
+    return df
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
+def category_series(url: str, ver: Version, theatre: str | None, granularity: str, since: datetime | None) -> pd.DataFrame:
+    from pipeline import trend
+
+    rows = trend.category_series(_store(url), theatre=theatre, granularity=granularity, since=since)
+    return pd.DataFrame(rows, columns=["bucket_start", "signal", "weight", "count"])
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
+def source_volume(url: str, ver: Version, granularity: str, since: datetime | None) -> pd.DataFrame:
+    from pipeline import trend
+
+    rows = trend.source_volume(_store(url), granularity=granularity, since=since)
+    return pd.DataFrame(rows, columns=["bucket_start", "source", "articles"])
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
+def kpis(url: str, ver: Version, now_minute: datetime) -> list[dict[str, Any]]:
+    from pipeline import trend
+
+    return trend.kpis(_store(url), now=now_minute)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
+def explain_point(url: str, ver: Version, theatre: str, bucket_start: datetime, granularity: str) -> list[dict[str, Any]]:
+    from pipeline import trend
+
+    return trend.explain_point(_store(url), theatre=theatre, bucket_start=bucket_start, granularity=granularity, limit=20)
+
+
+# -- exports ------------------------------------------------------------------------
+
+
+def export_bytes(url: str, table: str, fmt: str, filters: dict[str, Any]) -> bytes:
+    """Not cached: called only when the user clicks a download (deferred data)."""
+    from pipeline.export import export_table
+
+    return export_table(_store(url), table, fmt, **filters)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
+def export_rows(url: str, ver: Version, table: str, filters: tuple[tuple[str, Any], ...]) -> int:
+    """How many rows a download will hold (shown next to its buttons)."""
+    f = dict(filters)
+    if table == "articles":
+        return reads.count_articles(_store(url), **f)
+    if table == "signals":
+        return len(reads.signals_table(_store(url), **f))
+    from pipeline import trend
+
+    return len(trend.index_series(_store(url), theatre=f.get("theatre"), granularity="day",
+                                  since=f.get("since"), until=f.get("until")))  # fmt: skip
+
+
+def now_minute() -> datetime:
+    return utcnow().replace(second=0, microsecond=0)
+
+
+def hours_ago(h: float) -> datetime:
+    return utcnow() - timedelta(hours=h)
+
+
+# -- safe text for st.markdown ------------------------------------------------------
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$&:=\"'")
 
 
 def md_escape(text: object) -> str:
     """Text from a feed, made inert for st.markdown: every markup character escaped."""
     s = "" if text is None else str(text)
-    return "".join("\\" + c if c in _MD_SPECIAL else c for c in s.replace("\n", " "))
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in s.replace("\n", " ").replace("\r", " "))
 
 
 def md_link(label: object, url: object) -> str:

@@ -1,76 +1,414 @@
-"""Overview page (first version): live counts, feed health, latest articles."""
+"""Overview: a KPI per watched theatre, the risk trend, signal mix, theatre x day heatmap,
+source volume, and a drill-down from any point of the trend to the articles behind it."""
 
 from __future__ import annotations
 
-import streamlit as st
+from datetime import timedelta
+from typing import Any
 
-from pipeline.ui import data
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from . import data, evidence, palette, state
+from .data import md_escape, md_link
+
+#: a point whose z-score reaches this is marked on the trend (two standard
+#: deviations above the theatre's recent mean: rare by chance, ~2 % of days)
+ALERT_Z = 2.0
+#: charts re-read the store this often (the version check is cheap; a redraw is not)
+CHART_REFRESH_S = 15
+#: the strip of recent articles under the charts
+LATEST_N = 15
+
+_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
 def page() -> None:
-    st.title("Escalation Watch")
-    st.caption("Live news feeds, polled and stored. This page refreshes itself.")
+    st.title("Overview")
     live()
 
 
-@st.fragment(run_every=data.REFRESH_S)
+def _granularity(f) -> str:
+    return "hour" if f.period == "24h" else "day"
+
+
+@st.fragment(run_every=CHART_REFRESH_S)
 def live() -> None:
-    if data.store() is None:
+    s, reason = data.open_store()
+    if s is None:
+        empty_state(reason)
         return
     url = data.db_url()
-    health = data.feed_health(url)
-    count = data.article_count(url)
-    ok = int((health["status"] == "ok").sum())
-    failing = int(health["status"].isin(["error", "gone"]).sum())
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Articles stored", f"{count:,}")
-    c2.metric("Feeds", f"{len(health):,}")
-    c3.metric("Feeds OK", f"{ok:,}")
-    c4.metric("Feeds failing", f"{failing:,}")
-    if count == 0:
-        if len(health) == 0:
-            st.warning("No feeds configured yet: add some to feeds.yaml.")
-        elif health["last_success_at"].isna().all() and failing:
-            st.warning("No feed could be reached yet. Latest errors:")
-            st.dataframe(health[["name", "last_error"]], hide_index=True, width="stretch")
-        else:
-            st.info("Waiting for the first poll to finish…")
+    ver = data.version(url)
+    if data.article_count(url, ver) == 0:
+        empty_state(None)
+        return
+    f = state.filters()
+    now = data.utcnow()
+    since, until = f.window(now)
+    gran = _granularity(f)
+    labels = data.theatre_labels()
+    st.caption(
+        f"{data.article_count(url, ver):,} articles stored · data as of {now:%Y-%m-%d %H:%M} UTC · "
+        f"{md_escape(' · '.join(f.describe(labels)))}"
+    )
+    kpi_row(url, ver)
 
+    st.subheader("Risk trend")
+    trend_picker(labels)
+    f = state.filters()
+    trend_chart(url, ver, f.theatre, gran, since, until, labels)
+    drill_down(url, ver, labels)
+
+    st.subheader("Signal mix")
+    categories_chart(url, ver, f.theatre, gran, since)
+    st.subheader("Theatres by day")
+    heatmap(url, ver, since, until, labels)
+    latest(url, ver)
+
+
+# -- empty states --------------------------------------------------------------------
+
+
+def empty_state(reason: str | None) -> None:
+    """Say plainly why there is nothing to chart, with the feeds' own errors."""
+    with st.container(key="empty_state"):
+        if reason is not None:
+            st.warning(f"**No data yet.** {md_escape(reason)}")
+        cfg_path = data.config_path()
+        s, _ = data.open_store()
+        health = data.feed_health(data.db_url(), data.version(data.db_url())) if s is not None else None
+        if health is None or health.empty:
+            if not cfg_path.exists():
+                st.info(f"No feeds file at {md_escape(cfg_path)}: create one, or add feeds on **Sources**.")
+            else:
+                st.info("No feed has been polled yet. Add feeds on **Sources**; the poller fetches them on its next pass.")
+            return
+        failing = health[health["last_success_at"].isna() & health["last_error"].notna()]
+        if reason is None:
+            if len(failing) == len(health):
+                st.warning(f"**No feed could be reached.** None of the {len(health):,} feeds has answered yet.")
+            else:
+                st.info("**Nothing stored yet.** The feeds answered but no article has been stored so far.")
+        if len(failing):
+            st.markdown("Latest errors:")
+            st.dataframe(
+                failing[["name", "url", "error_streak", "last_error"]],
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "name": "Feed",
+                    "url": "URL",
+                    "error_streak": st.column_config.NumberColumn("Failures in a row", format="%d"),
+                    "last_error": st.column_config.TextColumn("Last error", width="large"),
+                },
+            )
+
+
+# -- KPIs ----------------------------------------------------------------------------
+
+
+def _fmt_change(x: float | None) -> str | None:
+    return None if x is None else f"{x:+.1f}"
+
+
+def kpi_row(url: str, ver) -> None:
+    now = data.now_minute()
+    rows = data.kpis(url, ver, now)
+    if not rows:
+        return
+    spark = data.index_series(url, ver, None, "day", now.replace(hour=0, minute=0) - timedelta(days=14), None)
+    per_row = 4
+    with st.container(key="kpis"):
+        for i in range(0, len(rows), per_row):
+            cols = st.columns(per_row)
+            for col, k in zip(cols, rows[i : i + per_row], strict=False):
+                with col:
+                    kpi_card(k, spark)
+
+
+def kpi_card(k: dict[str, Any], spark: pd.DataFrame) -> None:
+    values = None
+    if not spark.empty:
+        mine = spark[(spark["theatre"] == k["theatre"]) & spark["index"].notna()]
+        if len(mine) >= 2:
+            values = [round(float(v), 1) for v in mine["index"]]
+    index = k.get("index")
+    alert = k.get("alert")
+    label = k["label"]
+    with st.container(border=True, key=f"kpi_{k['theatre']}"):
+        st.metric(
+            label,
+            "—" if index is None else f"{index:.0f}",
+            delta=_fmt_change(k.get("change_24h")),
+            delta_color="inverse",  # a rising risk index is bad news
+            delta_description="vs 24 h ago",
+            chart_data=values,
+            chart_type="area",
+            help="Risk index: 100 = the theatre's own baseline share of escalation news.",
+        )
+        bits = []
+        if k.get("change_7d") is not None:
+            bits.append(f"7 d: {k['change_7d']:+.1f}")
+        if k.get("zscore") is not None:
+            bits.append(f"z {k['zscore']:+.1f}")
+        if bits:
+            st.caption(" · ".join(bits))
+        if alert:
+            st.markdown(f":red-badge[:material/warning: Alert] {md_escape(alert)}")
+        else:
+            st.markdown(":green-badge[No alert]" if index is not None else ":gray-badge[Not enough data]")
+
+
+# -- the trend chart -------------------------------------------------------------------
+
+
+def _on_trend_pick() -> None:
+    value = st.session_state.get("w_trend_theatre")
+    value = None if value in (None, "ALL") else value
+    # the sidebar selectbox shows the same choice ("*" is its "all")
+    st.session_state[state.widget_key("theatre")] = value or "*"
+    state.update(theatre=value, drill=None)
+    # the sidebar (outside this fragment) must redraw with the new theatre
+    st.session_state["_overview_full_rerun"] = True
+
+
+def trend_picker(labels: dict[str, str]) -> None:
+    if st.session_state.pop("_overview_full_rerun", False):
+        st.rerun(scope="app")
+    f = state.filters()
+    options = ["ALL", *labels]
+    current = f.theatre if f.theatre in labels else "ALL"
+    if st.session_state.get("w_trend_theatre") != current:
+        st.session_state["w_trend_theatre"] = current
+    st.segmented_control(
+        "Theatre",
+        options,
+        format_func=lambda v: "All theatres" if v == "ALL" else labels.get(v, v),
+        key="w_trend_theatre",
+        on_change=_on_trend_pick,
+        label_visibility="collapsed",
+    )
+
+
+def _x(df: pd.DataFrame) -> pd.Series:
+    return pd.to_datetime(df["bucket_start"], utc=True)
+
+
+def _day_key(ts: Any) -> str:
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%d") if pd.Timestamp(ts).tzinfo else pd.Timestamp(ts).strftime("%Y-%m-%d")
+
+
+def trend_figure(
+    series: pd.DataFrame, volume: pd.DataFrame, theatre: str | None, labels: dict[str, str], granularity: str
+) -> go.Figure:
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06,
+        subplot_titles=("Risk index", "Articles per source"),
+    )  # fmt: skip
+    hover_time = "%{x|%Y-%m-%d %H:%M} UTC" if granularity == "hour" else "%{x|%a %d %b %Y}"
+    if theatre is None:
+        for t, df in series.groupby("theatre", sort=False):
+            df = df[df["index"].notna()]
+            if df.empty:
+                continue
+            name = labels.get(t, t)
+            fig.add_trace(
+                go.Scatter(
+                    x=_x(df), y=df["index"], mode="lines+markers", name=name,
+                    line=dict(color=palette.theatre_colour(t), width=2), marker=dict(size=7),
+                    customdata=[[t, _day_key(b)] for b in df["bucket_start"]],
+                    hovertemplate=f"<b>{md_safe(name)}</b><br>{hover_time}<br>index %{{y:.0f}}<extra></extra>",
+                ),
+                row=1, col=1,
+            )  # fmt: skip
+    else:
+        df = series[series["theatre"] == theatre]
+        cd = [[theatre, _day_key(b)] for b in df["bucket_start"]]
+        x = _x(df)
+        for col, name, colour, sign in (
+            ("threats", "Threats", palette.THREATS, 1),
+            ("acts", "Acts", palette.ACTS, 1),
+            ("deescalation", "De-escalation", palette.DEESCALATION, -1),
+        ):
+            fig.add_trace(
+                go.Bar(
+                    x=x, y=sign * df[col].fillna(0), name=name, marker_color=colour, customdata=cd,
+                    hovertemplate=f"{name}<br>{hover_time}<br>%{{y:.0f}}<extra></extra>",
+                ),
+                row=1, col=1,
+            )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=df["index_ewma"], mode="lines", name="Index (smoothed)", customdata=cd,
+                line=dict(color=palette.theatre_colour(theatre), width=2.5),
+                hovertemplate=f"smoothed index<br>{hover_time}<br>%{{y:.0f}}<extra></extra>",
+            ),
+            row=1, col=1,
+        )  # fmt: skip
+    alerts = series[(series["zscore"].fillna(0) >= ALERT_Z) & series["index"].notna()]
+    if theatre is not None:
+        alerts = alerts[alerts["theatre"] == theatre]
+    if not alerts.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=_x(alerts), y=alerts["index"], mode="markers", name=f"Alert (z ≥ {ALERT_Z:g})",
+                marker=dict(symbol="triangle-up", size=14, color=palette.ALERT, line=dict(width=1, color="white")),
+                customdata=[[t, _day_key(b)] for t, b in zip(alerts["theatre"], alerts["bucket_start"], strict=True)],
+                hovertemplate="<b>alert</b><br>" + hover_time + "<br>index %{y:.0f}<extra></extra>",
+            ),
+            row=1, col=1,
+        )  # fmt: skip
+    if not volume.empty:
+        totals = volume.groupby("source")["articles"].sum().sort_values(ascending=False)
+        for i, src in enumerate(totals.index):
+            v = volume[volume["source"] == src]
+            fig.add_trace(
+                go.Bar(
+                    x=_x(v), y=v["articles"], name=str(src), legendgroup="sources", showlegend=False,
+                    marker_color=palette._FALLBACK[i % len(palette._FALLBACK)], opacity=0.85,
+                    hovertemplate=f"{md_safe(src)}<br>{hover_time}<br>%{{y}} articles<extra></extra>",
+                ),
+                row=2, col=1,
+            )  # fmt: skip
+    fig.update_layout(
+        barmode="relative", height=520, margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(yanchor="top", y=1, xanchor="left", x=1.01, font=dict(size=12)),
+        hovermode="closest", clickmode="event+select", dragmode=False,
+    )  # fmt: skip
+    fig.update_yaxes(rangemode="tozero", row=2, col=1)
+    return fig
+
+
+def md_safe(text: object) -> str:
+    """Plotly renders a subset of HTML in hover text: escape feed-derived names."""
+    import html
+
+    return html.escape("" if text is None else str(text)).replace("%", "%%")
+
+
+def trend_chart(url: str, ver, theatre: str | None, gran: str, since, until, labels: dict[str, str]) -> None:
+    series = data.index_series(url, ver, theatre, gran, since, until)
+    if series.empty or series["index"].notna().sum() == 0:
+        st.info(
+            "Not enough data in this period for a risk index yet (a bucket needs a minimum number of "
+            "articles). Widen the period in the sidebar, or wait for more polls."
+        )
+        return
+    volume = data.source_volume(url, ver, gran, since)
+    if until is not None and not volume.empty:
+        volume = volume[pd.to_datetime(volume["bucket_start"], utc=True) < until]
+    fig = trend_figure(series, volume, theatre, labels, gran)
+    event = st.plotly_chart(
+        fig, key="trend_chart", on_select="rerun", selection_mode=("points",), config=_CONFIG, width="stretch",
+    )  # fmt: skip
+    pick = _picked(event)
+    if pick is not None:
+        token = f"{pick[0]}@{pick[1]}"
+        if st.session_state.get("_last_pick") != token:
+            st.session_state["_last_pick"] = token
+            state.update(drill=token)
+    st.caption("Click a bar or a point to list the articles and the evidence behind it.")
+
+
+def _picked(event: Any) -> tuple[str, str] | None:
+    try:
+        points = event.selection.points
+    except AttributeError:
+        return None
+    for p in points or ():
+        cd = p.get("customdata")
+        if isinstance(cd, list | tuple) and len(cd) >= 2 and cd[0] and cd[1]:
+            return str(cd[0]), str(cd[1])
+    return None
+
+
+# -- drill-down ----------------------------------------------------------------------
+
+
+def _clear_drill() -> None:
+    st.session_state["_last_pick"] = None
+    state.update(drill=None)
+
+
+def drill_down(url: str, ver, labels: dict[str, str]) -> None:
+    point = state.filters().drill_point()
+    if point is None:
+        return
+    theatre, day = point
+    rows = data.explain_point(url, ver, theatre, day, "day")
+    with st.container(border=True, key="drill_down"):
+        head, btn = st.columns([5, 1], vertical_alignment="center")
+        head.markdown(f"### {md_escape(labels.get(theatre, theatre))} · {day:%a %d %b %Y}")
+        btn.button("Close", icon=":material/close:", on_click=_clear_drill, key="drill_close", width="stretch")
+        if not rows:
+            st.info("No scored article with signals in this bucket.")
+            return
+        st.caption(f"The {len(rows)} strongest stories of the day, one article per story, with the evidence found.")
+        for i, row in enumerate(rows):
+            evidence.article_card(row, labels=labels, key=f"drill_{i}")
+
+
+# -- signal mix and heatmap -------------------------------------------------------------
+
+
+def categories_chart(url: str, ver, theatre: str | None, gran: str, since) -> None:
+    df = data.category_series(url, ver, theatre, gran, since)
+    if df.empty:
+        st.info("No signals in this period.")
+        return
+    df = df.assign(x=_x(df))
+    pivot = df.pivot_table(index="x", columns="signal", values="weight", aggfunc="sum", fill_value=0.0).sort_index()
+    order = pivot.sum().sort_values(ascending=False).index
+    fig = go.Figure()
+    for sig in order:
+        label = palette.signal_label(sig)
+        fig.add_trace(
+            go.Scatter(
+                x=pivot.index, y=pivot[sig], name=label, stackgroup="signals", mode="lines",
+                line=dict(width=0.5, color=palette.signal_colour(sig)), fillcolor=palette.signal_colour(sig),
+                hovertemplate=f"{md_safe(label)}<br>%{{x|%d %b %Y}}<br>weight %{{y:.1f}}<extra></extra>",
+            )
+        )  # fmt: skip
+    fig.update_layout(
+        height=420, margin=dict(l=10, r=10, t=10, b=10),
+        legend=dict(yanchor="top", y=1, xanchor="left", x=1.01, font=dict(size=11)),
+        hovermode="x unified",
+    )  # fmt: skip
+    st.plotly_chart(fig, key="categories_chart", config=_CONFIG, width="stretch")
+
+
+def heatmap(url: str, ver, since, until, labels: dict[str, str]) -> None:
+    df = data.index_series(url, ver, None, "day", since, until)
+    if df.empty or df["index"].notna().sum() == 0:
+        st.info("Not enough data for the heatmap yet.")
+        return
+    df = df.assign(day=_x(df).dt.strftime("%Y-%m-%d"))
+    order = [t for t in labels if t in set(df["theatre"])]
+    pivot = df.pivot_table(index="theatre", columns="day", values="index", aggfunc="max").reindex(order)
+    fig = go.Figure(
+        go.Heatmap(
+            z=pivot.values, x=list(pivot.columns), y=[labels.get(t, t) for t in pivot.index],
+            colorscale=palette.HEATMAP_SCALE, zmin=0, hoverongaps=False, xgap=1, ygap=1,
+            colorbar=dict(title="index", thickness=12),
+            hovertemplate="%{y}<br>%{x}<br>index %{z:.0f}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(height=60 + 34 * len(pivot), margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(autorange="reversed"))
+    st.plotly_chart(fig, key="heatmap_chart", config=_CONFIG, width="stretch")
+
+
+# -- latest --------------------------------------------------------------------------------
+
+
+def latest(url: str, ver) -> None:
     st.subheader("Latest articles")
-    latest = data.latest_articles(url, 100)
+    df = data.latest_articles(url, ver, LATEST_N)
     lines = [
-        f"- {row.published_at:%Y-%m-%d %H:%M} · **{data.md_escape(row.source)}** · {data.md_link(row.title, row.url)}"
-        for row in latest.head(25).itertuples()
+        f"- {row.published_at:%Y-%m-%d %H:%M} · **{md_escape(row.source)}** · {md_link(row.title, row.url)}"
+        for row in df.itertuples()
     ]
     with st.container(key="latest_list"):
         st.markdown("\n".join(lines) if lines else "_Nothing stored yet._")
-    with st.expander("All recent articles as a table"):
-        st.dataframe(
-            latest[["published_at", "source", "title", "url"]],
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "published_at": st.column_config.DatetimeColumn("Published (UTC)", format="YYYY-MM-DD HH:mm"),
-                "source": st.column_config.TextColumn("Source"),
-                "title": st.column_config.TextColumn("Title", width="large"),
-                "url": st.column_config.LinkColumn("Link", display_text="open"),
-            },
-            key="latest_articles",
-        )
-
-    st.subheader("Feed health")
-    st.dataframe(
-        health[["name", "status", "last_success_at", "error_streak", "items_total", "next_due_at", "last_error"]],
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "name": "Feed",
-            "status": "Status",
-            "last_success_at": st.column_config.DatetimeColumn("Last success (UTC)", format="YYYY-MM-DD HH:mm"),
-            "error_streak": st.column_config.NumberColumn("Error streak"),
-            "items_total": st.column_config.NumberColumn("Items"),
-            "next_due_at": st.column_config.DatetimeColumn("Next poll (UTC)", format="YYYY-MM-DD HH:mm"),
-            "last_error": st.column_config.TextColumn("Last error", width="large"),
-        },
-        key="feed_health",
-    )

@@ -1,0 +1,124 @@
+"""Articles: filter, search, and read the evidence behind each score."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from . import data, evidence, palette, state
+from .filters import SCORE_MAX
+
+PAGE_SIZE = 25
+MODALITIES = list(palette.MODALITY_LABELS)
+
+
+ANY = "*"  # selectboxes show None as an empty placeholder: "any" is a sentinel
+
+
+def _none_if_blank(v):
+    return None if v in (None, "", ANY) else v
+
+
+def _score_range(v) -> tuple[float | None, float | None]:
+    lo, hi = v
+    return (None if lo <= 0 else float(lo)), (None if hi >= SCORE_MAX else float(hi))
+
+
+def _on_score() -> None:
+    lo, hi = _score_range(st.session_state[state.widget_key("score")])
+    state.update(min_score=lo, max_score=hi)
+
+
+def _on_text() -> None:
+    state.update(text=(st.session_state[state.widget_key("text")] or "")[:200])
+
+
+def filter_bar(sources: list[str]) -> None:
+    f = state.filters()
+    c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+    c1.text_input(
+        "Search titles and summaries",
+        key=state.seed("text", f.text),
+        on_change=_on_text,
+        placeholder="e.g. missile strike, sanctions, Kharkiv",
+    )
+    signals = [ANY, *sorted(palette.signal_labels(), key=palette.signal_label)]
+    if f.signal and f.signal not in signals:
+        signals.append(f.signal)
+    c2.selectbox(
+        "Signal",
+        signals,
+        format_func=lambda s: "Any signal" if s == ANY else palette.signal_label(s),
+        key=state.seed("signal", f.signal or ANY),
+        on_change=state.from_widget,
+        args=("signal", _none_if_blank),
+    )
+    c3.selectbox(
+        "Modality",
+        [ANY, *MODALITIES],
+        format_func=lambda m: "Any modality" if m == ANY else palette.MODALITY_LABELS.get(m, m),
+        key=state.seed("modality", f.modality if f.modality in MODALITIES else ANY),
+        on_change=state.from_widget,
+        args=("modality", _none_if_blank),
+    )
+    srcs = [ANY, *sources]
+    if f.source and f.source not in srcs:
+        srcs.append(f.source)
+    c4.selectbox(
+        "Source",
+        srcs,
+        format_func=lambda s: "Any source" if s == ANY else s,
+        key=state.seed("source", f.source or ANY),
+        on_change=state.from_widget,
+        args=("source", _none_if_blank),
+    )
+    st.slider(
+        "Score",
+        min_value=0.0,
+        max_value=SCORE_MAX,
+        step=1.0,
+        key=state.seed("score", (f.min_score or 0.0, f.max_score if f.max_score is not None else SCORE_MAX)),
+        on_change=_on_score,
+        format="%.0f",
+        help="The article's escalation score, 0 (none) to 100.",
+    )
+
+
+def page() -> None:
+    st.title("Articles")
+    st.caption("Every stored article with its score, its signals and the sentences they were found in.")
+    s = data.store()
+    if s is None:
+        return
+    url = data.db_url()
+    ver = data.version(url)
+    filter_bar(data.sources(url, ver))
+    results()
+
+
+@st.fragment(run_every=data.REFRESH_S)
+def results() -> None:
+    url = data.db_url()
+    ver = data.version(url)
+    f = state.filters()
+    kw = f.reads_kwargs(data.utcnow())
+    total = data.count(url, ver, **kw)
+    labels = data.theatre_labels()
+    pages = max(1, -(-total // PAGE_SIZE))
+    head, pager = st.columns([4, 1], vertical_alignment="bottom")
+    shown = " · ".join(f.describe(labels))
+    head.markdown(f"**{total:,}** matching article{'s' if total != 1 else ''} · {data.md_escape(shown)}")
+    page_no = 1
+    if pages > 1:
+        page_no = int(pager.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="articles_page"))
+    rows = data.search(url, ver, **kw, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
+    if not rows:
+        if data.article_count(url, ver) == 0:
+            st.info("Nothing stored yet: the poller has not stored any article. See Sources for feed health.")
+        else:
+            st.info("No article matches these filters. Widen the period or clear a filter.")
+        return
+    with st.container(key="article_list"):
+        for row in rows:
+            evidence.article_card(row, labels=labels, key=f"article_{row['id']}")
+    if pages > 1:
+        st.caption(f"Page {page_no} of {pages:,}")

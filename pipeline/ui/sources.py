@@ -1,0 +1,351 @@
+"""Sources: the health of every feed, and the feed editor (feeds.yaml through pipeline.config).
+
+The dashboard never writes to the store: edits go to feeds.yaml through
+``pipeline.config``'s edit functions (locked, validated, atomic, comments and
+order kept), and the poller picks the file up when it changes. "Test now"
+fetches and parses a feed in this process and shows what it found; nothing is
+stored.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pipeline import config as feeds_config
+from pipeline.errors import ConfigError, EscalationWatchError
+from pipeline.types import FeedsConfig, Settings
+
+from . import data
+from .data import md_escape
+
+#: items/day is averaged over this many days
+ACTIVITY_DAYS = 7
+
+STATUS_LABEL = {
+    "ok": "ok",
+    "new": "not polled yet",
+    "error": "error",
+    "gone": "gone (HTTP 410)",
+    "disabled": "disabled",
+}
+
+
+def _load_config(path: Path) -> tuple[FeedsConfig | None, str | None]:
+    if not path.exists():
+        return None, f"{path} does not exist: create it with a `feeds:` list (see the README)."
+    try:
+        return feeds_config.load(path), None
+    except ConfigError as e:
+        return None, str(e)
+
+
+def _flash(kind: str, message: str) -> None:
+    """A message that survives the rerun after an edit."""
+    st.session_state["sources_flash"] = (kind, message)
+
+
+def _show_flash() -> None:
+    flash = st.session_state.pop("sources_flash", None)
+    if flash:
+        kind, message = flash
+        (st.success if kind == "ok" else st.error)(message)
+
+
+def health_frame(cfg: FeedsConfig | None) -> pd.DataFrame:
+    """One row per configured feed: its feeds.yaml entry joined with the poller's health."""
+    s, _reason = data.open_store()
+    url = data.db_url()
+    if s is not None:
+        ver = data.version(url)
+        health = data.feed_health(url, ver)
+        since = (data.utcnow() - timedelta(days=ACTIVITY_DAYS)).replace(minute=0, second=0, microsecond=0)
+        per_day = data.items_per_day(url, ver, since, ACTIVITY_DAYS)
+    else:
+        health = pd.DataFrame(columns=data.HEALTH_COLUMNS)
+        per_day = {}
+    by_url = {r["url"]: r for r in health.to_dict("records")}
+    rows: list[dict[str, Any]] = []
+    feeds = cfg.feeds if cfg is not None else ()
+    for spec in feeds:
+        h = by_url.get(spec.url, {})
+        status = h.get("status") or "new"
+        if not spec.enabled:
+            status = "disabled"
+        rows.append(
+            dict(
+                name=spec.name,
+                url=spec.url,
+                status=STATUS_LABEL.get(status, status),
+                enabled=spec.enabled,
+                last_success_at=h.get("last_success_at"),
+                last_error_at=h.get("last_error_at"),
+                error_streak=int(h.get("error_streak") or 0),
+                items_per_day=round(per_day.get(spec.url, 0.0), 1),
+                items_total=int(h.get("items_total") or 0),
+                next_due_at=h.get("next_due_at") if spec.enabled else None,
+                interval_min=spec.interval_s / 60,
+                last_error=h.get("last_error") or h.get("disabled_reason"),
+            )
+        )
+    if cfg is None:  # no usable feeds.yaml: still show what the store knows
+        for h in by_url.values():
+            rows.append(
+                dict(
+                    name=h["name"], url=h["url"], status=STATUS_LABEL.get(h["status"], h["status"]), enabled=h["enabled"],
+                    last_success_at=h["last_success_at"], last_error_at=h["last_error_at"],
+                    error_streak=int(h["error_streak"] or 0), items_per_day=round(per_day.get(h["url"], 0.0), 1),
+                    items_total=int(h["items_total"] or 0), next_due_at=h["next_due_at"], interval_min=None,
+                    last_error=h["last_error"] or h["disabled_reason"],
+                )
+            )  # fmt: skip
+    cols = ["name", "url", "status", "enabled", "last_success_at", "last_error_at", "error_streak",
+            "items_per_day", "items_total", "next_due_at", "interval_min", "last_error"]  # fmt: skip
+    df = pd.DataFrame(rows, columns=cols)
+    for c in ("last_success_at", "last_error_at", "next_due_at"):
+        df[c] = pd.to_datetime(df[c], utc=True)
+    return df
+
+
+def page() -> None:
+    st.title("Sources")
+    path = data.config_path()
+    st.caption(f"Feeds from {md_escape(path)}. Edits are saved there (comments and order kept); the poller reloads it.")
+    _show_flash()
+    cfg, problem = _load_config(path)
+    if problem:
+        st.error(problem)
+    health_table(cfg)
+    if cfg is None and path.exists():
+        return  # an invalid file is never rewritten: fix it first
+    st.divider()
+    add_col, edit_col = st.columns(2, gap="large")
+    with add_col:
+        add_form(path, cfg)
+    with edit_col:
+        if cfg is not None and cfg.feeds:
+            edit_form(path, cfg)
+    st.divider()
+    opml_section(path, cfg)
+
+
+@st.fragment(run_every=data.REFRESH_S)
+def health_table(cfg: FeedsConfig | None) -> None:
+    df = health_frame(cfg)
+    ok = int((df["status"] == "ok").sum()) if len(df) else 0
+    failing = int(df["error_streak"].gt(0).sum()) if len(df) else 0
+    with st.container(key="feed_health"):
+        _health_table(df, ok, failing)
+
+
+def _health_table(df: pd.DataFrame, ok: int, failing: int) -> None:
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Feeds", f"{len(df):,}")
+    c2.metric("Healthy", f"{ok:,}")
+    c3.metric("Failing", f"{failing:,}")
+    st.dataframe(
+        df,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "name": st.column_config.TextColumn("Feed"),
+            "url": st.column_config.TextColumn("URL", width="medium"),
+            "status": st.column_config.TextColumn("Status"),
+            "enabled": st.column_config.CheckboxColumn("Enabled"),
+            "last_success_at": st.column_config.DatetimeColumn("Last success (UTC)", format="YYYY-MM-DD HH:mm"),
+            "last_error_at": st.column_config.DatetimeColumn("Last error (UTC)", format="YYYY-MM-DD HH:mm"),
+            "error_streak": st.column_config.NumberColumn("Error streak", format="%d"),
+            "items_per_day": st.column_config.NumberColumn("Items/day (7 d)", format="%.1f"),
+            "items_total": st.column_config.NumberColumn("Items stored", format="%d"),
+            "next_due_at": st.column_config.DatetimeColumn("Next poll (UTC)", format="YYYY-MM-DD HH:mm"),
+            "interval_min": st.column_config.NumberColumn("Interval (min)", format="%.0f"),
+            "last_error": st.column_config.TextColumn("Last error", width="large"),
+        },
+    )
+
+
+# -- editing ----------------------------------------------------------------------
+
+
+def _spec_from_inputs(name: str, url: str, interval: str, tags: str, language: str, enabled: bool) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": name.strip(), "url": url.strip()}
+    interval = interval.strip()
+    if interval:
+        spec["interval"] = int(interval) if interval.isdigit() else interval
+    tag_list = [t.strip() for t in tags.split(",") if t.strip()]
+    if tag_list:
+        spec["tags"] = tag_list
+    if language.strip():
+        spec["language"] = language.strip()
+    if not enabled:
+        spec["enabled"] = False
+    return spec
+
+
+def test_feed(url: str, settings: Settings) -> None:
+    """Fetch and parse one feed now, show what came back; nothing is stored."""
+    from pipeline.fetch import fetch_feed_sync
+    from pipeline.parse import parse_feed
+
+    with st.status(f"Testing {url} …", expanded=True) as status:
+        try:
+            st.write("Fetching …")
+            result = fetch_feed_sync(url, settings=settings)
+            size = len(result.body or b"")
+            st.write(f"HTTP {result.status}, {size:,} bytes in {result.elapsed_s:.1f} s. Parsing …")
+            parsed = parse_feed(result.body or b"", feed_url=url, headers=result.headers, now=data.utcnow())
+        except EscalationWatchError as e:
+            status.update(label="Test failed", state="error", expanded=True)
+            st.error(str(e))
+            return
+        n = len(parsed.articles)
+        label = f"{n:,} item{'s' if n != 1 else ''} found" + (f" in “{parsed.title}”" if parsed.title else "")
+        status.update(label=label, state="complete" if n else "error", expanded=True)
+        if parsed.ill_formed:
+            st.warning(f"The feed is ill-formed but readable: {parsed.ill_formed_reason}")
+        with st.container(key="test_result"):
+            st.markdown(f"**{n:,} items found**")
+            st.markdown(
+                "\n".join(f"- {data.md_link(a.title or '(untitled)', a.url)}" for a in parsed.articles[:5])
+                or "_No items._"
+            )
+
+
+def add_form(path: Path, cfg: FeedsConfig | None) -> None:
+    st.subheader("Add a feed")
+    with st.form("add_feed", clear_on_submit=False, border=True):
+        name = st.text_input("Name", key="add_name")
+        url = st.text_input("URL", key="add_url", placeholder="https://example.org/rss.xml")
+        c1, c2 = st.columns(2)
+        interval = c1.text_input("Interval", key="add_interval", placeholder="15m (default)")
+        language = c2.text_input("Language", key="add_language", placeholder="en")
+        tags = st.text_input("Tags (comma-separated)", key="add_tags")
+        enabled = st.checkbox("Enabled", value=True, key="add_enabled")
+        b1, b2 = st.columns(2)
+        test = b1.form_submit_button("Test now", icon=":material/network_check:", width="stretch")
+        save = b2.form_submit_button("Add feed", type="primary", icon=":material/add:", width="stretch")
+    if test:
+        if not url.strip():
+            st.error("Enter a URL to test.")
+        else:
+            test_feed(url.strip(), cfg.settings if cfg else Settings())
+    if save:
+        spec = _spec_from_inputs(name, url, interval, tags, language, enabled)
+        try:
+            feeds_config.add_feed(path, spec)
+        except ConfigError as e:
+            st.error(str(e))
+        else:
+            _flash("ok", f"Added “{spec['name']}”. The poller fetches it on its next pass.")
+            st.rerun()
+
+
+def edit_form(path: Path, cfg: FeedsConfig) -> None:
+    st.subheader("Edit a feed")
+    by_url = {f.url: f for f in cfg.feeds}
+    chosen = st.selectbox("Feed", list(by_url), format_func=lambda u: by_url[u].name, key="edit_feed")
+    feed = by_url[chosen]
+    with st.form(f"edit_{chosen}", border=True):
+        name = st.text_input("Name", value=feed.name)
+        url = st.text_input("URL", value=feed.url)
+        c1, c2 = st.columns(2)
+        interval = c1.text_input("Interval", value=_interval_text(feed.interval_s))
+        language = c2.text_input("Language", value=feed.language or "")
+        tags = st.text_input("Tags (comma-separated)", value=", ".join(feed.tags))
+        enabled = st.checkbox("Enabled", value=feed.enabled)
+        b1, b2 = st.columns(2)
+        test = b1.form_submit_button("Test now", icon=":material/network_check:", width="stretch")
+        save = b2.form_submit_button("Save changes", type="primary", icon=":material/save:", width="stretch")
+    if test:
+        test_feed(url.strip() or feed.url, cfg.settings)
+    if save:
+        new = _spec_from_inputs(name, url, interval, tags, language, enabled)
+        changes: dict[str, Any] = {
+            "name": new["name"],
+            "url": new["url"],
+            "interval": new.get("interval"),
+            "tags": new.get("tags"),
+            "language": new.get("language"),
+            "enabled": None if enabled else False,  # None drops the key: enabled is the default
+        }
+        _apply(lambda: feeds_config.update_feed(path, feed.url, changes), f"Saved “{new['name']}”.")
+    c1, c2 = st.columns(2)
+    if feed.enabled:
+        if c1.button("Disable", icon=":material/pause:", key="disable_feed", width="stretch"):
+            _apply(lambda: feeds_config.set_enabled(path, feed.url, False), f"Disabled “{feed.name}”.")
+    elif c1.button("Enable", icon=":material/play_arrow:", key="enable_feed", width="stretch"):
+        _apply(lambda: feeds_config.set_enabled(path, feed.url, True), f"Enabled “{feed.name}”.")
+    with c2.popover("Remove …", icon=":material/delete:", width="stretch"):
+        st.write(f"Remove “{feed.name}” from feeds.yaml? Its stored articles stay.")
+        if st.button("Remove for good", type="primary", key="remove_feed"):
+            _apply(lambda: feeds_config.remove_feed(path, feed.url), f"Removed “{feed.name}”.")
+
+
+def _interval_text(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60}m"
+    return str(seconds)
+
+
+def _apply(edit, message: str) -> None:
+    try:
+        edit()
+    except ConfigError as e:
+        st.error(str(e))
+    else:
+        _flash("ok", message)
+        st.rerun()
+
+
+# -- OPML -------------------------------------------------------------------------
+
+
+def opml_section(path: Path, cfg: FeedsConfig | None) -> None:
+    st.subheader("OPML")
+    c1, c2 = st.columns(2, gap="large")
+    with c1:
+        st.caption("Export every feed as OPML 2.0 (for other feed readers).")
+        if cfg is not None:
+            st.download_button(
+                "Export OPML",
+                data=feeds_config.to_opml(cfg),
+                file_name="escalation-watch-feeds.opml",
+                mime="text/x-opml",
+                icon=":material/upload_file:",
+                on_click="ignore",
+            )
+    with c2:
+        upload = st.file_uploader("Import OPML", type=["opml", "xml"], key="opml_upload")
+        if upload is None:
+            return
+        try:
+            specs = feeds_config.from_opml(upload.getvalue(), path=upload.name)
+        except ConfigError as e:
+            st.error(str(e))
+            return
+        known = {feeds_config.normalize_url(f.url) for f in (cfg.feeds if cfg else ())}
+        names = {f.name.casefold() for f in (cfg.feeds if cfg else ())}
+        new = [s for s in specs if feeds_config.normalize_url(s["url"]) not in known]
+        for s in new:  # feed names must be unique: "BBC" twice becomes "BBC (2)"
+            base, n = s.get("name") or s["url"], 2
+            name = base
+            while name.casefold() in names:
+                name, n = f"{base} ({n})", n + 1
+            s["name"] = name
+            names.add(name.casefold())
+        st.write(f"{len(specs):,} feeds in the file, {len(new):,} new.")
+        if new and st.button(f"Add {len(new):,} feeds", type="primary", key="opml_add"):
+            with st.spinner(f"Validating and saving {len(new):,} feeds …"):
+                try:
+                    feeds_config.add_feeds(path, new)
+                except ConfigError as e:
+                    st.error(str(e))
+                    return
+            _flash("ok", f"Imported {len(new):,} feeds.")
+            st.rerun()

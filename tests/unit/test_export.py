@@ -1,0 +1,82 @@
+"""pipeline.export: the same filtered rows in CSV, Parquet and Excel; formulas neutralised."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from pipeline.export import export_table, neutralise, write_export
+from pipeline.store import Store
+from tests.storedata import NOW, build_store
+
+HOSTILE = '=HYPERLINK("http://evil") Iran warns Israel of retaliation'
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('export')}/ew.db"
+    build_store(url)
+    s = Store.open(url, readonly=True)
+    yield s
+    s.close()
+
+
+def read(data: bytes, fmt: str) -> pd.DataFrame:
+    if fmt == "csv":
+        return pd.read_csv(io.BytesIO(data))
+    if fmt == "parquet":
+        return pd.read_parquet(io.BytesIO(data))
+    return pd.read_excel(io.BytesIO(data))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+def test_articles_honour_filters(store, fmt):
+    df = read(export_table(store, "articles", fmt, source="Gazette", min_score=1), fmt)
+    assert len(df) == 2
+    assert set(df["source"]) == {"Gazette"}
+    assert list(df.columns[:6]) == ["id", "published_at", "source", "theatre", "score", "signals"]
+    assert "threat_of_force" in ";".join(df["signals"].fillna(""))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_spreadsheet_formats_neutralise_formulas(store, fmt):
+    df = read(export_table(store, "articles", fmt, source="Gazette"), fmt)
+    assert "'" + HOSTILE in set(df["title"])
+    assert not any(str(t).startswith("=") for t in df["title"])
+
+
+def test_parquet_keeps_exact_text_and_utc_times(store):
+    df = read(export_table(store, "articles", "parquet", source="Gazette"), "parquet")
+    assert HOSTILE in set(df["title"])
+    assert str(df["published_at"].dt.tz) == "UTC"
+
+
+def test_signals_table_and_since(store):
+    df = read(export_table(store, "signals", "csv", since=NOW - timedelta(hours=3)), "csv")
+    assert len(df) >= 2
+    assert {"evidence", "sentence", "modality", "feed"} <= set(df.columns)
+
+
+def test_index_table_one_row_per_theatre_and_day(store):
+    df = read(export_table(store, "index", "csv"), "csv")
+    assert list(df.columns) == ["theatre", "day", "index", "threats", "acts", "deescalation", "zscore", "articles"]
+    assert not df.duplicated(["theatre", "day"]).any()
+
+
+def test_write_export_returns_rows(store, tmp_path):
+    out = tmp_path / "a.xlsx"
+    assert write_export(store, "articles", "xlsx", out, theatre="CHN-TWN") == 1
+    assert len(pd.read_excel(out)) == 1
+
+
+def test_neutralise_and_bad_arguments(store):
+    assert [neutralise(v) for v in ["=1+1", "+1", "-x", "@a", "\tx", "\rx", "ok", -3]] == [
+        "'=1+1", "'+1", "'-x", "'@a", "'\tx", "'\rx", "ok", -3,
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="unknown export table"):
+        export_table(store, "feeds", "csv")
+    with pytest.raises(ValueError, match="unknown export format"):
+        export_table(store, "articles", "json")
