@@ -66,7 +66,7 @@ def run(sizes: list[int], db_dir: Path, seed: int = 1) -> list[dict]:
         for i, size in enumerate(sorted(sizes)):
             if size - PROBE > have:
                 build(store, size - PROBE - have, days=DAYS, seed=seed + i)
-                have = size - PROBE
+            have = size - PROBE
             spent = build(store, PROBE, days=DAYS, seed=1000 + i)
             have += PROBE
             q = queries(store)
@@ -110,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", type=Path, default=None, help="where to build the store (default: a temp dir)")
     ap.add_argument("--chart", type=Path, default=None, help="write the growth chart here (HTML)")
     args = ap.parse_args(argv)
-    if min(args.sizes) <= PROBE:
-        ap.error(f"sizes must be larger than {PROBE}")
+    sizes = sorted(args.sizes)
+    if sizes[0] <= PROBE or any(b - a < PROBE for a, b in zip(sizes, sizes[1:])):
+        ap.error(f"sizes must exceed {PROBE} and be at least {PROBE} apart (each is measured on its last {PROBE})")
     with tempfile.TemporaryDirectory() as tmp:
         d = args.dir or Path(tmp)
         d.mkdir(parents=True, exist_ok=True)

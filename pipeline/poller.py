@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import secrets
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -42,6 +45,13 @@ ADAPT_MAX_FACTOR = 4.0
 BACKOFF_BASE_S = 120
 #: the forever-loop wakes at least this often to notice config edits and stop requests
 TICK_S = 5.0
+#: several workers (PostgreSQL): how long a claimed feed stays with its worker. A crashed
+#: worker's feeds are taken over once it runs out, so it must exceed one feed's whole poll
+#: (settings.timeout_s + parse + write); $ESCALATION_WATCH_LEASE_S overrides it
+LEASE_S = 300.0
+ENV_LEASE_S = "ESCALATION_WATCH_LEASE_S"
+#: a worker's name on the feeds it holds (default host:pid:random); shows in feeds.lease_owner
+ENV_WORKER_ID = "ESCALATION_WATCH_WORKER_ID"
 
 
 def utcnow() -> datetime:
@@ -173,6 +183,9 @@ class Poller:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-writer")
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-parse")
         self._languages = {f.url: f.language for f in config.feeds}
+        #: None: this process is the only poller (SQLite); else it claims feeds under this name
+        self.worker_id = worker_id() if store.supports_leases else None
+        self.lease_s = lease_seconds()
 
     def set_config(self, config: FeedsConfig) -> None:
         self.config = config
@@ -225,6 +238,80 @@ class Poller:
             errors = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception()]
             if errors:
                 raise errors[0]
+        stats.seconds = time.monotonic() - t0
+        return stats
+
+    async def poll_claimed(
+        self,
+        stop: asyncio.Event | None = None,
+        *,
+        fetched_before: datetime | None = None,
+        total: int | None = None,
+    ) -> PollStats:
+        """Poll feeds claimed from the store (several workers share them) until none is left.
+
+        The worker claims only as many feeds as it has free fetch slots, so feeds are
+        spread over the workers as they go and a claimed feed starts at once (its
+        lease need only cover one poll). ``fetched_before``: ``poll --once``, claim
+        feeds not fetched since then, due or not. On a stop the claimed but unfinished
+        feeds are released for the other workers.
+        """
+        assert self.worker_id is not None, "the store does not support leases"
+        stats = PollStats()
+        t0 = time.monotonic()
+        settings = self.config.settings
+        loop = asyncio.get_running_loop()
+        # claim again once a quarter of the slots are free: fewer, larger claims
+        refill = max(1, settings.concurrency // 4)
+        done = 0
+
+        def claim(n: int) -> list[FeedState]:
+            return self.store.claim_due_feeds(
+                self.worker_id, self.clock(), self.lease_s, n, fetched_before=fetched_before
+            )
+
+        async with make_client(settings) as client:
+            running: set[asyncio.Task] = set()
+            stopper = asyncio.create_task(stop.wait()) if stop is not None else None
+            exhausted = False
+            try:
+                while True:
+                    if stop is not None and stop.is_set():
+                        break
+                    free = settings.concurrency - len(running)
+                    if not exhausted and (free >= refill or not running):
+                        # in the writer thread: a DB round trip never stalls the fetches
+                        batch = await loop.run_in_executor(self._writer, claim, free)
+                        exhausted = len(batch) < free
+                        stats.feeds += len(batch)
+                        running.update(asyncio.create_task(self._poll_one(client, st, stats)) for st in batch)
+                    if not running:
+                        break
+                    waiting = running | ({stopper} if stopper is not None else set())
+                    finished, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                    for t in finished - {stopper}:
+                        running.discard(t)
+                        if t.exception() is not None:
+                            # the store failed (disk, connection): stop the cycle, don't fail every feed
+                            raise t.exception()
+                        done += 1
+                        if self.on_progress:
+                            self.on_progress(done, max(total or 0, stats.feeds))
+            finally:
+                for t in running:
+                    t.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+                if stopper is not None:
+                    stopper.cancel()
+                if running or (stop is not None and stop.is_set()):
+                    # after any write still in the writer thread: hand the rest to the others now
+                    # (if this fails too, the leases simply expire)
+                    try:
+                        await asyncio.shield(
+                            loop.run_in_executor(self._writer, self.store.release_leases, self.worker_id)
+                        )
+                    except Exception:
+                        log.exception("could not release this worker's leases")
         stats.seconds = time.monotonic() - t0
         return stats
 
@@ -282,6 +369,7 @@ class Poller:
                 status=sched.status,
                 disabled_reason=sched.disabled_reason,
                 new_items_ewma=sched.new_items_ewma,
+                lease_owner=self.worker_id,
             )
             if update.outcome == "ok" and new and st.last_success_at is not None:
                 # re-schedule with the real count (cheap single-row update)
@@ -309,6 +397,7 @@ class Poller:
                 "new": new,
                 "error": update.error,
                 "next_due": sched.next_due_at.isoformat(timespec="seconds"),
+                "worker": self.worker_id,  # None (left out) for the single SQLite poller
             },
         )
 
@@ -318,7 +407,10 @@ def check_alerts(store: Store, alerts: AlertConfig | None, now: datetime) -> Non
     if alerts is None or not alerts.rules:
         return
     try:
-        check_and_notify(store, alerts, now=now)
+        # several workers: one of them checks (and fires each alert once), the others skip
+        with store.exclusive("alerts") as mine:
+            if mine:
+                check_and_notify(store, alerts, now=now)
     except Exception:
         log.exception("alert evaluation failed")
 
@@ -329,12 +421,16 @@ def poll_once(
     """Poll every enabled feed now, due or not (Retry-After still applies), then check alerts."""
     poller = Poller(store, config, on_progress=on_progress)
     try:
-        store.sync_feeds(config.feeds, poller.clock())
+        started = poller.clock()
+        store.sync_feeds(config.feeds, started)
         feeds, skipped = select_feeds(store, poller.clock(), force=True)
 
         async def main() -> PollStats:
             stop = asyncio.Event()
             _install_signal_handlers(stop)
+            if poller.worker_id is not None:
+                # other workers may be polling too: take a share, each feed once
+                return await poller.poll_claimed(stop, fetched_before=started, total=len(feeds))
             return await poller.poll(feeds, stop)
 
         stats = run_sync(main)
@@ -392,6 +488,17 @@ def poll_forever(
                 except ConfigError as e:
                     log.error("feeds.yaml has errors; keeping the previous configuration:\n%s", e)
             now = poller.clock()
+            if poller.worker_id is not None:
+                # several workers (PostgreSQL): claim due feeds under a lease
+                stats = await poller.poll_claimed(stop)
+                if stats.feeds:
+                    log.info(stats.summary())
+                    await asyncio.get_running_loop().run_in_executor(
+                        poller._writer, check_alerts, store, alerts, poller.clock()
+                    )
+                    continue
+                await _sleep_until(stop, _seconds_to_next_claim(store, now))
+                continue
             due, _ = select_feeds(store, now, force=False)
             if due:
                 stats = await poller.poll(due, stop)
@@ -419,6 +526,31 @@ def _seconds_to_next_due(store: Store, now: datetime) -> float:
     if not nexts:
         return TICK_S
     return max(0.2, min(TICK_S, (min(nexts) - now).total_seconds()))
+
+
+def _seconds_to_next_claim(store: Store, now: datetime) -> float:
+    nxt = store.next_claim_at()
+    if nxt is None:
+        return TICK_S
+    return max(0.2, min(TICK_S, (nxt - now).total_seconds()))
+
+
+def worker_id() -> str:
+    """$ESCALATION_WATCH_WORKER_ID, else host:pid:random (pids repeat across containers)."""
+    return os.environ.get(ENV_WORKER_ID) or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def lease_seconds() -> float:
+    value = os.environ.get(ENV_LEASE_S)
+    if not value:
+        return LEASE_S
+    try:
+        lease = float(value)
+    except ValueError:
+        raise ConfigError(f"${ENV_LEASE_S}: not a number of seconds: {value!r}") from None
+    if lease <= 0:
+        raise ConfigError(f"${ENV_LEASE_S}: must be positive (got {value})")
+    return lease
 
 
 async def _sleep_until(stop: asyncio.Event, seconds: float) -> None:

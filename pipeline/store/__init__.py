@@ -1,8 +1,11 @@
 """Storage: one small interface over SQLite (default) and PostgreSQL.
 
-All SQL of the project lives here. The poller is the only writer; the
-dashboard opens the store read-only. SQLite runs in WAL mode so readers never
-block the writer and never see "database is locked".
+All SQL of the project lives here. The dashboard opens the store read-only.
+SQLite runs in WAL mode so readers never block the writer and never see
+"database is locked"; one poller is its only writer. On PostgreSQL several
+poller workers share the feeds: each claims due feeds with a lease
+(:meth:`Store.claim_due_feeds`), and every write is safe next to the others'
+(unique constraints with upserts, per-theatre story locks, see aggregates.py).
 
 Every feed update is written in one transaction (articles, feed health, fetch
 log), so a crash mid-poll never leaves half a feed.
@@ -10,19 +13,21 @@ log), so a crash mid-poll never leaves half a feed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .. import schema
 from . import aggregates, fastsql
@@ -33,6 +38,16 @@ DEFAULT_DB_URL = "sqlite:///data/escalation-watch.db"
 ENV_DB = "ESCALATION_WATCH_DB"
 
 _MIGRATIONS = "pipeline:migrations"
+
+log = logging.getLogger("escalation_watch.store")
+_T = TypeVar("_T")
+
+#: deadlock_detected, serialization_failure: the transaction was rolled back and may simply run again
+_PG_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+_PG_RETRIES = 5
+#: first key of this package's advisory locks (``pg_advisory_*lock(int4, int4)``): "EWlk";
+#: the second is _advisory_key(name). Story locks use their own namespace (aggregates.py).
+_PG_LOCK_NS = 0x45576C6B
 
 
 def resolve_db_url(cli_value: str | None = None) -> str:
@@ -119,10 +134,69 @@ def _make_engine(url: str, *, readonly: bool) -> Engine:
         _configure_sqlite(engine, readonly=readonly)
         return engine
     if backend == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        return _make_pg_engine(parsed, url, readonly=readonly)
     raise StoreError(f"unsupported database {backend!r} in {url!r}: use sqlite:///FILE or postgresql://...")
+
+
+#: connections per process: the poller uses one writer thread plus claims and reads, a
+#: dashboard one per concurrent page run; overflow covers bursts ($ESCALATION_WATCH_DB_POOL)
+PG_POOL_SIZE = 5
+#: a dashboard query running longer than this is cancelled rather than pile up
+PG_READ_STATEMENT_TIMEOUT_MS = 60_000
+#: a session left idle inside a transaction is closed: it would hold back VACUUM
+PG_IDLE_IN_TRANSACTION_TIMEOUT_MS = 300_000
+
+
+def _make_pg_engine(parsed: sa.URL, url: str, *, readonly: bool) -> Engine:
+    # psycopg 3 only: the hot-path statements (fastsql) are compiled for its dialect
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.drivername != "postgresql+psycopg":
+        raise StoreError(f"unsupported PostgreSQL driver {parsed.drivername!r} in {url!r}: use postgresql://...")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError as e:
+        raise StoreError("PostgreSQL needs psycopg 3: pip install 'escalation-watch[postgres]'") from e
+    # server-side settings per session; readers get a read-only default (the dashboard
+    # cannot write even by mistake) and a statement timeout. Under MVCC readers take no
+    # row locks, so a long dashboard read never blocks a poller's writes.
+    options = [f"-c idle_in_transaction_session_timeout={PG_IDLE_IN_TRANSACTION_TIMEOUT_MS}"]
+    if readonly:
+        options += ["-c default_transaction_read_only=on", f"-c statement_timeout={PG_READ_STATEMENT_TIMEOUT_MS}"]
+    else:
+        # as SQLite's synchronous=NORMAL: a commit does not wait for its WAL flush. A server
+        # crash can lose the last fraction of a second of feed updates (whole transactions,
+        # articles and feed state together, so those feeds are simply polled again); a
+        # commit per feed otherwise waits for an fsync, and story locks are held through it
+        options += ["-c synchronous_commit=off"]
+    if parsed.query.get("options"):
+        options.insert(0, str(parsed.query["options"]))
+        parsed = parsed.difference_update_query(["options"])
+    connect_args = {
+        "options": " ".join(options),
+        "application_name": parsed.query.get("application_name")
+        or ("escalation-watch dashboard" if readonly else "escalation-watch"),
+        "connect_timeout": 10,
+    }
+    pool_size = _env_int("ESCALATION_WATCH_DB_POOL", PG_POOL_SIZE)
+    return sa.create_engine(
+        parsed,
+        connect_args=connect_args,
+        pool_pre_ping=True,  # a server restart or a dropped idle connection is not an error
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+    )
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise StoreError(f"${name}: not a whole number: {value!r}") from None
 
 
 def _configure_sqlite(engine: Engine, *, readonly: bool) -> None:
@@ -237,6 +311,9 @@ class Store:
 
         try:
             with self.engine.connect() as conn:
+                # N workers starting at once on a new database: one migrates, the others
+                # wait here and then find the schema at head
+                self._pg_xact_lock(conn, "migrate")
                 cfg = _alembic_config(conn)
                 script = ScriptDirectory.from_config(cfg)
                 current, head = self._versions(conn)
@@ -266,6 +343,26 @@ class Store:
             raise StoreError("this store was opened read-only")
         return self.engine.begin()
 
+    @staticmethod
+    def _pg_xact_lock(conn: Connection, name: str) -> None:
+        """PostgreSQL: wait for, then hold until the transaction ends, the advisory lock ``name``."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_NS, fastsql.pg_lock_key(name))))
+
+    def _transact(self, fn: Callable[[Connection], _T]) -> _T:
+        """``fn(conn)`` in one write transaction. On PostgreSQL a transaction that lost a
+        deadlock or a serialization conflict to a concurrent worker is run again (it was
+        rolled back whole, so running it again is safe)."""
+        for attempt in range(1, _PG_RETRIES + 1):
+            try:
+                with self._write() as conn:
+                    return fn(conn)
+            except DBAPIError as e:
+                if attempt == _PG_RETRIES or getattr(e.orig, "sqlstate", None) not in _PG_RETRY_SQLSTATES:
+                    raise
+                log.info("transaction retried", extra={"attempt": attempt, "error": _short(e)})
+        raise AssertionError("unreachable")  # pragma: no cover
+
     # -- feeds -------------------------------------------------------------
 
     def sync_feeds(self, specs: Sequence[FeedSpec], now: datetime) -> None:
@@ -274,6 +371,8 @@ class Store:
         by_url = {s.url: s for s in specs}
         try:
             with self._write() as conn:
+                # workers syncing the same feeds.yaml at once would both insert a new feed
+                self._pg_xact_lock(conn, "sync_feeds")
                 existing = {r.url: r for r in conn.execute(sa.select(t.c.id, t.c.url, t.c.status, t.c.enabled))}
                 for url, spec in by_url.items():
                     values = dict(
@@ -340,61 +439,77 @@ class Store:
         status: str,
         disabled_reason: str | None = None,
         new_items_ewma: float | None = None,
+        lease_owner: str | None = None,
     ) -> int:
-        """Write one poll of one feed in one transaction; return the number of new articles."""
-        f, a, log = schema.feeds, schema.articles, schema.fetch_log
+        """Write one poll of one feed in one transaction; return the number of new articles.
+
+        ``lease_owner``: the worker that claimed the feed (:meth:`claim_due_feeds`); its
+        lease is released, but not a lease another worker took after this one's expired.
+        Without it any lease is cleared (the single-process poller).
+        """
+        f, log = schema.feeds, schema.fetch_log
+        if lease_owner is None:
+            release: dict[str, Any] = dict(lease_owner=None, lease_expires_at=None)
+        else:
+            mine = f.c.lease_owner == lease_owner
+            release = dict(
+                lease_owner=sa.case((mine, sa.null()), else_=f.c.lease_owner),
+                lease_expires_at=sa.case((mine, sa.null()), else_=f.c.lease_expires_at),
+            )
+
+        def tx(conn: Connection) -> int:
+            fid = self._feed_id(conn, update.feed_url)
+            new = self._insert_articles(conn, fid, update) if update.articles else 0
+            values: dict[str, Any] = dict(
+                last_fetch_at=update.finished_at,
+                next_due_at=next_due_at,
+                status=status,
+                disabled_reason=disabled_reason,
+                **release,
+            )
+            if update.outcome in ("ok", "not_modified"):
+                values.update(
+                    last_success_at=update.finished_at,
+                    error_streak=0,
+                    retry_after_until=None,
+                )
+                if update.outcome == "ok":
+                    values.update(
+                        etag=update.etag,
+                        last_modified=update.last_modified,
+                        ttl_s=update.ttl_s,
+                        ill_formed=update.ill_formed,
+                        items_total=f.c.items_total + new,
+                        new_items_ewma=new_items_ewma,
+                    )
+            else:
+                values.update(
+                    last_error_at=update.finished_at,
+                    last_error=update.error,
+                    error_streak=f.c.error_streak + 1,
+                )
+                if update.retry_after_s:
+                    values["retry_after_until"] = next_due_at
+            if update.outcome == "ok" and update.ill_formed is False:
+                values["last_error"] = None
+            conn.execute(f.update().where(f.c.id == fid).values(**values))
+            conn.execute(
+                log.insert().values(
+                    feed_id=fid,
+                    started_at=update.started_at,
+                    finished_at=update.finished_at,
+                    outcome=update.outcome,
+                    status=update.status,
+                    error=update.error,
+                    body_bytes=update.body_bytes,
+                    items_seen=len(update.articles),
+                    items_new=new,
+                )
+            )
+            return new
+
         try:
-            with self._write() as conn:
-                fid = self._feed_id(conn, update.feed_url)
-                new = self._insert_articles(conn, fid, update) if update.articles else 0
-                values: dict[str, Any] = dict(
-                    last_fetch_at=update.finished_at,
-                    next_due_at=next_due_at,
-                    status=status,
-                    disabled_reason=disabled_reason,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                )
-                if update.outcome in ("ok", "not_modified"):
-                    values.update(
-                        last_success_at=update.finished_at,
-                        error_streak=0,
-                        retry_after_until=None,
-                    )
-                    if update.outcome == "ok":
-                        values.update(
-                            etag=update.etag,
-                            last_modified=update.last_modified,
-                            ttl_s=update.ttl_s,
-                            ill_formed=update.ill_formed,
-                            items_total=f.c.items_total + new,
-                            new_items_ewma=new_items_ewma,
-                        )
-                else:
-                    values.update(
-                        last_error_at=update.finished_at,
-                        last_error=update.error,
-                        error_streak=f.c.error_streak + 1,
-                    )
-                    if update.retry_after_s:
-                        values["retry_after_until"] = next_due_at
-                if update.outcome == "ok" and update.ill_formed is False:
-                    values["last_error"] = None
-                conn.execute(f.update().where(f.c.id == fid).values(**values))
-                conn.execute(
-                    log.insert().values(
-                        feed_id=fid,
-                        started_at=update.started_at,
-                        finished_at=update.finished_at,
-                        outcome=update.outcome,
-                        status=update.status,
-                        error=update.error,
-                        body_bytes=update.body_bytes,
-                        items_seen=len(update.articles),
-                        items_new=new,
-                    )
-                )
-                return new
+            return self._transact(tx)
         except SQLAlchemyError as e:
             raise StoreError(f"cannot store update of {update.feed_url}: {_short(e)}") from e
 
@@ -409,26 +524,29 @@ class Store:
         Import sources get a feed row that is never polled (not in feeds.yaml).
         """
         f = schema.feeds
-        new = 0
+
+        def tx(conn: Connection) -> int:
+            new = 0
+            for url, name, arts, scores in groups:
+                fid = conn.execute(sa.select(f.c.id).where(f.c.url == url)).scalar()
+                if fid is None:
+                    fid = conn.execute(
+                        f.insert().values(
+                            url=url, name=name, enabled=False, interval_s=DEFAULT_INTERVAL_S, tags='["import"]',
+                            in_config=False, status="import", error_streak=0, ill_formed=False, items_total=0,
+                        )  # fmt: skip
+                    ).inserted_primary_key[0]
+                update = FeedUpdate(url, now, now, "ok", articles=tuple(arts), scores=tuple(scores))
+                added = self._insert_articles(conn, fid, update)
+                if added:
+                    conn.execute(f.update().where(f.c.id == fid).values(items_total=f.c.items_total + added))
+                new += added
+            return new
+
         try:
-            with self._write() as conn:
-                for url, name, arts, scores in groups:
-                    fid = conn.execute(sa.select(f.c.id).where(f.c.url == url)).scalar()
-                    if fid is None:
-                        fid = conn.execute(
-                            f.insert().values(
-                                url=url, name=name, enabled=False, interval_s=DEFAULT_INTERVAL_S, tags='["import"]',
-                                in_config=False, status="import", error_streak=0, ill_formed=False, items_total=0,
-                            )  # fmt: skip
-                        ).inserted_primary_key[0]
-                    update = FeedUpdate(url, now, now, "ok", articles=tuple(arts), scores=tuple(scores))
-                    added = self._insert_articles(conn, fid, update)
-                    if added:
-                        conn.execute(f.update().where(f.c.id == fid).values(items_total=f.c.items_total + added))
-                    new += added
+            return self._transact(tx)
         except SQLAlchemyError as e:
             raise StoreError(f"cannot store imported articles: {_short(e)}") from e
-        return new
 
     def reschedule(self, url: str, next_due_at: datetime, new_items_ewma: float | None) -> None:
         f = schema.feeds
@@ -436,6 +554,110 @@ class Store:
             conn.execute(
                 f.update().where(f.c.url == url).values(next_due_at=next_due_at, new_items_ewma=new_items_ewma)
             )
+
+    # -- several poller workers (PostgreSQL) ----------------------------------
+
+    @property
+    def supports_leases(self) -> bool:
+        """Whether several pollers may share this store, claiming feeds with leases.
+
+        PostgreSQL: yes (row locks that skip what others hold). SQLite has one writer
+        at a time; its poller keeps the plain select step.
+        """
+        return self.backend == "postgresql"
+
+    def claim_due_feeds(
+        self,
+        worker_id: str,
+        now: datetime,
+        lease_s: float,
+        limit: int,
+        *,
+        fetched_before: datetime | None = None,
+    ) -> list[FeedState]:
+        """Lease up to ``limit`` feeds to ``worker_id`` until ``now + lease_s`` and return them.
+
+        A feed is claimable when it is configured, enabled, not gone, past any
+        Retry-After, not leased (or its lease expired: the holder crashed) and due
+        (``next_due_at <= now``), or, with ``fetched_before`` (``poll --once``), not
+        fetched since then. The rows are taken with ``FOR UPDATE SKIP LOCKED``:
+        workers claiming at the same moment never wait for each other and never get
+        the same feed; the lease then keeps the feed from every other worker until
+        :meth:`record_update` releases it (and sets its next due time) or it expires.
+        Earliest due first. Times come from the workers' clocks: keep them in NTP sync,
+        well within ``lease_s``.
+        """
+        f = schema.feeds
+        q = sa.select(f.c.id).where(
+            f.c.in_config.is_(True),
+            f.c.enabled.is_(True),
+            f.c.status != "gone",
+            sa.or_(f.c.retry_after_until.is_(None), f.c.retry_after_until <= now),
+            sa.or_(f.c.lease_expires_at.is_(None), f.c.lease_expires_at <= now),
+        )
+        if fetched_before is None:
+            q = q.where(sa.or_(f.c.next_due_at.is_(None), f.c.next_due_at <= now))
+        else:
+            q = q.where(sa.or_(f.c.last_fetch_at.is_(None), f.c.last_fetch_at < fetched_before))
+        # SQLite ignores FOR UPDATE; its BEGIN IMMEDIATE already makes the claim exclusive
+        q = q.order_by(f.c.next_due_at.asc().nulls_first(), f.c.id).limit(max(int(limit), 0))
+        q = q.with_for_update(skip_locked=True)
+        lease = dict(lease_owner=worker_id, lease_expires_at=now + timedelta(seconds=lease_s))
+        try:
+            with self._write() as conn:
+                ids = list(conn.execute(q).scalars())
+                if not ids:
+                    return []
+                rows = conn.execute(f.update().where(f.c.id.in_(ids)).values(**lease).returning(*f.c)).all()
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot claim feeds in {self._safe_url()}: {_short(e)}") from e
+        order = {fid: i for i, fid in enumerate(ids)}
+        return sorted((FeedState.from_row(r) for r in rows), key=lambda s: order[s.id])
+
+    def release_leases(self, worker_id: str) -> int:
+        """Give back every feed ``worker_id`` still holds (a graceful stop); return how many."""
+        f = schema.feeds
+        with self._write() as conn:
+            return conn.execute(
+                f.update().where(f.c.lease_owner == worker_id).values(lease_owner=None, lease_expires_at=None)
+            ).rowcount
+
+    def next_claim_at(self) -> datetime | None:
+        """When the next feed becomes claimable (due, and past any lease), or None if never."""
+        f = schema.feeds
+        # a leased feed is claimable again at lease expiry (its holder crashed), not before
+        later = sa.case(
+            (f.c.lease_expires_at > sa.func.coalesce(f.c.next_due_at, f.c.lease_expires_at), f.c.lease_expires_at),
+            else_=f.c.next_due_at,
+        )
+        q = sa.select(sa.func.min(sa.type_coerce(later, schema.UTCDateTime))).where(
+            f.c.in_config.is_(True), f.c.enabled.is_(True), f.c.status != "gone"
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return row[0] if row else None
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Yield whether this process holds the deployment-wide lock ``name`` (without waiting).
+
+        For jobs one worker should run, not all of them (alert checks). PostgreSQL:
+        a session advisory lock on one pooled connection, given back on exit (and by
+        the server if the process dies). SQLite: always True (one writer).
+        """
+        if self.backend != "postgresql":
+            yield True
+            return
+        key = fastsql.pg_lock_key(name)
+        with self.engine.connect() as conn:
+            got = bool(conn.execute(sa.select(sa.func.pg_try_advisory_lock(_PG_LOCK_NS, key))).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(sa.select(sa.func.pg_advisory_unlock(_PG_LOCK_NS, key)))
+                    conn.commit()
 
     def _insert_articles(self, conn: Connection, feed_id: int, update: FeedUpdate) -> int:
         a = schema.articles
@@ -470,16 +692,28 @@ class Store:
         ]
         if not rows:
             return 0
-        # the canonical URL may already be stored from another feed: skip, don't fail
-        result = fastsql.execute_many(conn, _insert_articles_stmt(dialect), rows)
-        inserted = max(result.rowcount, 0)
-        if not inserted:
-            return 0
         new_guids = [r["guid"] for r in rows]
         ids: dict[str, int] = {}
-        for chunk in chunks(new_guids, 500):
-            q = sa.select(a.c.guid, a.c.id).where(a.c.feed_id == feed_id, a.c.guid.in_(chunk))
-            ids.update((g, i) for g, i in conn.execute(q))
+        if dialect == "postgresql":
+            # Concurrent workers: rows in canonical-URL order, so two transactions storing the
+            # same links lock them in one order (no deadlock); RETURNING gives exactly the
+            # rows this transaction inserted (under READ COMMITTED a SELECT afterwards would
+            # also see a concurrent worker's copies and count them twice).
+            rows.sort(key=lambda r: (r["canonical_url"] is None, r["canonical_url"] or "", r["guid"]))
+            stmt = _insert_articles_stmt(dialect).returning(a.c.guid, a.c.id)
+            ids.update((g, i) for g, i in conn.execute(stmt, rows))
+            inserted = len(ids)
+        else:
+            # the canonical URL may already be stored from another feed: skip, don't fail
+            result = fastsql.execute_many(conn, _insert_articles_stmt(dialect), rows)
+            inserted = max(result.rowcount, 0)
+            if not inserted:
+                return 0
+            for chunk in chunks(new_guids, 500):
+                q = sa.select(a.c.guid, a.c.id).where(a.c.feed_id == feed_id, a.c.guid.in_(chunk))
+                ids.update((g, i) for g, i in conn.execute(q))
+        if not inserted:
+            return 0
         by_guid = {art.guid: art for art in update.articles}
         self._insert_signals(conn, [(ids[g], scores[g]) for g in new_guids if g in ids and g in scores])
         aggregates.apply_articles(
@@ -611,6 +845,11 @@ class Store:
         """
         done = 0
         with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                # workers keep polling during a rescore: SHARE mode lets them read but makes
+                # their article inserts (and so their aggregate updates) wait for this rebuild,
+                # which would otherwise count articles committed half-way through twice or never
+                conn.exec_driver_sql("LOCK TABLE articles IN SHARE MODE")
             aggregates.clear(conn)
             after = None
             while True:

@@ -2,6 +2,19 @@
 
 Called inside the transaction that stores the articles, so the aggregates and
 the articles can never disagree: a crash loses both or neither.
+
+Several writers (poller workers on PostgreSQL) may run this at once:
+
+- bucket counters are upserts that add (``SET x = x + excluded.x``), so concurrent
+  increments of one bucket both count; on PostgreSQL the rows are written in key
+  order, so two transactions lock shared buckets in the same order (no deadlock);
+- story assignment reads candidate stories, then creates or grows one: two writers
+  doing that at once for near-duplicates would each start a story and count the
+  event twice. On PostgreSQL each transaction therefore takes a transaction-level
+  advisory lock per theatre it assigns stories in (sorted, so always in the same
+  order) before reading candidates: story assignment is serialised per theatre,
+  other theatres and everything else stay concurrent, and the lock goes with the
+  commit. SQLite has one writer at a time anyway.
 """
 
 from __future__ import annotations
@@ -84,6 +97,21 @@ _SET_STORY = (
 )
 
 
+#: first key of the story advisory locks (``pg_advisory_xact_lock(int4, int4)``): "EWst"
+_STORY_LOCK_NS = 0x45577374
+_LOCK = sa.select(
+    sa.func.pg_advisory_xact_lock(sa.bindparam("ns", type_=sa.Integer), sa.bindparam("key", type_=sa.Integer))
+)
+
+
+def lock_story_theatres(conn: Connection, theatres: Iterable[str]) -> None:
+    """PostgreSQL: serialise story assignment per theatre until this transaction ends."""
+    if conn.dialect.name != "postgresql":
+        return
+    for th in sorted(set(theatres)):
+        fastsql.execute(conn, _LOCK, {"ns": _STORY_LOCK_NS, "key": fastsql.pg_lock_key(th)}).fetchall()
+
+
 class _Deltas:
     """Bucket increments collected over a batch, written with one upsert per table."""
 
@@ -115,6 +143,12 @@ class _Deltas:
 
         def t(b: datetime) -> Any:
             return fastsql.db_time(b, dialect)
+
+        if dialect == "postgresql":
+            # concurrent writers lock shared bucket rows in one (key) order: no deadlock
+            self.trend = dict(sorted(self.trend.items()))
+            self.cats = dict(sorted(self.cats.items()))
+            self.feeds = dict(sorted(self.feeds.items()))
 
         _upsert_add(
             conn,
@@ -149,6 +183,7 @@ def apply_articles(
     """Add newly stored (or newly scored, with ``count_volume=False``) articles to the aggregates."""
     d = _Deltas()
     links: list[dict[str, int]] = []
+    story_items: list[tuple[NewArticle, trend.Contribution]] = []
     for art in items:
         if count_volume:
             d.add_trend(trend.ALL, art.published_at, articles=1)
@@ -159,6 +194,10 @@ def apply_articles(
         d.add_trend(art.theatre, art.published_at, articles=1)
         if not c.carries_signal:
             continue
+        story_items.append((art, c))
+    if story_items:
+        lock_story_theatres(conn, (art.theatre for art, _ in story_items))  # type: ignore[misc]
+    for art, c in story_items:
         links.append({"aid": art.id, "sid": _assign_story(conn, art, c, d)})
     fastsql.execute_many(conn, _SET_STORY, links)
     d.flush(conn)

@@ -11,6 +11,7 @@ type stores, so rows written by either path compare equal.
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -46,6 +47,13 @@ def db_time(value: datetime | None, dialect_name: str) -> Any:
     if dialect_name == "sqlite":
         return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     return value
+
+
+def pg_lock_key(name: str) -> int:
+    """A stable signed int4 for ``name`` (crc32), the second key of a two-key advisory
+    lock; a collision only makes two names share a lock."""
+    crc = zlib.crc32(name.encode())
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
 def from_db_time(value: Any) -> datetime:

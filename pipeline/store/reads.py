@@ -78,7 +78,8 @@ def _text_condition(dialect: str, text: str) -> Any:
         return None
     if dialect == "postgresql":
         # the expression must be the one the GIN index of migration 0003 is built on
-        doc = sa.func.to_tsvector(sa.literal_column("'simple'"), a.c.title + " " + a.c.summary)
+        # (a literal ' ', not a bound parameter: the planner matches index expressions textually)
+        doc = sa.func.to_tsvector(sa.literal_column("'simple'"), a.c.title.op("||")(sa.literal_column("' '")).op("||")(a.c.summary))
         terms = " & ".join(w.replace("'", "") for w in words[:-1]) if len(words) > 1 else ""
         last = words[-1].replace("'", "") + ":*"
         tsq = f"{terms} & {last}" if terms else last

@@ -64,7 +64,7 @@ def fast_retries(monkeypatch):
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path, db_url):
     rows = ["published_utc,source,title,url"]
     i = 0
     for day in range(12):
@@ -79,7 +79,7 @@ def store(tmp_path):
             )
     p = tmp_path / "h.csv"
     p.write_text("\n".join(rows) + "\n")
-    s = Store.open(f"sqlite:///{tmp_path}/a.db")
+    s = Store.open(db_url)
     import_csv(s, p, now=NOW)
     yield s
     s.close()

@@ -16,10 +16,10 @@ CSV = """published_utc,source,title,url
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(tmp_path, db_url):
     p = tmp_path / "h.csv"
     p.write_text(CSV)
-    url = f"sqlite:///{tmp_path}/e.db"
+    url = db_url
     assert main(["import", str(p), "--db", url]) == 0
     return url
 

@@ -33,8 +33,8 @@ def csv_file(tmp_path) -> Path:
     return p
 
 
-def test_bad_rows_reported_by_line_and_skipped(tmp_path, csv_file):
-    with Store.open(f"sqlite:///{tmp_path}/h.db") as store:
+def test_bad_rows_reported_by_line_and_skipped(db_url, csv_file):
+    with Store.open(db_url) as store:
         rep = import_csv(store, csv_file, now=NOW)
         assert rep.rows == 8 and rep.imported == 3 and rep.duplicates == 0
         assert [line for line, _ in rep.bad] == [3, 4, 5, 6, 8]
@@ -54,10 +54,10 @@ def test_bad_rows_reported_by_line_and_skipped(tmp_path, csv_file):
         assert store.article_count() == 3
 
 
-def test_missing_columns_and_missing_file_are_clear(tmp_path):
+def test_missing_columns_and_missing_file_are_clear(tmp_path, db_url):
     p = tmp_path / "x.csv"
     p.write_text("when,title\n2021-01-01,x\n")
-    with Store.open(f"sqlite:///{tmp_path}/h.db") as store:
+    with Store.open(db_url) as store:
         with pytest.raises(ImportFileError, match=r"x.csv:1: missing column\(s\) published_utc, source"):
             import_csv(store, p, now=NOW)
         with pytest.raises(ImportFileError, match="cannot read"):
@@ -65,8 +65,8 @@ def test_missing_columns_and_missing_file_are_clear(tmp_path):
         assert store.article_count() == 0
 
 
-def test_import_cli(tmp_path, csv_file):
-    db = f"sqlite:///{tmp_path}/cli.db"
+def test_import_cli(tmp_path, csv_file, db_url):
+    db = db_url
     r = subprocess.run([sys.executable, "-m", "pipeline", "import", str(csv_file), "--db", db],
                        capture_output=True, text=True, timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr

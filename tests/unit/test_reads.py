@@ -1,4 +1,5 @@
-"""pipeline.store.reads on a real SQLite file: filters, full-text search, signals, versions."""
+"""pipeline.store.reads on both backends: filters, full-text search (FTS5 on SQLite, GIN
+``to_tsvector`` on PostgreSQL), signals, versions."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from tests.storedata import NOW, build_store
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('reads')}/ew.db"
+def store(module_db_url):
+    url = module_db_url
     build_store(url)
     s = Store.open(url, readonly=True)
     yield s
@@ -88,10 +89,10 @@ def test_sources_counts_and_version(store):
     assert v[0] >= 6 and v[1] >= 2
 
 
-def test_fts_index_follows_updates_and_deletes(tmp_path):
+def test_fts_index_follows_updates_and_deletes(db_url):
     import sqlalchemy as sa
 
-    url = f"sqlite:///{tmp_path}/ew.db"
+    url = db_url
     build_store(url)
     with Store.open(url) as s:
         with s.engine.begin() as conn:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timezone
+
+import sqlalchemy as sa
 
 from pipeline.cli import main
 from pipeline.store import Store
@@ -16,9 +17,8 @@ def _article(i: int, title: str) -> Article:
     return Article("import:x", f"g{i}", None, None, title, "", NOW, False, None, None, f"h{i}")
 
 
-def test_score_then_rescore(tmp_path):
-    db = tmp_path / "s.db"
-    url = f"sqlite:///{db}"
+def test_score_then_rescore(db_url):
+    url = db_url
     titles = ["Russia masses troops on Ukraine border", "Kremlin threatens Kyiv with strikes", "Cat show opens"]
     with Store.open(url) as store:
         # stored without scores (as an older version would have)
@@ -34,10 +34,8 @@ def test_score_then_rescore(tmp_path):
         esc = rows["RUS-UKR"][0]["escalation"]
         assert esc > 0
     # a taxonomy change: mark everything as scored by an old version
-    con = sqlite3.connect(db)
-    con.execute("UPDATE articles SET taxonomy_version = 'old'")
-    con.commit()
-    con.close()
+    with Store.open(url) as store, store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE articles SET taxonomy_version = 'old'"))
     assert main(["rescore", "--db", url]) == 0
     with Store.open(url) as store:
         rows = store.trend_rows("day", ["RUS-UKR", "*"])

@@ -1,11 +1,10 @@
 """The risk index: article intensity, story clustering, the index arithmetic, and the
-incremental aggregates against a full rebuild, on a real SQLite store."""
+incremental aggregates against a full rebuild, on a real store (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import csv
 import random
-import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -51,8 +50,8 @@ def row(day: int, source: str, title: str, i: int, hour: int = 12) -> dict:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store.open(f"sqlite:///{tmp_path}/t.db")
+def store(db_url):
+    s = Store.open(db_url)
     yield s
     s.close()
 
@@ -151,25 +150,23 @@ def _build_history(tmp_path: Path, n_days: int = 20, seed: int = 1) -> Path:
     return write_csv(tmp_path / "history.csv", rows)
 
 
-def _aggregates(db: Path):
-    con = sqlite3.connect(db)
-    try:
+def _aggregates(store: Store):
+    import sqlalchemy as sa
+
+    with store.engine.connect() as con:
         return {
-            t: sorted(con.execute(f"SELECT * FROM {t}").fetchall())
+            t: sorted(tuple(r) for r in con.execute(sa.text(f"SELECT * FROM {t}")))
             for t in ("trend_buckets", "category_buckets", "feed_buckets")
-        }, con.execute("SELECT count(*), sum(size) FROM stories").fetchone()
-    finally:
-        con.close()
+        }, tuple(con.execute(sa.text("SELECT count(*), sum(size) FROM stories")).one())
 
 
-def test_incremental_aggregates_equal_a_full_rebuild(tmp_path):
-    db = tmp_path / "t.db"
-    with Store.open(f"sqlite:///{db}") as store:
+def test_incremental_aggregates_equal_a_full_rebuild(tmp_path, db_url):
+    with Store.open(db_url) as store:
         report = import_csv(store, _build_history(tmp_path), now=NOW, batch=37)  # many small transactions
         assert report.imported > 200
-        incremental = _aggregates(db)
+        incremental = _aggregates(store)
         assert store.rebuild_aggregates() == report.imported
-        rebuilt = _aggregates(db)
+        rebuilt = _aggregates(store)
     assert incremental[1] == rebuilt[1]
     for table in incremental[0]:
         a, b = incremental[0][table], rebuilt[0][table]
