@@ -35,6 +35,9 @@ def register(subparsers: Any) -> None:
     e.add_argument("--dataset", required=True, choices=("plover", "conflibert", "csv"))
     e.add_argument("path", help="CSV file of the dataset")
     e.add_argument("--json", action="store_true", help="print the report as JSON")
+    e.add_argument("--systems", default="rules", metavar="LIST",
+                   help="comma-separated systems to run side by side: rules (always), model, hybrid "
+                   "(the shipped linear models, pipeline/data/model.npz); default: rules")
     e.set_defaults(func=evaluate_handler)
 
 
@@ -98,8 +101,9 @@ def evaluate_handler(args: argparse.Namespace, stdout: TextIO | None = None) -> 
     from . import evaluate as ev
 
     out = stdout or sys.stdout
+    systems = tuple(x.strip() for x in (getattr(args, "systems", None) or "rules").split(",") if x.strip())
     try:
-        report = ev.evaluate(args.dataset, args.path)
+        report = ev.evaluate(args.dataset, args.path, systems=systems)
     except FileNotFoundError:
         return _usage_error(f"evaluate: no such file: {args.path}")
     except ev.DatasetError as e:

@@ -13,6 +13,19 @@ An article "is escalation" when it has at least one escalation signal that is
 not negated or denied. The mapping from our categories to PLOVER types and
 ConfliBERT classes is ``pipeline/data/eval_mapping.yaml``.
 
+``systems`` adds the shipped linear models (:mod:`pipeline.model`, trained on
+ConfliBERT train.csv only) next to the rules in the same run: ``model`` (word
+features) and ``hybrid`` (word features + the rule scorer's output); a text is
+escalation when P(class 3 or 4) reaches the model's CV-chosen threshold. Their
+rows sit beside ``ours`` (the rules) in every binary block.
+
+On PLOVER a second, single-label reading of the rules is reported beside the
+per-type figures (never instead of them): every PLOVER row carries exactly one
+gold type (data/README.md), so predict only the type(s) of the *strongest*
+counting signal (largest |weight|, the earliest on a tie) rather than of every
+signal found. With ``hybrid`` the same rule is also shown restricted to signals
+whose direction agrees with the hybrid's decision.
+
 The baseline is a GPR-style keyword regex: the word groups of the
 Caldara-Iacoviello geopolitical risk index (Caldara & Iacoviello 2022, "Measuring
 Geopolitical Risk", AER 112(4), Table 1: war threats, peace threats, military
@@ -29,13 +42,16 @@ import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from .score import score_text
 from .signals import DATA_DIR, load_lexicon
 
 EVAL_MAPPING_PATH = DATA_DIR / "eval_mapping.yaml"
 NOT_COUNTING = ("negated", "denied")
+#: systems that can be evaluated; "rules" is the product scorer and always runs
+SYSTEMS = ("rules", "model", "hybrid")
+_MODEL_LABELS = {"model": "model (linear, words)", "hybrid": "hybrid (linear, words+rules)"}
 
 
 class DatasetError(Exception):
@@ -175,14 +191,65 @@ def _is_escalation(signals: Iterable[Any]) -> bool:
     return any(g.direction == "escalation" for g in _counting(signals))
 
 
-def _binary_block(gold: list[bool], ours: list[bool], base: list[bool]) -> dict[str, Any]:
-    return {"ours": prf(gold, ours).as_dict(), "baseline": prf(gold, base).as_dict(), "n": len(gold)}
+def _binary_block(gold: list[bool], ours: list[bool], base: list[bool],
+                  extra: dict[str, list[bool]] | None = None) -> dict[str, Any]:
+    out = {"ours": prf(gold, ours).as_dict(), "baseline": prf(gold, base).as_dict(), "n": len(gold)}
+    for name, pred in (extra or {}).items():
+        out[name] = prf(gold, pred).as_dict()
+    return out
+
+
+def _check_systems(systems: Sequence[str]) -> tuple[str, ...]:
+    unknown = [s for s in systems if s not in SYSTEMS]
+    if unknown:
+        raise DatasetError(f"unknown system(s) {', '.join(unknown)} ({', '.join(SYSTEMS)})")
+    return tuple(s for s in SYSTEMS if s in systems and s != "rules")
+
+
+def _model_predictions(texts: list[str], scored: list[Any], systems: tuple[str, ...]) -> dict[str, list[bool]]:
+    """Escalation decisions of the shipped linear models, one batch per system."""
+    if not systems:
+        return {}
+    from .model import load_model
+
+    bundle = load_model()
+    out = {}
+    for name in systems:
+        m = bundle.system(name)
+        out[name] = (m.escalation_proba(texts, scored) >= m.threshold).tolist()
+    return out
+
+
+def _model_info(systems: tuple[str, ...]) -> dict[str, Any]:
+    from .model import MODEL_PATH, load_model
+
+    meta = load_model().meta
+    return {
+        "path": str(MODEL_PATH),
+        "train_sha256": meta.get("train_sha256"),
+        "systems": {s: {"threshold": meta["systems"][s]["threshold"], "config": meta["systems"][s]["config"]}
+                    for s in systems},
+    }
+
+
+def _strongest(signals: Iterable[Any], direction: str | None = None) -> Any:
+    """The counting signal with the largest |weight| (the earliest on a tie), optionally
+    only of one direction; None when there is none."""
+    best = None
+    for g in _counting(signals):
+        if direction is not None and g.direction != direction:
+            continue
+        if best is None or abs(g.weight) > abs(best.weight):
+            best = g
+    return best
 
 
 # --- datasets -----------------------------------------------------------------------
 
 
-def evaluate_plover(path: str | Path, mapping: dict[str, Any] | None = None) -> dict[str, Any]:
+def evaluate_plover(path: str | Path, mapping: dict[str, Any] | None = None,
+                    systems: Sequence[str] = ()) -> dict[str, Any]:
+    models = _check_systems(systems)
     mapping = mapping or load_mapping()
     pm = mapping["plover"]
     rows = _read_csv(path, ("text", "plover_type"))
@@ -196,11 +263,12 @@ def evaluate_plover(path: str | Path, mapping: dict[str, Any] | None = None) -> 
     gold = [types[i] in pos for i in esc_idx]
     ours = [_is_escalation(scored[i].signals) for i in esc_idx]
     base = [gpr_baseline(rows[i]["text"]) for i in esc_idx]
+    model_all = _model_predictions([r["text"] for r in rows], scored, models)
     report: dict[str, Any] = {
         "dataset": "plover",
         "path": str(path),
         "rows": len(rows),
-        "escalation": _binary_block(gold, ours, base),
+        "escalation": _binary_block(gold, ours, base, {k: [v[i] for i in esc_idx] for k, v in model_all.items()}),
     }
     per_type = {}
     for t, cset in sorted(type_cats.items()):
@@ -211,6 +279,29 @@ def evaluate_plover(path: str | Path, mapping: dict[str, Any] | None = None) -> 
     report["per_type"] = per_type
     report["macro_f1"] = round(sum(v["f1"] for v in evaluated.values()) / len(evaluated), 4) if evaluated else 0.0
     report["macro_f1_types"] = sorted(evaluated)
+    # single-label reading: the strongest counting signal only (see the module docstring)
+    cat_types_map: dict[str, set[str]] = {}
+    for t, cset in type_cats.items():
+        for c in cset:
+            cat_types_map.setdefault(c, set()).add(t)
+
+    def single(direction_of: list[str | None] | None) -> dict[str, Any]:
+        pred_types: list[set[str]] = []
+        for i, s in enumerate(scored):
+            g = None
+            if direction_of is not None:
+                g = _strongest(s.signals, direction_of[i])
+            if g is None:
+                g = _strongest(s.signals)
+            pred_types.append(cat_types_map.get(g.signal, set()) if g is not None else set())
+        pt = {t: prf([x == t for x in types], [t in p for p in pred_types]).as_dict() for t in sorted(type_cats)}
+        ev = [v["f1"] for t, v in pt.items() if v["support"] > 0]
+        return {"macro_f1": round(sum(ev) / len(ev), 4) if ev else 0.0, "per_type": pt}
+
+    report["single_label"] = {"rules_strongest": single(None)}
+    if "hybrid" in model_all:
+        dirs = ["escalation" if e else "de-escalation" for e in model_all["hybrid"]]
+        report["single_label"]["hybrid_direction_strongest"] = single(dirs)
     # per signal: gold = the sentence's type is one the category maps to
     cat_types: dict[str, set[str]] = {}
     for t, cset in type_cats.items():
@@ -225,7 +316,9 @@ def evaluate_plover(path: str | Path, mapping: dict[str, Any] | None = None) -> 
     return report
 
 
-def evaluate_conflibert(path: str | Path, mapping: dict[str, Any] | None = None) -> dict[str, Any]:
+def evaluate_conflibert(path: str | Path, mapping: dict[str, Any] | None = None,
+                        systems: Sequence[str] = ()) -> dict[str, Any]:
+    models = _check_systems(systems)
     mapping = mapping or load_mapping()
     cm = mapping["conflibert"]
     rows = _read_csv(path, ("text", "label"))
@@ -237,24 +330,24 @@ def evaluate_conflibert(path: str | Path, mapping: dict[str, Any] | None = None)
     scored = [score_text(r["text"]) for r in rows]
     ours_all = [_is_escalation(s.signals) for s in scored]
     base_all = [gpr_baseline(r["text"]) for r in rows]
+    model_all = _model_predictions([r["text"] for r in rows], scored, models)
+    preds = {"ours": ours_all, "baseline": base_all, **model_all}
+
+    def rate(pred: list[bool], idx: list[int]) -> float | None:
+        return round(sum(pred[i] for i in idx) / len(idx), 4) if idx else None
 
     def block(idx: list[int]) -> dict[str, Any]:
         sel = [i for i in idx if labels[i] in pos or labels[i] in neg]
-        out = _binary_block([labels[i] in pos for i in sel], [ours_all[i] for i in sel], [base_all[i] for i in sel])
+        out = _binary_block([labels[i] in pos for i in sel], [ours_all[i] for i in sel], [base_all[i] for i in sel],
+                            {k: [v[i] for i in sel] for k, v in model_all.items()})
         neu = [i for i in idx if labels[i] in neutral]
         out["neutral_rows"] = len(neu)
-        out["neutral_false_alarm_rate"] = {
-            "ours": round(sum(ours_all[i] for i in neu) / len(neu), 4) if neu else None,
-            "baseline": round(sum(base_all[i] for i in neu) / len(neu), 4) if neu else None,
-        }
-        out["escalation_rate_by_class"] = {
-            str(c): {
-                "n": sum(1 for i in idx if labels[i] == c),
-                "ours": round(sum(ours_all[i] for i in idx if labels[i] == c) / max(1, sum(1 for i in idx if labels[i] == c)), 4),
-                "baseline": round(sum(base_all[i] for i in idx if labels[i] == c) / max(1, sum(1 for i in idx if labels[i] == c)), 4),
-            }
-            for c in sorted(set(labels))
-        }
+        out["neutral_false_alarm_rate"] = {k: rate(v, neu) for k, v in preds.items()}
+        by_class: dict[str, Any] = {}
+        for c in sorted(set(labels)):
+            ci = [i for i in idx if labels[i] == c]
+            by_class[str(c)] = {"n": len(ci), **{k: rate(v, ci) if ci else 0.0 for k, v in preds.items()}}
+        out["escalation_rate_by_class"] = by_class
         return out
 
     all_idx = list(range(len(rows)))
@@ -276,7 +369,8 @@ def evaluate_conflibert(path: str | Path, mapping: dict[str, Any] | None = None)
     return report
 
 
-def evaluate_csv(path: str | Path) -> dict[str, Any]:
+def evaluate_csv(path: str | Path, systems: Sequence[str] = ()) -> dict[str, Any]:
+    models = _check_systems(systems)
     rows = _read_csv(path, ("text", "label"))
     gold = []
     for n, r in enumerate(rows, start=2):
@@ -284,21 +378,30 @@ def evaluate_csv(path: str | Path) -> dict[str, Any]:
         if v not in ("0", "1"):
             raise DatasetError(f"{path}:{n}: label must be 0 or 1 (got {v!r})")
         gold.append(v == "1")
-    ours = [_is_escalation(score_text(r["text"]).signals) for r in rows]
+    scored = [score_text(r["text"]) for r in rows]
+    ours = [_is_escalation(s.signals) for s in scored]
     base = [gpr_baseline(r["text"]) for r in rows]
-    return {"dataset": "csv", "path": str(path), "rows": len(rows), "escalation": _binary_block(gold, ours, base)}
+    extra = _model_predictions([r["text"] for r in rows], scored, models)
+    return {"dataset": "csv", "path": str(path), "rows": len(rows),
+            "escalation": _binary_block(gold, ours, base, extra)}
 
 
-def evaluate(dataset: str, path: str | Path) -> dict[str, Any]:
-    """Run one dataset; returns a JSON-ready report."""
+def evaluate(dataset: str, path: str | Path, systems: Sequence[str] = ("rules",)) -> dict[str, Any]:
+    """Run one dataset; returns a JSON-ready report.
+
+    ``systems``: any of "rules" (always run: the ``ours`` rows), "model", "hybrid".
+    """
+    models = _check_systems(systems)
     if dataset == "plover":
-        report = evaluate_plover(path)
+        report = evaluate_plover(path, systems=systems)
     elif dataset == "conflibert":
-        report = evaluate_conflibert(path)
+        report = evaluate_conflibert(path, systems=systems)
     elif dataset == "csv":
-        report = evaluate_csv(path)
+        report = evaluate_csv(path, systems=systems)
     else:
         raise DatasetError(f"unknown dataset {dataset!r} (plover, conflibert, csv)")
+    if models:
+        report["model"] = _model_info(models)
     report["taxonomy_version"] = load_lexicon().taxonomy_version
     report["baseline"] = "GPR-style keyword regex (Caldara & Iacoviello 2022, Table 1 word groups)"
     return report
@@ -312,11 +415,18 @@ def _line(name: str, d: dict[str, Any]) -> str:
             f"   (tp {d['tp']}, fp {d['fp']}, fn {d['fn']}, n+ {d['support']})")
 
 
+def _models_in(b: dict[str, Any]) -> list[str]:
+    return [k for k in _MODEL_LABELS if k in b]
+
+
 def _binary(title: str, b: dict[str, Any]) -> list[str]:
-    out = [f"{title} (n={b['n']})", _line("ours", b["ours"]), _line("GPR keyword baseline", b["baseline"])]
+    out = [f"{title} (n={b['n']})", _line("ours", b["ours"])]
+    out += [_line(_MODEL_LABELS[k], b[k]) for k in _models_in(b)]
+    out.append(_line("GPR keyword baseline", b["baseline"]))
     if "neutral_false_alarm_rate" in b and b.get("neutral_rows"):
         fa = b["neutral_false_alarm_rate"]
-        out.append(f"  neutral class 0 flagged as escalation: ours {fa['ours']:.3f}, baseline {fa['baseline']:.3f}"
+        models = "".join(f", {k} {fa[k]:.3f}" for k in _models_in(fa))
+        out.append(f"  neutral class 0 flagged as escalation: ours {fa['ours']:.3f}{models}, baseline {fa['baseline']:.3f}"
                    f" (n={b['neutral_rows']})")
     return out
 
@@ -329,6 +439,13 @@ def format_report(r: dict[str, Any]) -> str:
         lines.append(f"per PLOVER type (one-vs-rest over all rows), macro-F1 {r['macro_f1']:.3f}")
         for t, d in r["per_type"].items():
             lines.append(_line(t, d))
+        sl = r.get("single_label", {})
+        if "rules_strongest" in sl:
+            lines.append(f"single-label rules (the strongest counting signal's type(s) only), macro-F1 "
+                         f"{sl['rules_strongest']['macro_f1']:.3f}")
+        if "hybrid_direction_strongest" in sl:
+            lines.append(f"single-label hybrid (the strongest signal agreeing with the hybrid's direction), macro-F1 "
+                         f"{sl['hybrid_direction_strongest']['macro_f1']:.3f}")
         lines.append("per signal (gold: the row's PLOVER type is one the signal maps to)")
         for c, d in r["per_signal"].items():
             if d["plover_types"]:
@@ -338,13 +455,19 @@ def format_report(r: dict[str, Any]) -> str:
         if "non_overlap" in r:
             lines += _binary(f"conflict: the {r['non_overlap']['rows']} rows without plover_overlap_id",
                              r["non_overlap"])
-        lines.append("escalation rate by class (ours / baseline)")
-        for c, d in r["conflict"]["escalation_rate_by_class"].items():
-            lines.append(f"  class {c}: {d['ours']:.3f} / {d['baseline']:.3f}  (n={d['n']})")
+        by_class = r["conflict"]["escalation_rate_by_class"]
+        cols = ["ours", *_models_in(next(iter(by_class.values()), {})), "baseline"]
+        lines.append(f"escalation rate by class ({' / '.join(cols)})")
+        for c, d in by_class.items():
+            lines.append(f"  class {c}: {' / '.join(f'{d[k]:.3f}' for k in cols)}  (n={d['n']})")
         lines.append("per signal: how often it fired, and the share on its right classes")
         for c, d in r["per_signal"].items():
             p = "-" if d["precision"] is None else f"{d['precision']:.3f}"
             lines.append(f"  {c:<28} fired {d['fired']:>4}  precision {p}")
     else:
         lines += _binary("escalation (label 1 vs 0)", r["escalation"])
+    if "model" in r:
+        m = r["model"]
+        ts = ", ".join(f"{k} threshold {v['threshold']}" for k, v in m["systems"].items())
+        lines.append(f"models: {m['path']} (trained on train.csv sha256 {str(m['train_sha256'])[:12]}...; {ts})")
     return "\n".join(lines)

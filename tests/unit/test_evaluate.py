@@ -130,3 +130,67 @@ def test_train_split_beats_the_keyword_baseline():
     assert r["rows"] == 1349
     assert ours["f1"] > base["f1"] + 0.2
     assert ours["f1"] >= 0.8
+
+
+# --- the shipped linear models side by side (pipeline/model.py) ---------------------------------
+
+
+def test_systems_side_by_side_csv(tmp_path):
+    p = _csv(tmp_path, "d.csv", 'text,label\n"Russian forces shelled Kharkiv.",1\n"Talks resumed in Geneva.",0\n'
+             '"Russia denied massing troops.",0\n"Fears of war grow.",1\n')
+    plain = evaluate("csv", p)
+    assert "model" not in plain["escalation"] and "model" not in plain
+    r = evaluate("csv", p, systems=("rules", "model", "hybrid"))
+    esc = r["escalation"]
+    assert esc["ours"] == plain["escalation"]["ours"]  # the rules rows do not change
+    for k in ("model", "hybrid"):
+        assert esc[k]["tp"] + esc[k]["fp"] + esc[k]["fn"] + esc[k]["tn"] == 4
+    assert len(r["model"]["train_sha256"]) == 64 and set(r["model"]["systems"]) == {"model", "hybrid"}
+    text = format_report(r)
+    assert "model (linear, words)" in text and "hybrid (linear, words+rules)" in text and "models:" in text
+    with pytest.raises(DatasetError, match="unknown system"):
+        evaluate("csv", p, systems=("rules", "bert"))
+
+
+def test_systems_conflibert_rates(tmp_path):
+    p = _csv(tmp_path, "c.csv",
+             "id,text,label,label_name,plover_overlap_id\n"
+             "a,Russian forces shelled Kharkiv.,4,material_conflict,\n"
+             "b,The EU imposed sanctions on Iran.,3,verbal_conflict,p-1\n"
+             "c,The leaders held talks in Geneva.,1,verbal_cooperation,\n"
+             "d,The minister spoke about the weather.,0,neutral,\n")
+    r = evaluate("conflibert", p, systems=("model", "hybrid"))
+    c = r["conflict"]
+    assert set(c["neutral_false_alarm_rate"]) == {"ours", "baseline", "model", "hybrid"}
+    assert set(c["escalation_rate_by_class"]["4"]) == {"n", "ours", "baseline", "model", "hybrid"}
+    assert "hybrid" in r["non_overlap"]
+    text = format_report(r)
+    assert "escalation rate by class (ours / model / hybrid / baseline)" in text
+
+
+def test_plover_single_label_line(tmp_path):
+    # two signals of different types in one row: the per-type figures count both,
+    # the single-label reading only the heavier (troop build-up, weight 5 > talks 2.5)
+    p = _csv(tmp_path, "p.csv",
+             "id,text,plover_type\n"
+             "1,Russia massed troops near the border while holding talks with Ukraine.,MOBILIZE\n"
+             "2,The leaders held talks in Geneva.,CONSULT\n")
+    r = evaluate("plover", p)
+    assert r["per_type"]["CONSULT"]["fp"] == 1
+    single = r["single_label"]["rules_strongest"]
+    assert single["per_type"]["CONSULT"]["fp"] == 0 and single["per_type"]["MOBILIZE"]["tp"] == 1
+    assert single["macro_f1"] == 1.0 > r["macro_f1"]
+    assert "single-label rules" in format_report(r)
+    r2 = evaluate("plover", p, systems=("rules", "hybrid"))
+    assert "hybrid_direction_strongest" in r2["single_label"] and "hybrid" in r2["escalation"]
+    assert r2["macro_f1"] == r["macro_f1"]
+
+
+def test_cli_evaluate_systems(tmp_path, capsys):
+    p = _csv(tmp_path, "d.csv", 'text,label\n"Russian forces shelled Kharkiv.",1\n"Talks resumed.",0\n')
+    code, out = _run(["evaluate", "--dataset", "csv", str(p), "--systems", "rules,model,hybrid"])
+    assert code == 0 and "hybrid (linear, words+rules)" in out
+    code, out = _run(["evaluate", "--dataset", "csv", str(p), "--systems", "rules,hybrid", "--json"])
+    assert code == 0 and "hybrid" in json.loads(out)["escalation"]
+    code, _ = _run(["evaluate", "--dataset", "csv", str(p), "--systems", "svm"])
+    assert code == 2 and "unknown system" in capsys.readouterr().err
