@@ -38,6 +38,8 @@ DEFAULT_DB_URL = "sqlite:///data/escalation-watch.db"
 ENV_DB = "ESCALATION_WATCH_DB"
 
 _MIGRATIONS = "pipeline:migrations"
+SQLITE_CACHE_KIB = int(os.environ.get("ESCALATION_WATCH_SQLITE_CACHE_KIB", 64 * 1024))
+SQLITE_MMAP_BYTES = int(os.environ.get("ESCALATION_WATCH_SQLITE_MMAP_BYTES", 256 * 1024 * 1024))
 
 log = logging.getLogger("escalation_watch.store")
 _T = TypeVar("_T")
@@ -212,6 +214,12 @@ def _configure_sqlite(engine: Engine, *, readonly: bool) -> None:
             # NORMAL is durable in WAL mode except for the last commits on power loss
             cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
+        # the default 2 MB page cache thrashes once the indexes outgrow it: ingest cost
+        # then grows with the store (measured with benchmarks/trend.py). 64 MiB of cache
+        # and a memory map make index pages stay hot; both are upper bounds, not allocations
+        cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        cur.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+        cur.execute("PRAGMA temp_store = MEMORY")
         cur.close()
 
     @sa.event.listens_for(engine, "begin")
