@@ -391,33 +391,60 @@ def source_volume(store, *, granularity: str = "day", since: datetime | None = N
     return store.source_volume_rows(since=since)
 
 
+def rolling_index(
+    hourly: dict[str, list[dict[str, Any]]], theatre: str, baseline: _Baseline, at: datetime, hours: int = 24
+) -> tuple[float | None, int]:
+    """The index over the ``hours`` before ``at`` (hourly sums), against the daily baseline.
+
+    A calendar day that has just begun holds a handful of articles and swings
+    wildly; a trailing 24-hour window always holds a day's worth of news.
+    """
+    lo = at - timedelta(hours=hours)
+    vol = sum(r["articles"] for r in hourly.get(ALL, ()) if lo < r["bucket_start"] <= at)
+    esc = sum(r["escalation"] for r in hourly.get(theatre, ()) if lo < r["bucket_start"] <= at)
+    base, _ = baseline.at(bucket_start(at, "day"))
+    if vol < MIN_VOLUME["day"] or base is None:
+        return None, vol
+    return round(100.0 * esc / vol / base, 2), vol
+
+
 def kpis(store, *, now: datetime) -> list[dict[str, Any]]:
-    """Per watched theatre: the latest index, its change over 24 h and 7 d, and the alert state."""
-    since = bucket_start(now, "day") - timedelta(days=8)
-    series = index_series(store, granularity="day", since=since, until=now)
+    """Per watched theatre: the index over the last 24 hours, its change against the 24 hours
+    before and a week before, its z-score against the previous 28 days, and the alert state."""
+    at = bucket_start(now, "hour")
+    theatres = [t["id"] for t in watched_theatres()]
+    daily = store.trend_rows("day", theatres + [ALL], since=at - timedelta(days=BASELINE_DAYS + 30), until=at)
+    day_volume = {r["bucket_start"]: r["articles"] for r in daily.get(ALL, [])}
+    hourly = store.trend_rows("hour", theatres + [ALL], since=at - timedelta(days=8, hours=1), until=at)
     alerts = {a["theatre"]: a for a in store.recent_alerts(since=now - timedelta(hours=24))}
     out = []
     for t in watched_theatres():
-        pts = [p for p in series if p.theatre == t["id"] and p.index is not None]
-        cur = pts[-1] if pts else None
-
-        def ago(days: int) -> float | None:
-            if cur is None:
-                return None
-            target = cur.bucket_start - timedelta(days=days)
-            prev = [p for p in pts if p.bucket_start <= target]
-            return None if not prev else round(cur.index - prev[-1].index, 2)
-
+        baseline = _Baseline(_daily_shares(daily.get(t["id"], []), day_volume))
+        cur, vol = rolling_index(hourly, t["id"], baseline, at)
+        day_before, _ = rolling_index(hourly, t["id"], baseline, at - timedelta(hours=24))
+        week_before, _ = rolling_index(hourly, t["id"], baseline, at - timedelta(days=7))
+        history = [
+            p.index
+            for p in compute_series(t["id"], "day", daily.get(t["id"], []), day_volume,
+                                    since=at - timedelta(days=ZSCORE_WINDOW["day"] + 1), until=at - timedelta(days=1))
+            if p.index is not None
+        ]  # fmt: skip
+        z = None
+        if cur is not None and len(history) >= ZSCORE_MIN["day"]:
+            mean = sum(history) / len(history)
+            sd = math.sqrt(sum((x - mean) ** 2 for x in history) / (len(history) - 1))
+            z = round((cur - mean) / sd, 3) if sd > 1e-9 else 0.0
         alert = alerts.get(t["id"])
         out.append(
             {
                 "theatre": t["id"],
                 "label": t["label"],
-                "index": cur.index if cur else None,
-                "zscore": cur.zscore if cur else None,
-                "as_of": cur.bucket_start if cur else None,
-                "change_24h": ago(1),
-                "change_7d": ago(7),
+                "index": cur,
+                "zscore": z,
+                "as_of": at,
+                "articles_24h": vol,
+                "change_24h": None if cur is None or day_before is None else round(cur - day_before, 2),
+                "change_7d": None if cur is None or week_before is None else round(cur - week_before, 2),
                 "alert": alert["message"] if alert else None,
             }
         )

@@ -205,9 +205,15 @@ def test_index_series_and_explain_through_the_store(tmp_path, store):
     top = trend.explain_point(store, theatre="RUS-UKR", bucket_start=pts[-1].bucket_start)
     assert top and top == sorted(top, key=lambda r: -r["score"])
     assert all(r["published_at"].date() == pts[-1].bucket_start.date() for r in top)
-    k = {r["theatre"]: r for r in trend.kpis(store, now=pts[-1].bucket_start + timedelta(hours=23))}
-    assert k["RUS-UKR"]["index"] == pts[-1].index
-    assert k["RUS-UKR"]["change_24h"] == pytest.approx(pts[-1].index - pts[-2].index, abs=0.02)
+    # at the end of the last day, the trailing 24 hours are exactly that day
+    end = pts[-1].bucket_start + timedelta(hours=23)
+    k = {r["theatre"]: r for r in trend.kpis(store, now=end)}
+    assert k["RUS-UKR"]["index"] == pytest.approx(pts[-1].index, abs=0.02)
+    assert k["RUS-UKR"]["change_24h"] == pytest.approx(pts[-1].index - pts[-2].index, abs=0.05)
+    assert k["RUS-UKR"]["articles_24h"] == pts[-1].articles
+    # half-way through a day the window spans two calendar days
+    mid = {r["theatre"]: r for r in trend.kpis(store, now=pts[-1].bucket_start + timedelta(hours=11))}
+    assert mid["RUS-UKR"]["articles_24h"] != pts[-1].articles
     cats = trend.category_series(store, theatre="RUS-UKR")
     assert {c["signal"] for c in cats}
     vol = trend.source_volume(store)
