@@ -86,12 +86,22 @@ def empty_state(reason: str | None) -> None:
             else:
                 st.info("No feed has been polled yet. Add feeds on **Sources**; the poller fetches them on its next pass.")
             return
-        failing = health[health["last_success_at"].isna() & health["last_error"].notna()]
+        enabled = health[health["enabled"].fillna(False).astype(bool)]
+        failing = enabled[enabled["last_success_at"].isna() & enabled["last_error"].notna()]
+        answered = int(enabled["last_success_at"].notna().sum())
         if reason is None:
-            if len(failing) == len(health):
-                st.warning(f"**No feed could be reached.** None of the {len(health):,} feeds has answered yet.")
+            if answered == 0 and len(failing) == 0:
+                st.info(f"**Nothing stored yet.** {len(enabled):,} enabled feeds are waiting for their first poll.")
+            elif answered == 0:
+                st.warning(
+                    f"**No feed could be reached.** {len(failing):,} of {len(enabled):,} enabled feeds failed "
+                    "and none has answered yet; their errors are below."
+                )
             else:
-                st.info("**Nothing stored yet.** The feeds answered but no article has been stored so far.")
+                st.info(
+                    f"**Nothing stored yet.** {answered:,} of {len(enabled):,} enabled feeds answered, "
+                    "but no article has been stored so far."
+                )
         if len(failing):
             st.markdown("Latest errors:")
             st.dataframe(

@@ -57,3 +57,46 @@ def test_empty_store_says_why(monkeypatch, tmp_path):
     assert not at.exception
     text = " ".join(w.value for w in at.warning) + " ".join(i.value for i in at.info)
     assert "does not exist yet" in text and "No feeds file" in text
+
+
+def _store_with_feeds(tmp_path, outcomes: dict[str, str]) -> str:
+    from datetime import datetime, timedelta, timezone
+
+    from pipeline.store import Store
+    from pipeline.types import FeedSpec, FeedUpdate
+
+    now = datetime(2024, 6, 10, tzinfo=timezone.utc)
+    url = f"sqlite:///{tmp_path}/h.db"
+    with Store.open(url) as s:
+        specs = [FeedSpec(n, f"http://feeds.example/{n}.xml") for n in outcomes]
+        specs.append(FeedSpec("off", "http://feeds.example/off.xml", enabled=False))
+        s.sync_feeds(specs, now)
+        for name, outcome in outcomes.items():
+            if outcome == "waiting":
+                continue
+            up = FeedUpdate(f"http://feeds.example/{name}.xml", now, now, outcome,
+                            error="DNS lookup failed for feeds.example" if outcome == "error" else None)  # fmt: skip
+            s.record_update(up, next_due_at=now + timedelta(minutes=5), status="ok" if outcome != "error" else "error")
+    return url
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "expected"),
+    [
+        ({"a": "error", "b": "error"}, "No feed could be reached. 2 of 2 enabled feeds failed"),
+        ({"a": "error", "b": "not_modified"}, "Nothing stored yet. 1 of 2 enabled feeds answered"),
+        ({"a": "waiting", "b": "waiting"}, "2 enabled feeds are waiting for their first poll"),
+    ],
+)
+def test_no_articles_says_which_feeds_failed(monkeypatch, tmp_path, outcomes, expected):
+    """A disabled, never-polled feed must not turn "none reachable" into "feeds answered"."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("ESCALATION_WATCH_DB", _store_with_feeds(tmp_path, outcomes))
+    cfg = tmp_path / "feeds.yaml"
+    cfg.write_text("feeds:\n" + "".join(f"  - name: {n}\n    url: http://feeds.example/{n}.xml\n" for n in outcomes))
+    monkeypatch.setenv("ESCALATION_WATCH_CONFIG", str(cfg))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception, at.exception
+    text = " ".join(w.value for w in at.warning) + " " + " ".join(i.value for i in at.info)
+    assert expected in text.replace("**", "")
