@@ -24,8 +24,10 @@ For a theatre T and a time bucket b (a UTC day or hour):
 * ``zscore`` compares the index with its mean and standard deviation over the
   previous ``ZSCORE_WINDOW`` buckets; ``index_ewma`` smooths with span
   ``EWMA_SPAN``;
-* a bucket with fewer than ``MIN_VOLUME`` articles overall has no index (None),
-  so a data gap is never mistaken for calm; its article count is reported.
+* a bucket with fewer than ``MIN_VOLUME`` articles overall, or fewer than
+  ``REL_MIN_VOLUME`` of the median volume of the buckets before it, has no index
+  (None), so a data gap is never mistaken for calm and a day that has just begun
+  is not mistaken for a spike; its article count is reported.
 
 The numbers are maintained incrementally as articles are stored (see
 ``pipeline/store/aggregates.py``); this module only reads the per-bucket sums
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import statistics
 from bisect import bisect_left
 import re
 from collections import defaultdict
@@ -61,6 +64,9 @@ ZSCORE_MIN = {"day": 7, "hour": 24}
 EWMA_SPAN = {"day": 7, "hour": 24}
 #: below this many articles in a bucket (all sources) the index is not computed
 MIN_VOLUME = {"day": 5, "hour": 2}
+#: ... or fewer than this share of the median volume of the previous buckets (z-score window):
+#: a day that has just begun, or a feed outage, is not read as calm or as a spike
+REL_MIN_VOLUME = 0.25
 #: near-duplicate stories: SimHash Hamming distance and time window
 STORY_MAX_DISTANCE = 3
 STORY_WINDOW = timedelta(hours=48)
@@ -230,11 +236,16 @@ def compute_series(
     idx_hist: list[float] = []
     ewma: float | None = None
     alpha = 2.0 / (EWMA_SPAN[granularity] + 1)
-    min_vol = MIN_VOLUME[granularity]
+    recent_volumes: list[int] = []
     for b in lookback + buckets:
         vol = volume.get(b, 0)
         r = by_bucket.get(b)
         base_esc, base_de = baseline.at(bucket_start(b, "day"))
+        # thin buckets (a gap in the data, a day that has just begun) have no index
+        window = recent_volumes[-ZSCORE_WINDOW[granularity] :]
+        min_vol = max(MIN_VOLUME[granularity], REL_MIN_VOLUME * statistics.median(window) if window else 0)
+        if vol > 0:
+            recent_volumes.append(vol)
         if vol < min_vol or base_esc is None:
             index = threats = acts = deesc = z = None
         else:

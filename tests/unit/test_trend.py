@@ -244,3 +244,11 @@ def _simhash_reference(text: str) -> int:
                                   "Кремль угрожает Киеву 🚀 ثم"])  # fmt: skip
 def test_simhash_equals_reference(text):
     assert trend.simhash(text) == _simhash_reference(text)
+
+
+def test_thin_bucket_relative_to_recent_volume_has_no_index():
+    """The day that has just begun (12 articles where 100 is normal) is neither calm nor a spike."""
+    rows, vol = _rows([(1.0, 0.5, 100)] * 10 + [(1.0, 0.5, 12)])
+    pts = compute_series("T", "day", rows, vol)
+    assert pts[-1].index is None and pts[-1].articles == 12
+    assert pts[-2].index == 100.0
