@@ -100,3 +100,59 @@ def test_no_articles_says_which_feeds_failed(monkeypatch, tmp_path, outcomes, ex
     assert not at.exception, at.exception
     text = " ".join(w.value for w in at.warning) + " " + " ".join(i.value for i in at.info)
     assert expected in text.replace("**", "")
+
+
+def _page_app(name: str) -> None:
+    """A one-page app for AppTest: the shared sidebar, then the page function."""
+    import importlib
+
+    from pipeline.ui import sidebar
+
+    sidebar.render()
+    importlib.import_module(f"pipeline.ui.{name}").page()
+
+
+def run_page(monkeypatch, env, name: str, **params):
+    from streamlit.testing.v1 import AppTest
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    at = AppTest.from_function(_page_app, args=(name,), default_timeout=30)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _all_text(at) -> str:
+    return " ".join(m.value for m in at.markdown) + " " + " ".join(c.value for c in at.caption)
+
+
+def test_articles_page_lists_and_filters(monkeypatch, env):
+    at = run_page(monkeypatch, env, "articles", period="all")
+    text = _all_text(at)
+    assert "**6** matching articles" in text
+    assert "China launches drills near Taiwan" in text
+    at = run_page(monkeypatch, env, "articles", period="all", q="sanct")
+    text = _all_text(at)
+    assert "**1** matching article " in text and "India imposes sanctions on Pakistan" in text
+    assert "China launches drills" not in text
+
+
+def test_sources_page_shows_health_and_forms(monkeypatch, env):
+    at = run_page(monkeypatch, env, "sources")
+    assert at.title[0].value == "Sources"
+    assert len(at.dataframe) >= 1
+    assert any("Wire" in str(df.value.to_dict()) for df in at.dataframe)
+    buttons = {b.label for b in at.button}
+    assert {"Test now", "Add feed", "Save changes", "Disable", "Remove for good"} <= buttons
+    assert "URL" in {t.label for t in at.text_input}
+
+
+def test_downloads_page_offers_each_table(monkeypatch, env):
+    at = run_page(monkeypatch, env, "downloads", period="all")
+    assert at.title[0].value == "Downloads"
+    text = _all_text(at)
+    for table in ("articles", "signals", "index"):
+        assert table in text.lower()
