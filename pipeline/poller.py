@@ -18,7 +18,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from multiprocessing import get_context
 from dataclasses import dataclass, field
 from typing import Any
 from datetime import datetime, timedelta, timezone
@@ -52,6 +53,13 @@ LEASE_S = 300.0
 ENV_LEASE_S = "ESCALATION_WATCH_LEASE_S"
 #: a worker's name on the feeds it holds (default host:pid:random); shows in feeds.lease_owner
 ENV_WORKER_ID = "ESCALATION_WATCH_WORKER_ID"
+#: a cycle of at least this many feeds parses and scores in a process pool (one process per
+#: core, at most PARSE_PROCESSES_MAX): parse+score is ~80 % of a cold poll's CPU and holds
+#: the GIL; a pool costs ~1-2 s to start (each process loads the lexicon), so small cycles
+#: and one-core machines keep the parse thread. $ESCALATION_WATCH_PARSE_PROCESSES=0 turns it off
+PARSE_POOL_MIN_FEEDS = 100
+PARSE_PROCESSES_MAX = 4
+ENV_PARSE_PROCESSES = "ESCALATION_WATCH_PARSE_PROCESSES"
 
 
 def utcnow() -> datetime:
@@ -182,6 +190,7 @@ class Poller:
         self.on_progress = on_progress
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-writer")
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-parse")
+        self._parse_pool: ProcessPoolExecutor | None = None
         self._languages = {f.url: f.language for f in config.feeds}
         #: None: this process is the only poller (SQLite); else it claims feeds under this name
         self.worker_id = worker_id() if store.supports_leases else None
@@ -196,6 +205,17 @@ class Poller:
         # wait: an in-flight transaction is finished, never abandoned
         self._writer.shutdown(wait=True)
         self._parser.shutdown(wait=True)
+        if self._parse_pool is not None:
+            self._parse_pool.shutdown(wait=True, cancel_futures=True)
+
+    def _parse_executor(self, n_feeds: int) -> Executor:
+        """The process pool for a big cycle (started once, kept for the next), else the parse thread."""
+        if self._parse_pool is None and n_feeds >= PARSE_POOL_MIN_FEEDS:
+            n = parse_processes()
+            if n > 1:
+                # forkserver: never fork this process, whose threads may hold locks
+                self._parse_pool = ProcessPoolExecutor(max_workers=n, mp_context=get_context("forkserver"))
+        return self._parse_pool or self._parser
 
     async def poll(self, feeds: Sequence[FeedState], stop: asyncio.Event | None = None) -> PollStats:
         stats = PollStats(feeds=len(feeds))
@@ -203,6 +223,7 @@ class Poller:
         settings = self.config.settings
         sem = asyncio.Semaphore(settings.concurrency)
         done = 0
+        self._parse_executor(len(feeds))
         async with make_client(settings) as client:
 
             async def one(st: FeedState) -> None:
@@ -331,7 +352,7 @@ class Poller:
             else:
                 body = result.body or b""
                 parsed, scores = await loop.run_in_executor(
-                    self._parser,
+                    self._parse_pool or self._parser,
                     parse_and_score,
                     body,
                     st.url,
@@ -538,6 +559,15 @@ def _seconds_to_next_claim(store: Store, now: datetime) -> float:
 def worker_id() -> str:
     """$ESCALATION_WATCH_WORKER_ID, else host:pid:random (pids repeat across containers)."""
     return os.environ.get(ENV_WORKER_ID) or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def parse_processes() -> int:
+    """Processes of the parse pool: $ESCALATION_WATCH_PARSE_PROCESSES, else one per core (capped)."""
+    value = os.environ.get(ENV_PARSE_PROCESSES)
+    if value is not None and value.strip().isdigit():
+        return int(value)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(cores, PARSE_PROCESSES_MAX)
 
 
 def lease_seconds() -> float:
