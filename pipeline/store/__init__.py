@@ -39,6 +39,7 @@ ENV_DB = "ESCALATION_WATCH_DB"
 
 _MIGRATIONS = "pipeline:migrations"
 SQLITE_CACHE_KIB = int(os.environ.get("ESCALATION_WATCH_SQLITE_CACHE_KIB", 64 * 1024))
+SQLITE_READER_CACHE_KIB = 8 * 1024
 SQLITE_MMAP_BYTES = int(os.environ.get("ESCALATION_WATCH_SQLITE_MMAP_BYTES", 256 * 1024 * 1024))
 
 log = logging.getLogger("escalation_watch.store")
@@ -217,8 +218,13 @@ def _configure_sqlite(engine: Engine, *, readonly: bool) -> None:
         # the default 2 MB page cache thrashes once the indexes outgrow it: ingest cost
         # then grows with the store (measured with benchmarks/trend.py). 64 MiB of cache
         # and a memory map make index pages stay hot; both are upper bounds, not allocations
-        cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-        cur.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+        if readonly:
+            # dashboards hold a pool of connections, each with its own cache: keep them small
+            # (the dashboard reads aggregates, not articles; its RSS budget is 500 MB)
+            cur.execute(f"PRAGMA cache_size = -{SQLITE_READER_CACHE_KIB}")
+        else:
+            cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+            cur.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
         cur.execute("PRAGMA temp_store = MEMORY")
         cur.close()
 
