@@ -36,6 +36,7 @@ and does the arithmetic, so a trend query never scans articles.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import statistics
@@ -49,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from .signals import load_lexicon
+from .signals import load_lexicon, load_watchlist
 
 #: trailing window of the index baseline (days)
 BASELINE_DAYS = 365
@@ -344,11 +345,17 @@ def category_totals(rows: Iterable[dict[str, Any]]) -> dict[str, float]:
 # -- reading through the store ------------------------------------------------------
 
 
+@functools.cache
+def _watchlist() -> dict[str, Any]:
+    # the watchlist file alone: readers (the dashboard) need not compile the whole lexicon
+    return load_watchlist()
+
+
 def watched_theatres() -> list[dict[str, str]]:
     """The watchlist theatres in display order, then "other"."""
-    lex = load_lexicon()
-    out = [{"id": t.id, "label": t.name} for t in lex.theatres]
-    out.append({"id": lex.default_theatre, "label": "Other"})
+    wl = _watchlist()
+    out = [{"id": t.id, "label": t.name} for t in wl["theatres"]]
+    out.append({"id": wl["default"], "label": "Other"})
     return out
 
 
