@@ -575,6 +575,16 @@ def compile_lexicon(
 
 
 @functools.lru_cache(maxsize=1)
+def category_labels() -> dict[str, str]:
+    """Category id -> label, read fast (C loader, no validation) for display: readers such
+    as the dashboard need the names, not the compiled lexicon. load_lexicon validates."""
+    from ruamel.yaml import YAML
+
+    doc = YAML(typ="safe").load(TAXONOMY_PATH.read_text(encoding="utf-8")) or {}
+    return {str(c["id"]): str(c.get("label") or c["id"]) for c in doc.get("categories") or () if "id" in c}
+
+
+@functools.lru_cache(maxsize=1)
 def load_lexicon() -> Lexicon:
     """The packaged data files, validated and compiled once per process."""
     return compile_lexicon()

@@ -405,8 +405,11 @@ def category_series(
     return store.category_rows(granularity, theatre=theatre, since=since)
 
 
-def source_volume(store, *, granularity: str = "day", since: datetime | None = None) -> list[dict[str, Any]]:
-    return store.source_volume_rows(since=since)
+def source_volume(
+    store, *, granularity: str = "day", since: datetime | None = None, top: int | None = None
+) -> list[dict[str, Any]]:
+    """Articles per source and day (``top``: the biggest sources by name, the rest as one)."""
+    return store.source_volume_rows(since=since, top=top)
 
 
 def rolling_index(

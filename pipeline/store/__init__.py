@@ -895,9 +895,9 @@ class Store:
         with self.engine.connect() as conn:
             return aggregates.category_rows(conn, granularity, theatre, since)
 
-    def source_volume_rows(self, *, since: datetime | None = None) -> list[dict[str, Any]]:
+    def source_volume_rows(self, *, since: datetime | None = None, top: int | None = None) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            return aggregates.source_volume_rows(conn, since)
+            return aggregates.source_volume_rows(conn, since, top)
 
     # -- alerts -----------------------------------------------------------
 

@@ -348,9 +348,29 @@ def category_rows(
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def source_volume_rows(conn: Connection, since: datetime | None) -> list[dict[str, Any]]:
+OTHER_SOURCES = "Other sources"
+
+
+def source_volume_rows(conn: Connection, since: datetime | None, top: int | None = None) -> list[dict[str, Any]]:
+    """Articles per source and day; with ``top``, the biggest ``top`` sources of the period
+    by name and the rest summed as "Other sources" (fewer rows to send and draw)."""
     fb, f = schema.feed_buckets, schema.feeds
-    q = sa.select(fb.c.bucket_start, f.c.name.label("source"), fb.c.articles).join(f, f.c.id == fb.c.feed_id)
-    if since is not None:
-        q = q.where(fb.c.bucket_start >= since)
-    return [dict(r._mapping) for r in conn.execute(q.order_by(fb.c.bucket_start, f.c.name))]
+    period = [fb.c.bucket_start >= since] if since is not None else []
+    if top is None:
+        q = sa.select(fb.c.bucket_start, f.c.name.label("source"), fb.c.articles).join(f, f.c.id == fb.c.feed_id)
+        q = q.where(*period).order_by(fb.c.bucket_start, f.c.name)
+        return [dict(r._mapping) for r in conn.execute(q)]
+    biggest = (
+        sa.select(fb.c.feed_id).where(*period).group_by(fb.c.feed_id)
+        .order_by(sa.func.sum(fb.c.articles).desc(), fb.c.feed_id).limit(top)
+    )  # fmt: skip
+    top_ids = list(conn.execute(biggest).scalars())
+    source = sa.case((fb.c.feed_id.in_(top_ids), f.c.name), else_=sa.literal(OTHER_SOURCES)) if top_ids else f.c.name
+    q = (
+        sa.select(fb.c.bucket_start, source.label("source"), sa.func.sum(fb.c.articles).label("articles"))
+        .join(f, f.c.id == fb.c.feed_id)
+        .where(*period)
+        .group_by(fb.c.bucket_start, source)
+        .order_by(fb.c.bucket_start, source)
+    )
+    return [dict(r._mapping) for r in conn.execute(q)]

@@ -205,25 +205,14 @@ def category_series(url: str, ver: Version, theatre: str | None, granularity: st
 def source_volume(url: str, ver: Version, granularity: str, since: datetime | None) -> pd.DataFrame:
     from pipeline import trend
 
-    rows = trend.source_volume(_store(url), granularity=granularity, since=since)
-    return top_sources(pd.DataFrame(rows, columns=["bucket_start", "source", "articles"]))
+    # the biggest sources by name, the rest as one bar: 50 sources x 730 days would be
+    # 36,500 bars, which takes a browser tens of seconds to draw
+    rows = trend.source_volume(_store(url), granularity=granularity, since=since, top=TOP_SOURCES)
+    return pd.DataFrame(rows, columns=["bucket_start", "source", "articles"])
 
 
 #: the volume chart stacks this many sources by name and folds the rest into one bar
 TOP_SOURCES = 8
-OTHER_SOURCES = "Other sources"
-
-
-def top_sources(df: pd.DataFrame, n: int = TOP_SOURCES) -> pd.DataFrame:
-    """Keep the ``n`` biggest sources; sum the rest per bucket (50 sources x 730 days is
-    36,500 bars, which takes a browser tens of seconds to draw)."""
-    if df.empty or df["source"].nunique() <= n + 1:
-        return df
-    top = df.groupby("source")["articles"].sum().nlargest(n).index
-    keep = df[df["source"].isin(top)]
-    rest = df[~df["source"].isin(top)].groupby("bucket_start", as_index=False)["articles"].sum()
-    rest["source"] = OTHER_SOURCES
-    return pd.concat([keep, rest[["bucket_start", "source", "articles"]]], ignore_index=True)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)

@@ -103,9 +103,9 @@ def signal_colour(signal: str) -> str:
 @cache
 def signal_labels() -> dict[str, str]:
     """Category id -> label from the taxonomy (the scorer's own list)."""
-    from pipeline.signals import load_lexicon
+    from pipeline.signals import category_labels
 
-    return {cid: c.label for cid, c in load_lexicon().categories.items()}
+    return dict(category_labels())
 
 
 def signal_label(signal: str) -> str:

@@ -252,3 +252,21 @@ def test_thin_bucket_relative_to_recent_volume_has_no_index():
     pts = compute_series("T", "day", rows, vol)
     assert pts[-1].index is None and pts[-1].articles == 12
     assert pts[-2].index == 100.0
+
+
+def test_source_volume_top_folds_the_rest(tmp_path, store):
+    rows = [row(d, f"src{i:02d}", CALM[i % 5] + f" {d}-{i}-{k}", d * 1000 + i * 10 + k)
+            for d in range(3) for i in range(12) for k in range(12 - i)]  # fmt: skip
+    import_csv(store, write_csv(tmp_path / "v.csv", rows), now=NOW)
+    full = trend.source_volume(store)
+    folded = trend.source_volume(store, top=3)
+    assert {r["source"] for r in folded} == {"src00", "src01", "src02", "Other sources"}
+    per_day = lambda rs: {d: sum(r["articles"] for r in rs if r["bucket_start"] == d) for d in {r["bucket_start"] for r in rs}}  # noqa: E731
+    assert per_day(folded) == per_day(full)
+    assert len(folded) == 3 * 4
+
+
+def test_fast_category_labels_match_the_validated_lexicon():
+    from pipeline.signals import category_labels, load_lexicon
+
+    assert category_labels() == {cid: c.label for cid, c in load_lexicon().categories.items()}

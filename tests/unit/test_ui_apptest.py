@@ -156,17 +156,3 @@ def test_downloads_page_offers_each_table(monkeypatch, env):
     text = _all_text(at)
     for table in ("articles", "signals", "index"):
         assert table in text.lower()
-
-
-def test_top_sources_folds_the_tail_and_keeps_totals():
-    import pandas as pd
-
-    from pipeline.ui.data import OTHER_SOURCES, top_sources
-
-    rows = [("2024-01-01", f"s{i}", 100 - i) for i in range(20)] + [("2024-01-02", f"s{i}", 1) for i in range(20)]
-    df = pd.DataFrame(rows, columns=["bucket_start", "source", "articles"])
-    out = top_sources(df, n=3)
-    assert set(out["source"]) == {"s0", "s1", "s2", OTHER_SOURCES}
-    assert out.groupby("bucket_start")["articles"].sum().to_dict() == df.groupby("bucket_start")["articles"].sum().to_dict()
-    small = df[df["source"].isin(["s0", "s1"])]
-    assert top_sources(small, n=3).equals(small)
