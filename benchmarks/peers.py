@@ -81,7 +81,7 @@ def run_ours(urls: list[str], n_items: int, tmp: Path, concurrency: int = 16) ->
     out = {}
     with Store.open(f"sqlite:///{tmp}/ours.db") as store:
         t0 = time.perf_counter()
-        cold = poll_once(store, config)
+        cold = poll_once(store, config, parse_pool=True)
         out["cold_s"] = time.perf_counter() - t0
         stored = store.article_count()
         # a warm cycle that parsed anything would have called parse_feed in this process
@@ -98,7 +98,7 @@ def run_ours(urls: list[str], n_items: int, tmp: Path, concurrency: int = 16) ->
         poller_mod.parse_feed = counting
         try:
             t0 = time.perf_counter()
-            warm = poll_once(store, config)
+            warm = poll_once(store, config, parse_pool=True)
             out["warm_s"] = time.perf_counter() - t0
         finally:
             poller_mod.parse_feed = real

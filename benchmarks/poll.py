@@ -46,7 +46,7 @@ def run(n_feeds: int, n_items: int, concurrency: int = 16) -> list[dict]:
         with Store.open(f"sqlite:///{tmp}/bench.db") as store:
             for cycle in ("cold", "warm"):
                 t0 = time.perf_counter()
-                stats = poll_once(store, config)
+                stats = poll_once(store, config, parse_pool=True)
                 secs = time.perf_counter() - t0
                 rows.append(
                     dict(

@@ -215,10 +215,10 @@ def cmd_poll(args: argparse.Namespace) -> int:
     try:
         if not args.once:
             log.info("poller started", extra={"db": store._safe_url(), "feeds": len(cfg.feeds)})
-            poll_forever(store, config_path(args), alerts=alerts)
+            poll_forever(store, config_path(args), alerts=alerts, parse_pool=True)
             return EXIT_OK
         bar = _progress(len([f for f in cfg.feeds if f.enabled]), "feed")
-        stats = poll_once(store, cfg, on_progress=bar, alerts=alerts)
+        stats = poll_once(store, cfg, on_progress=bar, alerts=alerts, parse_pool=True)
         if hasattr(bar, "close"):
             bar.close()
         for url, err in stats.failures:
@@ -318,7 +318,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     threading.Thread(target=watch_dashboard, daemon=True).start()
     try:
-        poll_forever(store, config_path(args), alerts=alerts)
+        poll_forever(store, config_path(args), alerts=alerts, parse_pool=True)
     finally:
         stop.set()
         _stop_child(proc)

@@ -429,6 +429,9 @@ async def _exchange(
                 continue
             response_headers = {k.lower(): v for k, v in response.headers.items()}
             if status == 304:
+                # a 304 has no body (h11 enforces it): reading the empty stream lets the
+                # connection go back to the keep-alive pool instead of being closed
+                await response.aread()
                 return FetchResult(
                     url=url,
                     final_url=current,

@@ -182,6 +182,7 @@ class Poller:
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        parse_pool: bool = False,
     ):
         self.store = store
         self.config = config
@@ -191,6 +192,10 @@ class Poller:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-writer")
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-parse")
         self._parse_pool: ProcessPoolExecutor | None = None
+        #: a process pool for big cycles only when asked for (the CLI does): the pool imports
+        #: the caller's main module in each worker, which a script without a __main__ guard
+        #: cannot survive; library callers keep the parse thread unless they opt in
+        self._pool_failed = not parse_pool
         self._languages = {f.url: f.language for f in config.feeds}
         #: None: this process is the only poller (SQLite); else it claims feeds under this name
         self.worker_id = worker_id() if store.supports_leases else None
@@ -210,11 +215,22 @@ class Poller:
 
     def _parse_executor(self, n_feeds: int) -> Executor:
         """The process pool for a big cycle (started once, kept for the next), else the parse thread."""
-        if self._parse_pool is None and n_feeds >= PARSE_POOL_MIN_FEEDS:
+        if self._parse_pool is None and n_feeds >= PARSE_POOL_MIN_FEEDS and not self._pool_failed:
             n = parse_processes()
             if n > 1:
                 # forkserver: never fork this process, whose threads may hold locks
-                self._parse_pool = ProcessPoolExecutor(max_workers=n, mp_context=get_context("forkserver"))
+                pool = ProcessPoolExecutor(max_workers=n, mp_context=get_context("forkserver"))
+                try:
+                    # start the workers now; a caller's script without a __main__ guard, or a
+                    # sandbox without multiprocessing, must cost speed, not every feed
+                    pool.submit(int).result(timeout=120)
+                except Exception as e:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool_failed = True
+                    log.warning("parse process pool unavailable, parsing in a thread",
+                                extra={"error": f"{type(e).__name__}: {str(e).strip().splitlines()[0]}"})  # fmt: skip
+                else:
+                    self._parse_pool = pool
         return self._parse_pool or self._parser
 
     async def poll(self, feeds: Sequence[FeedState], stop: asyncio.Event | None = None) -> PollStats:
@@ -437,10 +453,15 @@ def check_alerts(store: Store, alerts: AlertConfig | None, now: datetime) -> Non
 
 
 def poll_once(
-    store: Store, config: FeedsConfig, *, on_progress=None, alerts: AlertConfig | None = None
+    store: Store,
+    config: FeedsConfig,
+    *,
+    on_progress=None,
+    alerts: AlertConfig | None = None,
+    parse_pool: bool = False,
 ) -> PollStats:
     """Poll every enabled feed now, due or not (Retry-After still applies), then check alerts."""
-    poller = Poller(store, config, on_progress=on_progress)
+    poller = Poller(store, config, on_progress=on_progress, parse_pool=parse_pool)
     try:
         started = poller.clock()
         store.sync_feeds(config.feeds, started)
@@ -479,6 +500,7 @@ def poll_forever(
     *,
     stop_flag: threading.Event | None = None,
     alerts: AlertConfig | None = None,
+    parse_pool: bool = False,
 ) -> None:
     """Poll each feed on its own schedule until SIGINT/SIGTERM (or ``stop_flag``).
 
@@ -489,7 +511,7 @@ def poll_forever(
     path = Path(config_path)
     config = config_mod.load(path)
     mtime = _mtime(path)
-    poller = Poller(store, config)
+    poller = Poller(store, config, parse_pool=parse_pool)
     poller.set_config(config)
 
     async def main() -> None:

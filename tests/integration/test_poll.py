@@ -189,3 +189,24 @@ def _wait_for(cond, timeout=30.0):
             return
         time.sleep(0.1)
     raise AssertionError("condition not met in time")
+
+
+@pytest.mark.xdist_group("heavy")
+def test_big_cycle_uses_the_parse_pool_through_python_m(tmp_path, feed_server):
+    """>= PARSE_POOL_MIN_FEEDS feeds through the real CLI: parse+score run in a process pool,
+    and every article arrives stored and scored."""
+    from pipeline.poller import PARSE_POOL_MIN_FEEDS
+
+    n = PARSE_POOL_MIN_FEEDS + 5
+    urls = [feed_server.route(f"/p{i}.xml", make_rss(f"p{i}", 2)) for i in range(n)]
+    cfg = write_config(tmp_path / "feeds.yaml", [(f"P{i}", u) for i, u in enumerate(urls)])
+    db = tmp_path / "ew.db"
+    env = {**os.environ, "ESCALATION_WATCH_PARSE_PROCESSES": "2"}
+    r = subprocess.run(
+        [sys.executable, "-m", "pipeline", "poll", "--once", "--config", str(cfg), "--db", f"sqlite:///{db}"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert f"polled {n} feeds" in r.stdout and f"{2 * n} new articles" in r.stdout
+    assert "internal error" not in r.stderr and "pool unavailable" not in r.stderr
+    assert db_rows(db, "SELECT count(*), count(score) FROM articles") == [(2 * n, 2 * n)]
