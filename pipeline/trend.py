@@ -42,7 +42,6 @@ import math
 import statistics
 from bisect import bisect_left
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -333,13 +332,6 @@ class _Baseline:
         esc = (self.esc[hi] - self.esc[lo]) / n
         de = (self.de[hi] - self.de[lo]) / n
         return max(esc, BASELINE_FLOOR), max(de, BASELINE_FLOOR)
-
-
-def category_totals(rows: Iterable[dict[str, Any]]) -> dict[str, float]:
-    out: dict[str, float] = defaultdict(float)
-    for r in rows:
-        out[r["signal"]] += r["weight"]
-    return dict(out)
 
 
 # -- reading through the store ------------------------------------------------------

@@ -733,11 +733,8 @@ class Store:
         aggregates.apply_articles(
             conn,
             [
-                aggregates.NewArticle(
-                    ids[g], feed_id, by_guid[g].published_at,
-                    scores[g].theatre if g in scores else None,
-                    _signal_tuples(scores.get(g)), by_guid[g].title, by_guid[g].summary,
-                )  # fmt: skip
+                _new_article(ids[g], feed_id, by_guid[g].published_at, by_guid[g].title, by_guid[g].summary,
+                             scores.get(g))  # fmt: skip
                 for g in new_guids
                 if g in ids
             ],
@@ -840,10 +837,8 @@ class Store:
                     aggregates.apply_articles(
                         conn,
                         [
-                            aggregates.NewArticle(
-                                aid, meta[aid].feed_id, meta[aid].published_at, s.theatre, _signal_tuples(s),
-                                meta[aid].title, meta[aid].summary,
-                            )  # fmt: skip
+                            _new_article(aid, meta[aid].feed_id, meta[aid].published_at, meta[aid].title,
+                                         meta[aid].summary, s)  # fmt: skip
                             for aid, s in pairs
                         ],
                         score_scale=self.score_scale,
@@ -943,12 +938,6 @@ class Store:
             seen.setdefault(a["theatre"], a)
         return list(seen.values())
 
-    def signals_for_article(self, article_id: int) -> list[dict[str, Any]]:
-        sig = schema.signals
-        q = sa.select(sig).where(sig.c.article_id == article_id).order_by(sig.c.span_start)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
-
     # -- reads for the dashboard and CLI -----------------------------------
 
     def article_count(self) -> int:
@@ -1011,6 +1000,15 @@ class Store:
         q = sa.select(a).join(f, f.c.id == a.c.feed_id).where(f.c.url == feed_url).order_by(a.c.id)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def _new_article(
+    article_id: int, feed_id: int, published_at: datetime, title: str, summary: str, scored: ScoredArticle | None
+) -> aggregates.NewArticle:
+    """What the index aggregates need of one stored article (unscored: volume only)."""
+    return aggregates.NewArticle(
+        article_id, feed_id, published_at, scored.theatre if scored else None, _signal_tuples(scored), title, summary
+    )
 
 
 def _signal_tuples(scored: ScoredArticle | None) -> tuple[tuple[str, str, str, float], ...]:
