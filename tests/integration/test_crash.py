@@ -1,7 +1,8 @@
 """Crash safety and concurrency of the store under the real poller.
 
 * SIGKILL at random points of `poll --once` over a large local feed set, 50
-  times: the database stays intact, no committed article is lost or doubled,
+  times (half at a random time, half right after a random number of feeds'
+  updates have committed, so mid-write kills are certain): the database stays intact, no committed article is lost or doubled,
   every update is all-or-nothing, and the next poll completes the set.
 * The dashboard's read-only Store API, hammered while `poll --once` writes:
   no "database is locked", never a partial feed.
@@ -126,6 +127,19 @@ def check_invariants(db: Path, n_feeds: int, committed: set[tuple[int, str]]) ->
         con.close()
 
 
+def wait_for_logs(db: Path, target: int, deadline: float) -> None:
+    """Return once the store holds `target` fetch_log rows (WAL: reading never blocks the writer)."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        while time.monotonic() < deadline:
+            if con.execute("SELECT count(*) FROM fetch_log").fetchone()[0] >= target:
+                return
+            time.sleep(0.001)
+    finally:
+        con.close()
+    raise AssertionError(f"the poll never committed {target} updates")
+
+
 @pytest.mark.timeout(300)
 def test_sigkill_at_random_points_loses_nothing_and_next_poll_completes(tmp_path, feed_server):
     n_feeds, n_items, step, kills = 30, 20, 3, 50
@@ -165,7 +179,15 @@ def test_sigkill_at_random_points_loses_nothing_and_next_poll_completes(tmp_path
             for k in range(n_feeds):
                 feed_server.route(f"/f{k}.xml", window_rss(f"f{k}", window, n_items))
             pid = start_poll()
-            time.sleep(rng.uniform(0, full_s))
+            if i % 2:
+                # anywhere in the poll: start-up, fetching, writing, shutting down
+                time.sleep(rng.uniform(0, full_s))
+            else:
+                # while it writes: after the k-th feed's update has committed, so some feeds are
+                # written and the rest are not (a kill timed by the clock alone lands mid-write
+                # only by chance on a loaded machine)
+                wait_for_logs(db, n_logs + rng.randint(1, n_feeds // 2), deadline=time.monotonic() + 30)
+                time.sleep(rng.uniform(0, 0.005))
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:  # pragma: no cover - the zygote reaps, so the pid stays ours until then
