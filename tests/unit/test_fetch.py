@@ -11,7 +11,7 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-import httpx
+import aiohttp
 import pytest
 
 from pipeline import fetch as fetch_module
@@ -279,7 +279,7 @@ def test_gzip_bomb_stops_at_the_cap_without_inflating_it(feed_server, gzip_bomb)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # the cap is 1 MiB; httpx's decoder would have built 200 MB
+    # the cap is 1 MiB; a client's automatic decoder would have built 200 MB
     assert peak < 8 * (1 << 20), f"peak {peak:,} bytes"
 
 
@@ -411,14 +411,35 @@ def test_policy_is_enforced_again_at_connect_time(feed_server, monkeypatch):
     assert feed_server.count("/rss") == 0
 
 
-def test_client_has_the_connect_time_policy_installed():
-    # guards the private-attribute hook in make_client against an httpx/httpcore upgrade
-    client = make_client(Settings())
-    try:
-        assert isinstance(client._transport._pool._network_backend, fetch_module._PolicyBackend)
-        assert client.follow_redirects is False
-    finally:
-        asyncio.run(client.aclose())
+def test_policy_is_enforced_again_when_the_connector_resolves_a_name(feed_server, monkeypatch):
+    """The same, for a host name: the connector's own lookup is checked too."""
+    url = feed_server.route("/rss", body=b"<rss/>").replace("127.0.0.1", "localhost")
+
+    async def passes(url, settings):
+        return None
+
+    monkeypatch.setattr(fetch_module, "check_destination", passes)
+    with pytest.raises(DestinationDenied, match=r"localhost resolves to (127\.0\.0\.1|::1), a private network"):
+        fetch(url, Settings(timeout_s=5, deny_private_networks=True))
+    assert feed_server.count("/rss") == 0
+
+
+def test_cookies_never_travel_between_feeds(feed_server):
+    # by name: a cookie jar would refuse cookies from an address literal anyway
+    a = feed_server.route("/a", body=b"<rss/>", headers={"Set-Cookie": "session=secret; Path=/"})
+    a = a.replace("127.0.0.1", "localhost")
+    b = feed_server.route("/b", body=b"<rss/>").replace("127.0.0.1", "localhost")
+
+    async def run():
+        settings = Settings(timeout_s=5)
+        async with make_client(settings) as client:
+            await fetch_feed(client, a, settings=settings)
+            await fetch_feed(client, b, settings=settings)
+            await fetch_feed(client, a, settings=settings)
+
+    asyncio.run(run())
+    assert "cookie" not in feed_server.last_headers("/b")
+    assert "cookie" not in feed_server.last_headers("/a")
 
 
 # --- async use ----------------------------------------------------------------
@@ -440,11 +461,11 @@ def test_async_fetches_share_one_client(feed_server):
     assert feed_server.last_headers("/f0")["user-agent"] == "custom-agent/1"
 
 
-def test_fetch_feed_maps_httpx_errors_only_at_the_edge(feed_server):
-    # nothing from httpx leaks out: every failure above is a FetchError
+def test_fetch_feed_maps_client_errors_only_at_the_edge(feed_server):
+    # nothing from aiohttp leaks out: every failure above is a FetchError
     assert issubclass(BodyTooLarge, FetchError) and issubclass(DestinationDenied, FetchError)
     with pytest.raises(FetchError, match="invalid URL"):
         fetch("http://[::1/")
     with pytest.raises(FetchError, match="invalid URL: no host"):
         fetch("http:///rss")
-    assert not issubclass(FetchError, httpx.HTTPError)
+    assert not issubclass(FetchError, aiohttp.ClientError)
