@@ -3,7 +3,11 @@
 One asyncio loop fetches up to ``settings.concurrency`` feeds at once; parsing
 runs off the loop (so a slow parse never stalls other fetches' deadlines);
 every write goes through one writer thread, so this process is the single
-writer of the store. A stop request lets in-flight writes finish.
+writer of the store. Polls that stored no articles (304s, errors) are group-
+committed: while the writer is busy they queue up, and its next turn writes all
+of them in one transaction (a warm cycle is a thousand 304s; one commit each
+made the writer the bottleneck). A feed's task returns only once its write has
+committed. A stop request lets in-flight writes finish.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from .errors import ConfigError, FetchError, ParseError
 from .fetch import fetch_feed, make_client
 from .parse import parse_feed
 from .score import score_article
-from .store import FeedState, Store
+from .store import FeedState, HealthWrite, Store
 from .types import MAX_INTERVAL_S, MIN_INTERVAL_S, FeedsConfig, FeedUpdate, ParsedFeed, ScoredArticle, Settings
 
 log = logging.getLogger("escalation_watch.poller")
@@ -190,6 +194,9 @@ class Poller:
         self.rng = rng or random.Random()
         self.on_progress = on_progress
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-writer")
+        #: health writes waiting for the writer's next turn, each with its task's future
+        self._health: list[tuple[HealthWrite, asyncio.Future, asyncio.AbstractEventLoop]] = []
+        self._health_lock = threading.Lock()
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-parse")
         self._parse_pool: ProcessPoolExecutor | None = None
         #: a process pool for big cycles only when asked for (the CLI does): the pool imports
@@ -398,6 +405,11 @@ class Poller:
             )
         # the new-article count is only known after the write; schedule with the parse count first
         sched = schedule(st, update, 0, update.finished_at, settings, self.rng)
+        if update.outcome != "ok":
+            await self._write_health(HealthWrite(update, sched.next_due_at, sched.status, sched.disabled_reason,
+                                                 self.worker_id))  # fmt: skip
+            self._count(st, update, sched, 0, stats)
+            return
 
         def write() -> int:
             new = self.store.record_update(
@@ -417,6 +429,36 @@ class Poller:
 
         # shield: a stop request never abandons a transaction half-way
         new = await asyncio.shield(loop.run_in_executor(self._writer, write))
+        self._count(st, update, sched, new, stats)
+
+    async def _write_health(self, write: HealthWrite) -> None:
+        """Queue a poll without articles for the writer's next group commit; return once committed."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        with self._health_lock:
+            self._health.append((write, done, loop))
+        loop.run_in_executor(self._writer, self._flush_health)
+        # shield: a stop request never abandons the write (the writer finishes it either way)
+        await asyncio.shield(done)
+
+    def _flush_health(self) -> None:
+        """In the writer thread: write every queued health update in one transaction."""
+        with self._health_lock:
+            batch, self._health = self._health, []
+        if not batch:
+            return  # an earlier turn took them
+        error: BaseException | None = None
+        try:
+            self.store.record_health([w for w, _, _ in batch])
+        except BaseException as e:  # noqa: BLE001 - handed to every waiting task
+            error = e
+        for _, done, loop in batch:
+            try:
+                loop.call_soon_threadsafe(_settle, done, error)
+            except RuntimeError:  # that loop has closed (its run was cancelled): nobody waits
+                pass
+
+    def _count(self, st: FeedState, update: FeedUpdate, sched, new: int, stats: PollStats) -> None:
         stats.new_articles += new
         if update.outcome == "ok":
             stats.ok += 1
@@ -437,6 +479,15 @@ class Poller:
                 "worker": self.worker_id,  # None (left out) for the single SQLite poller
             },
         )
+
+
+def _settle(done: asyncio.Future, error: BaseException | None) -> None:
+    if done.done():  # its task was cancelled and nobody waits
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
 
 
 def check_alerts(store: Store, alerts: AlertConfig | None, now: datetime) -> None:

@@ -527,6 +527,57 @@ class Store:
         except SQLAlchemyError as e:
             raise StoreError(f"cannot store update of {update.feed_url}: {_short(e)}") from e
 
+    def record_health(self, writes: Sequence[HealthWrite]) -> None:
+        """Write many polls that stored no articles (304s, errors) in one transaction.
+
+        The same rows as :meth:`record_update` would write for each, but one commit for
+        all and one compiled statement per shape, run with ``executemany``: a warm cycle is
+        a thousand of these, and one transaction each made the single writer its bottleneck.
+        All or nothing: a failure writes none of them.
+        """
+        if any(w.update.articles or w.update.outcome == "ok" for w in writes):
+            raise ValueError("record_health takes polls without articles; use record_update")
+        dialect = self.backend
+        groups: dict[tuple[str, bool, bool], list[dict[str, Any]]] = {}
+        logs: list[dict[str, Any]] = []
+
+        def tx(conn: Connection) -> None:
+            groups.clear()
+            logs.clear()
+            for w in writes:
+                u = w.update
+                fid = self._feed_id(conn, u.feed_url)
+                kind = "ok" if u.outcome == "not_modified" else "error"
+                key = (kind, bool(kind == "error" and u.retry_after_s), w.lease_owner is not None)
+                row = dict(
+                    _fid=fid,
+                    _owner=w.lease_owner,
+                    last_fetch_at=fastsql.db_time(u.finished_at, dialect),
+                    next_due_at=fastsql.db_time(w.next_due_at, dialect),
+                    status=w.status,
+                    disabled_reason=w.disabled_reason,
+                )
+                if kind == "ok":
+                    row["last_success_at"] = row["last_fetch_at"]
+                else:
+                    row.update(last_error_at=row["last_fetch_at"], last_error=u.error)
+                groups.setdefault(key, []).append(row)
+                logs.append(dict(
+                    feed_id=fid, started_at=fastsql.db_time(u.started_at, dialect), finished_at=row["last_fetch_at"],
+                    outcome=u.outcome, status=u.status, error=u.error, body_bytes=u.body_bytes, items_seen=0, items_new=0,
+                ))  # fmt: skip
+            for key, rows in groups.items():
+                fastsql.execute_many(conn, _health_statement(*key), rows)
+            fastsql.execute_many(conn, _FETCH_LOG_INSERT, logs)
+
+        if not writes:
+            return
+        try:
+            self._transact(tx)
+        except SQLAlchemyError as e:
+            urls = ", ".join(w.update.feed_url for w in writes[:3]) + (" …" if len(writes) > 3 else "")
+            raise StoreError(f"cannot store the health of {len(writes)} feeds ({urls}): {_short(e)}") from e
+
     def add_articles(
         self,
         groups: Sequence[tuple[str, str, Sequence[Article], Sequence[ScoredArticle]]],
@@ -1062,3 +1113,55 @@ def utcnow() -> datetime:
 def chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
     for i in range(0, len(seq), n):
         yield seq[i : i + n]
+
+
+@dataclass(frozen=True)
+class HealthWrite:
+    """One poll without articles (a 304, an error) for :meth:`Store.record_health`."""
+
+    update: FeedUpdate
+    next_due_at: datetime
+    status: str
+    disabled_reason: str | None = None
+    lease_owner: str | None = None
+
+
+_FETCH_LOG_INSERT = schema.fetch_log.insert().values(
+    {c: sa.bindparam(c) for c in ("feed_id", "started_at", "finished_at", "outcome", "status", "error",
+                                  "body_bytes", "items_seen", "items_new")}  # fmt: skip
+)
+
+
+@functools.cache
+def _health_statement(kind: str, retry_after: bool, leased: bool) -> sa.sql.ClauseElement:
+    """The feeds UPDATE of one shape of health write (see Store.record_update for the rules).
+
+    Constants are literal SQL, not parameters: fastsql binds only the rows' own values."""
+    f = schema.feeds
+    values: dict[str, Any] = {
+        "last_fetch_at": sa.bindparam("last_fetch_at"),
+        "next_due_at": sa.bindparam("next_due_at"),
+        "status": sa.bindparam("status"),
+        "disabled_reason": sa.bindparam("disabled_reason"),
+    }
+    if leased:
+        # release this worker's lease, never one another worker took after it expired
+        mine = f.c.lease_owner == sa.bindparam("_owner")
+        values["lease_owner"] = sa.case((mine, sa.null()), else_=f.c.lease_owner)
+        values["lease_expires_at"] = sa.case((mine, sa.null()), else_=f.c.lease_expires_at)
+    else:
+        values["lease_owner"] = sa.null()
+        values["lease_expires_at"] = sa.null()
+    if kind == "ok":
+        values.update(
+            last_success_at=sa.bindparam("last_success_at"), error_streak=sa.literal_column("0"), retry_after_until=sa.null()
+        )
+    else:
+        values.update(
+            last_error_at=sa.bindparam("last_error_at"),
+            last_error=sa.bindparam("last_error"),
+            error_streak=f.c.error_streak + sa.literal_column("1"),
+        )
+        if retry_after:
+            values["retry_after_until"] = sa.bindparam("next_due_at")
+    return f.update().where(f.c.id == sa.bindparam("_fid")).values(values)

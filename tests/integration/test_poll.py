@@ -210,3 +210,51 @@ def test_big_cycle_uses_the_parse_pool_through_python_m(tmp_path, feed_server):
     assert f"polled {n} feeds" in r.stdout and f"{2 * n} new articles" in r.stdout
     assert "internal error" not in r.stderr and "pool unavailable" not in r.stderr
     assert db_rows(db, "SELECT count(*), count(score) FROM articles") == [(2 * n, 2 * n)]
+
+
+def test_polls_without_articles_are_group_committed(tmp_path, feed_server):
+    """304s and errors that finish while the writer is busy go in one transaction (as many
+    as hold fetch slots: a feed keeps its slot until its write commits), and every one of
+    them is written before the cycle returns."""
+    import threading
+
+    from pipeline._aio import run_sync
+    from pipeline.poller import Poller, poll_once
+    from pipeline.store import Store
+    from pipeline.types import FeedsConfig, FeedSpec, Settings
+
+    n = 40
+    urls = [feed_server.route(f"/g{i}.xml", make_rss(f"g{i}", 2), etag=f'"g{i}"') for i in range(n)]
+    urls.append(feed_server.route("/broken.xml", status=500))
+    config = FeedsConfig(tuple(FeedSpec(name=f"g{i}", url=u) for i, u in enumerate(urls)), Settings(concurrency=8))
+    with Store.open(f"sqlite:///{tmp_path}/g.db") as store:
+        poll_once(store, config)  # cold: the feeds' validators are stored
+        calls: list[int] = []
+        real = store.record_health
+
+        def counting(writes):
+            calls.append(len(writes))
+            return real(writes)
+
+        store.record_health = counting
+        poller = Poller(store, config)
+        gate = threading.Event()
+        poller._writer.submit(gate.wait, 30)  # the writer is busy (a big feed's write, say)
+        try:
+            done = threading.Thread(target=lambda: run_sync(lambda: poller.poll(store.feed_states())))
+            done.start()
+            deadline = time.monotonic() + 20
+            while len(poller._health) < 8 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)
+            assert len(poller._health) == 8  # every slot fetched, none written yet
+            gate.set()
+            done.join(20)
+        finally:
+            poller.close()
+        assert calls[0] == 8 and sum(calls) == n + 1
+        assert feed_server.count("/g0.xml") == 2
+        states = {s.url: s for s in store.feed_states()}
+        assert all(states[u].error_streak == 0 and states[u].last_success_at is not None for u in urls[:-1])
+        assert states[urls[-1]].error_streak == 2 and states[urls[-1]].last_error == "HTTP 500 Internal Server Error"
+        assert sum(len(store.fetch_log(u)) for u in urls) == 2 * (n + 1)

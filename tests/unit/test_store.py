@@ -172,6 +172,67 @@ def test_not_modified_writes_only_health(store):
     assert store.article_count() == 1
 
 
+def _feed_rows(store):
+    """Each feed's row and fetch log, without what differs by feed (id, url, name)."""
+    f, log = schema.feeds, schema.fetch_log
+    skip = {"id", "url", "name"}
+    with store.engine.connect() as conn:
+        feeds = {r.url: {k: v for k, v in r._mapping.items() if k not in skip} for r in conn.execute(sa.select(f))}
+        logs = {
+            url: [tuple(v for k, v in r._mapping.items() if k not in ("id", "feed_id")) for r in conn.execute(
+                sa.select(log).join(f, f.c.id == log.c.feed_id).where(f.c.url == url).order_by(log.c.id))]
+            for url in feeds
+        }  # fmt: skip
+    return feeds, logs
+
+
+def test_record_health_writes_what_record_update_writes(store):
+    """The batched health path (a warm cycle's 304s and errors) against the one-update path,
+    step by step on two feeds, leases included."""
+    from pipeline.store import HealthWrite
+
+    for url in ("http://a/rss", "http://b/rss"):
+        store.record_update(ok_update([art(1, feed=url, canonical=url + "/1")], feed=url, etag='"v1"'), next_due_at=NOW, status="ok")
+    t = NOW
+    steps = [
+        (dict(outcome="not_modified", status=304), "ok", None, None),
+        (dict(outcome="error", status=500, error="HTTP 500"), "error", None, None),
+        (dict(outcome="error", status=429, error="HTTP 429, retry after 120 s", retry_after_s=120), "error", None, None),
+        (dict(outcome="error", status=503, error="HTTP 503"), "error", None, "w1"),
+        (dict(outcome="not_modified", status=304), "ok", None, "w1"),
+        (dict(outcome="gone", status=410, error="HTTP 410 Gone: the feed was removed"), "gone", "410 Gone", None),
+    ]
+    for i, (fields, status, reason, owner) in enumerate(steps):
+        t += timedelta(minutes=5)
+        if owner is not None:
+            # w1's lease expired and w2 holds the feeds now: w1 must not free them
+            store.claim_due_feeds("w1", t - timedelta(minutes=3), 60, 5)
+            store.claim_due_feeds("w2", t, 60, 5)
+        due = t + timedelta(minutes=15 + i)
+        a = FeedUpdate("http://a/rss", t - timedelta(seconds=1), t, **fields)
+        b = FeedUpdate("http://b/rss", t - timedelta(seconds=1), t, **fields)
+        store.record_update(a, next_due_at=due, status=status, disabled_reason=reason, lease_owner=owner)
+        store.record_health([HealthWrite(b, due, status, reason, owner)])
+        feeds, logs = _feed_rows(store)
+        assert feeds["http://a/rss"] == feeds["http://b/rss"], fields
+        assert logs["http://a/rss"] == logs["http://b/rss"], fields
+    feeds, _ = _feed_rows(store)
+    assert feeds["http://b/rss"]["error_streak"] == 1 and feeds["http://b/rss"]["status"] == "gone"
+    assert feeds["http://b/rss"]["lease_owner"] in (None, "w2")
+
+
+def test_record_health_is_all_or_nothing_and_refuses_articles(store):
+    from pipeline.store import HealthWrite
+
+    good = HealthWrite(FeedUpdate("http://a/rss", NOW, NOW, "not_modified", status=304), NOW, "ok")
+    unknown = HealthWrite(FeedUpdate("http://nowhere/rss", NOW, NOW, "not_modified", status=304), NOW, "ok")
+    with pytest.raises(StoreError, match="unknown feed"):
+        store.record_health([good, unknown])
+    assert store.fetch_log("http://a/rss") == []
+    with pytest.raises(ValueError, match="record_update"):
+        store.record_health([HealthWrite(ok_update([art(1)]), NOW, "ok")])
+
+
 def test_failed_transaction_leaves_nothing(store, monkeypatch):
     """A failure after the articles were inserted rolls the whole feed update back."""
     original = schema.fetch_log.insert
