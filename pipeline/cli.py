@@ -259,7 +259,7 @@ def _streamlit_cmd(args: argparse.Namespace, db_url: str) -> tuple[list[str], di
     if not app.exists():
         raise EscalationWatchError(f"dashboard app not found at {app}: run from a source checkout")
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(app),
+        sys.executable, "-m", "pipeline.ui.serve", "run", str(app),
         "--server.port", str(args.port),
         "--server.address", args.host,
         "--server.headless", "true",

@@ -21,6 +21,11 @@ ALERT_Z = 2.0
 CHART_REFRESH_S = 15
 #: the strip of recent articles under the charts
 LATEST_N = 15
+#: a series with more buckets than this is drawn as lines and areas, without a marker or a
+#: bar per bucket: two years of days is ~1.6 px a day on a wide screen, too dense to click one
+#: day, and thousands of SVG markers and bars made the browser take seconds to draw the chart
+#: (benchmarks/dashboard.py). Shorter periods keep markers and bars, which a click selects.
+DENSE_BUCKETS = 150
 
 _CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -211,9 +216,15 @@ def _day_key(ts: Any) -> str:
     return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%d") if pd.Timestamp(ts).tzinfo else pd.Timestamp(ts).strftime("%Y-%m-%d")
 
 
+def is_dense(series: pd.DataFrame) -> bool:
+    """More buckets than anyone can click one of: draw lines and areas (see DENSE_BUCKETS)."""
+    return not series.empty and series["bucket_start"].nunique() > DENSE_BUCKETS
+
+
 def trend_figure(
     series: pd.DataFrame, volume: pd.DataFrame, theatre: str | None, labels: dict[str, str], granularity: str
 ) -> go.Figure:
+    dense = is_dense(series)
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06,
         subplot_titles=("Risk index", "Articles per source"),
@@ -227,7 +238,7 @@ def trend_figure(
             name = labels.get(t, t)
             fig.add_trace(
                 go.Scatter(
-                    x=_x(df), y=df["index"], mode="lines+markers", name=name,
+                    x=_x(df), y=df["index"], mode="lines" if dense else "lines+markers", name=name,
                     line=dict(color=palette.theatre_colour(t), width=2), marker=dict(size=7),
                     customdata=[[t, _day_key(b)] for b in df["bucket_start"]],
                     hovertemplate=f"<b>{md_safe(name)}</b><br>{hover_time}<br>index %{{y:.0f}}<extra></extra>",
@@ -243,13 +254,17 @@ def trend_figure(
             ("acts", "Acts", palette.ACTS, 1),
             ("deescalation", "De-escalation", palette.DEESCALATION, -1),
         ):
-            fig.add_trace(
-                go.Bar(
-                    x=x, y=sign * df[col].fillna(0), name=name, marker_color=colour, customdata=cd,
-                    hovertemplate=f"{name}<br>{hover_time}<br>%{{y:.0f}}<extra></extra>",
-                ),
-                row=1, col=1,
-            )  # fmt: skip
+            hover = f"{name}<br>{hover_time}<br>%{{y:.0f}}<extra></extra>"
+            if dense:
+                # threats and acts stack up from zero, de-escalation hangs below it
+                trace = go.Scatter(
+                    x=x, y=sign * df[col].fillna(0), name=name, mode="lines", line=dict(width=0, color=colour),
+                    fillcolor=colour, stackgroup="up" if sign > 0 else "down", customdata=cd, hovertemplate=hover,
+                )  # fmt: skip
+            else:
+                trace = go.Bar(x=x, y=sign * df[col].fillna(0), name=name, marker_color=colour, customdata=cd,
+                               hovertemplate=hover)  # fmt: skip
+            fig.add_trace(trace, row=1, col=1)
         fig.add_trace(
             go.Scatter(
                 x=x, y=df["index_ewma"], mode="lines", name="Index (smoothed)", customdata=cd,
@@ -275,14 +290,19 @@ def trend_figure(
         totals = volume.groupby("source")["articles"].sum().sort_values(ascending=False)
         for i, src in enumerate(totals.index):
             v = volume[volume["source"] == src]
-            fig.add_trace(
-                go.Bar(
+            colour = palette._FALLBACK[i % len(palette._FALLBACK)]
+            hover = f"{md_safe(src)}<br>{hover_time}<br>%{{y}} articles<extra></extra>"
+            if dense:
+                trace = go.Scatter(
+                    x=_x(v), y=v["articles"], name=str(src), legendgroup="sources", showlegend=False, mode="lines",
+                    line=dict(width=0, color=colour), fillcolor=colour, stackgroup="volume", hovertemplate=hover,
+                )  # fmt: skip
+            else:
+                trace = go.Bar(
                     x=_x(v), y=v["articles"], name=str(src), legendgroup="sources", showlegend=False,
-                    marker_color=palette._FALLBACK[i % len(palette._FALLBACK)], opacity=0.85,
-                    hovertemplate=f"{md_safe(src)}<br>{hover_time}<br>%{{y}} articles<extra></extra>",
-                ),
-                row=2, col=1,
-            )  # fmt: skip
+                    marker_color=colour, opacity=0.85, hovertemplate=hover,
+                )  # fmt: skip
+            fig.add_trace(trace, row=2, col=1)
     fig.update_layout(
         barmode="relative", height=520, margin=dict(l=10, r=10, t=40, b=10),
         legend=dict(yanchor="top", y=1, xanchor="left", x=1.01, font=dict(size=12)),
@@ -320,7 +340,13 @@ def trend_chart(url: str, ver, theatre: str | None, gran: str, since, until, lab
         if st.session_state.get("_last_pick") != token:
             st.session_state["_last_pick"] = token
             state.update(drill=token)
-    st.caption("Click a bar or a point to list the articles and the evidence behind it.")
+    if is_dense(series):
+        st.caption(
+            f"Click an alert marker to list the articles and the evidence behind it; for any single "
+            f"{'hour' if gran == 'hour' else 'day'}, pick a shorter period (up to {DENSE_BUCKETS} points a line)."
+        )
+    else:
+        st.caption("Click a bar or a point to list the articles and the evidence behind it.")
 
 
 def _picked(event: Any) -> tuple[str, str] | None:

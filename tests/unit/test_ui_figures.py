@@ -1,0 +1,95 @@
+"""The Overview's trend figure: markers and bars a click can select for short periods,
+lines and areas for periods too dense to click one bucket of (a browser draws thousands of
+SVG markers and bars slowly; benchmarks/dashboard.py)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from pipeline.trend import TrendPoint
+from pipeline.ui import overview
+
+START = datetime(2021, 1, 1, tzinfo=timezone.utc)
+LABELS = {"RUS-UKR": "Russia–Ukraine", "CHN-TWN": "China–Taiwan"}
+
+
+def series(days: int) -> pd.DataFrame:
+    rows = []
+    for t in LABELS:
+        for d in range(days):
+            rows.append(TrendPoint(t, START + timedelta(days=d), "day", 100.0 + d % 7, 60.0, 40.0 + d % 7, 20.0,
+                                   100.0, 3.0 if d == days - 1 else 0.0, 50, 4, 10))  # fmt: skip
+    names = [f.name for f in fields(TrendPoint)]
+    return pd.DataFrame({n: [getattr(p, n) for p in rows] for n in names}, columns=names)
+
+
+def volume(days: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(START + timedelta(days=d), src, 10) for d in range(days) for src in ("Wire", "Broadcaster")],
+        columns=["bucket_start", "source", "articles"],
+    )
+
+
+def kinds(fig: go.Figure) -> list[tuple[str, str | None, str | None]]:
+    return [(tr.type, getattr(tr, "mode", None), getattr(tr, "stackgroup", None)) for tr in fig.data]
+
+
+@pytest.mark.parametrize("theatre", [None, "RUS-UKR"])
+def test_short_periods_keep_clickable_markers_and_bars(theatre):
+    days = overview.DENSE_BUCKETS
+    fig = overview.trend_figure(series(days), volume(days), theatre, LABELS, "day")
+    assert not overview.is_dense(series(days))
+    if theatre is None:
+        lines = [tr for tr in fig.data if tr.type == "scatter" and tr.name in LABELS.values()]
+        assert len(lines) == 2 and all(tr.mode == "lines+markers" for tr in lines)
+        # every point carries what the drill-down needs
+        assert {tuple(line.customdata[0]) for line in lines} == {("RUS-UKR", "2021-01-01"), ("CHN-TWN", "2021-01-01")}
+    else:
+        bars = [tr for tr in fig.data if tr.type == "bar" and tr.name in ("Threats", "Acts", "De-escalation")]
+        assert len(bars) == 3 and min(bars[2].y) < 0  # de-escalation below the axis
+    assert sum(1 for tr in fig.data if tr.type == "bar" and tr.legendgroup == "sources") == 2
+
+
+@pytest.mark.parametrize("theatre", [None, "RUS-UKR"])
+def test_dense_periods_draw_lines_and_areas(theatre):
+    days = overview.DENSE_BUCKETS + 1
+    s = series(days)
+    fig = overview.trend_figure(s, volume(days), theatre, LABELS, "day")
+    assert overview.is_dense(s)
+    # no bar anywhere, and only the alert markers are markers
+    assert not [tr for tr in fig.data if tr.type == "bar"]
+    marked = [tr for tr in fig.data if tr.type == "scatter" and "markers" in (tr.mode or "")]
+    assert [tr.name for tr in marked] == [f"Alert (z ≥ {overview.ALERT_Z:g})"]
+    assert len(marked[0].x) == (2 if theatre is None else 1)  # the last day of each line is an alert
+    if theatre is not None:
+        areas = {tr.name: tr.stackgroup for tr in fig.data if tr.name in ("Threats", "Acts", "De-escalation")}
+        assert areas == {"Threats": "up", "Acts": "up", "De-escalation": "down"}
+    sources = [tr for tr in fig.data if tr.legendgroup == "sources"]
+    assert len(sources) == 2 and {tr.stackgroup for tr in sources} == {"volume"}
+    # the same numbers are drawn either way
+    assert sum(sum(tr.y) for tr in sources) == 10 * 2 * days
+
+
+def test_dashboard_server_preloads_libraries_but_no_streamlit_cache():
+    """pipeline.ui.serve imports what the first page needs before Streamlit's runtime
+    exists, but nothing that defines a Streamlit cache, and hands its arguments to Streamlit."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from pipeline.ui import serve; serve.preload(); "
+        "print(sorted(m for m in ('pandas', 'plotly.graph_objects', 'pipeline.trend', 'pipeline.ui.data', "
+        "'pipeline.ui.overview') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['pandas', 'pipeline.trend', 'plotly.graph_objects']"
+    assert "No runtime found" not in out.stderr
+    version = subprocess.run([sys.executable, "-m", "pipeline.ui.serve", "version"], capture_output=True, text=True,
+                             timeout=60)  # fmt: skip
+    assert version.returncode == 0 and "Streamlit, version" in version.stdout, version.stderr
