@@ -30,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from . import config as config_mod
+from . import trend
 from .alerts import AlertConfig, check_and_notify
 from ._aio import run_sync
 from .errors import ConfigError, FetchError, ParseError
@@ -131,15 +132,21 @@ def schedule(
 
 def parse_and_score(
     body: bytes, feed_url: str, headers: dict[str, str], now: datetime, language: str | None
-) -> tuple[ParsedFeed, tuple[ScoredArticle, ...]]:
-    """CPU work of one feed update, off the event loop: parse, then score every entry.
+) -> tuple[ParsedFeed, tuple[ScoredArticle, ...], tuple[int | None, ...]]:
+    """CPU work of one feed update, off the event loop: parse, score every entry, and take
+    the story SimHash of every entry with a signal.
 
     Scoring re-seen entries costs little (tens of microseconds each) next to
-    parsing them, and keeps the write transaction free of CPU work.
+    parsing them, and keeps the write transaction free of CPU work (the SimHash was
+    ~15 % of the single writer's time in a cold cycle).
     """
     parsed = parse_feed(body, feed_url=feed_url, headers=headers, now=now, language=language)
     scores = tuple(score_article(a.title, a.summary) for a in parsed.articles)
-    return parsed, scores
+    hashes = tuple(
+        trend.simhash(trend.story_text(a.title, a.summary)) if s.theatre is not None and s.signals else None
+        for a, s in zip(parsed.articles, scores, strict=True)
+    )
+    return parsed, scores, hashes
 
 
 @dataclass
@@ -374,7 +381,7 @@ class Poller:
                 )
             else:
                 body = result.body or b""
-                parsed, scores = await loop.run_in_executor(
+                parsed, scores, hashes = await loop.run_in_executor(
                     self._parse_pool or self._parser,
                     parse_and_score,
                     body,
@@ -387,6 +394,7 @@ class Poller:
                     st.url, started, self.clock(), "ok", status=result.status,
                     articles=parsed.articles, etag=result.etag, last_modified=result.last_modified,
                     ttl_s=parsed.ttl_s, ill_formed=parsed.ill_formed, body_bytes=len(body), scores=scores,
+                    simhashes=hashes,
                     error=(f"ill-formed feed, entries kept: {parsed.ill_formed_reason}" if parsed.ill_formed else None),
                 )
         except FetchError as e:

@@ -155,3 +155,6 @@ class FeedUpdate:
     body_bytes: int = 0
     #: one score per article (same order), computed off the event loop with the parse
     scores: tuple[ScoredArticle, ...] = ()
+    #: the story SimHash of each article (same order; None where it has no signal to cluster),
+    #: computed with the scores so the single writer does not; empty: the store computes them
+    simhashes: tuple[int | None, ...] = ()

@@ -780,12 +780,13 @@ class Store:
         if not inserted:
             return 0
         by_guid = {art.guid: art for art in update.articles}
+        hashes = dict(zip(guids, update.simhashes, strict=True)) if update.simhashes else {}
         self._insert_signals(conn, [(ids[g], scores[g]) for g in new_guids if g in ids and g in scores])
         aggregates.apply_articles(
             conn,
             [
                 _new_article(ids[g], feed_id, by_guid[g].published_at, by_guid[g].title, by_guid[g].summary,
-                             scores.get(g))  # fmt: skip
+                             scores.get(g), hashes.get(g))  # fmt: skip
                 for g in new_guids
                 if g in ids
             ],
@@ -1054,12 +1055,14 @@ class Store:
 
 
 def _new_article(
-    article_id: int, feed_id: int, published_at: datetime, title: str, summary: str, scored: ScoredArticle | None
+    article_id: int, feed_id: int, published_at: datetime, title: str, summary: str, scored: ScoredArticle | None,
+    simhash: int | None = None,
 ) -> aggregates.NewArticle:
     """What the index aggregates need of one stored article (unscored: volume only)."""
     return aggregates.NewArticle(
-        article_id, feed_id, published_at, scored.theatre if scored else None, _signal_tuples(scored), title, summary
-    )
+        article_id, feed_id, published_at, scored.theatre if scored else None, _signal_tuples(scored), title, summary,
+        simhash,
+    )  # fmt: skip
 
 
 def _signal_tuples(scored: ScoredArticle | None) -> tuple[tuple[str, str, str, float], ...]:

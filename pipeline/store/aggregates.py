@@ -43,6 +43,8 @@ class NewArticle:
     signals: tuple[tuple[str, str, str, float], ...]
     title: str
     summary: str
+    #: trend.simhash of trend.story_text(title, summary), when the caller computed it already
+    simhash: int | None = None
 
 
 @functools.cache
@@ -206,7 +208,7 @@ def apply_articles(
 def _assign_story(conn: Connection, art: NewArticle, c: trend.Contribution, d: _Deltas) -> int:
     """Join the nearest story of the same theatre within the time window, or start one; return its id."""
     dialect = conn.dialect.name
-    h = trend.simhash(trend.story_text(art.title, art.summary))
+    h = art.simhash if art.simhash is not None else trend.simhash(trend.story_text(art.title, art.summary))
     signed = trend.to_signed64(h)
     keys = trend.band_keys(h)
     params = {f"k{i}": key for i, key in enumerate(keys)}

@@ -270,3 +270,43 @@ def test_fast_category_labels_match_the_validated_lexicon():
     from pipeline.signals import category_labels, load_lexicon
 
     assert category_labels() == {cid: c.label for cid, c in load_lexicon().categories.items()}
+
+
+def test_story_hashes_from_the_parse_pool_cluster_exactly_as_the_store_would(tmp_path):
+    """parse_and_score computes each signalled article's SimHash off the writer; stories and
+    index aggregates come out the same as when the store computes them itself."""
+    from datetime import timedelta as td
+
+    from pipeline.poller import parse_and_score
+    from pipeline.types import FeedSpec, FeedUpdate
+    from tests.feedgen import make_rss
+
+    now = datetime(2021, 12, 3, tzinfo=timezone.utc)
+    urls = [f"http://f{i}.example/rss" for i in range(3)]
+    # three outlets carrying largely the same wire copy: near-duplicates to cluster
+    wire = make_rss("wire", 30)
+    bodies = [wire.replace(b"news.example/wire/", f"news.example/outlet{i}/".encode()) for i in range(len(urls))]
+    outs = [parse_and_score(b, u, {}, now, None) for b, u in zip(bodies, urls, strict=True)]
+    for parsed, scores, hashes in outs:
+        assert len(hashes) == len(parsed.articles)
+        for a, s, h in zip(parsed.articles, scores, hashes, strict=True):
+            want = trend.simhash(trend.story_text(a.title, a.summary)) if s.theatre and s.signals else None
+            assert h == want
+    assert any(h is not None for _, _, hashes in outs for h in hashes)
+
+    def tables(with_hashes: bool, name: str):
+        with Store.open(f"sqlite:///{tmp_path}/{name}.db") as st:
+            st.sync_feeds([FeedSpec(u, u) for u in urls], now)
+            for u, (parsed, scores, hashes) in zip(urls, outs, strict=True):
+                up = FeedUpdate(u, now, now, "ok", status=200, articles=parsed.articles, scores=scores,
+                                simhashes=hashes if with_hashes else ())  # fmt: skip
+                st.record_update(up, next_due_at=now + td(minutes=15), status="ok")
+            with st.engine.connect() as conn:
+                stories = conn.exec_driver_sql(
+                    "SELECT theatre, size, simhash, intensity FROM stories ORDER BY id").fetchall()
+                buckets = conn.exec_driver_sql("SELECT * FROM trend_buckets ORDER BY 1, 2, 3").fetchall()
+            return stories, buckets
+
+    given, computed = tables(True, "given"), tables(False, "computed")
+    assert given == computed
+    assert max(size for _, size, _, _ in given[0]) > 1  # the copies did cluster
