@@ -3,11 +3,13 @@
 One asyncio loop fetches up to ``settings.concurrency`` feeds at once; parsing
 runs off the loop (so a slow parse never stalls other fetches' deadlines);
 every write goes through one writer thread, so this process is the single
-writer of the store. Polls that stored no articles (304s, errors) are group-
-committed: while the writer is busy they queue up, and its next turn writes all
-of them in one transaction (a warm cycle is a thousand 304s; one commit each
-made the writer the bottleneck). A feed's task returns only once its write has
-committed. A stop request lets in-flight writes finish.
+writer of the store. Writes are group-committed: while the writer is busy they
+queue up, and its next turn writes all of them, the polls without articles
+(304s, errors) in one transaction and the feed updates with articles in another,
+each update still all-or-nothing (a warm cycle is a thousand 304s, a cold one a
+thousand updates; one commit each made the writer the bottleneck). A feed's task
+returns only once its write has committed. A stop request lets in-flight writes
+finish.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from .errors import ConfigError, FetchError, ParseError
 from .fetch import fetch_feed, make_client
 from .parse import parse_feed
 from .score import score_article
-from .store import FeedState, HealthWrite, Store
+from .store import FeedState, HealthWrite, Store, UpdateWrite
 from .types import MAX_INTERVAL_S, MIN_INTERVAL_S, FeedsConfig, FeedUpdate, ParsedFeed, ScoredArticle, Settings
 
 log = logging.getLogger("escalation_watch.poller")
@@ -201,9 +203,9 @@ class Poller:
         self.rng = rng or random.Random()
         self.on_progress = on_progress
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-writer")
-        #: health writes waiting for the writer's next turn, each with its task's future
-        self._health: list[tuple[HealthWrite, asyncio.Future, asyncio.AbstractEventLoop]] = []
-        self._health_lock = threading.Lock()
+        #: writes waiting for the writer's next turn, each with its task's future and loop
+        self._queued: list[tuple[HealthWrite | UpdateWrite, asyncio.Future, asyncio.AbstractEventLoop]] = []
+        self._queue_lock = threading.Lock()
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-parse")
         self._parse_pool: ProcessPoolExecutor | None = None
         #: a process pool for big cycles only when asked for (the CLI does): the pool imports
@@ -414,57 +416,57 @@ class Poller:
         # the new-article count is only known after the write; schedule with the parse count first
         sched = schedule(st, update, 0, update.finished_at, settings, self.rng)
         if update.outcome != "ok":
-            await self._write_health(HealthWrite(update, sched.next_due_at, sched.status, sched.disabled_reason,
+            await self._write(HealthWrite(update, sched.next_due_at, sched.status, sched.disabled_reason,
                                                  self.worker_id))  # fmt: skip
             self._count(st, update, sched, 0, stats)
             return
 
-        def write() -> int:
-            new = self.store.record_update(
-                update,
-                next_due_at=sched.next_due_at,
-                status=sched.status,
-                disabled_reason=sched.disabled_reason,
-                new_items_ewma=sched.new_items_ewma,
-                lease_owner=self.worker_id,
-            )
-            if update.outcome == "ok" and new and st.last_success_at is not None:
-                # re-schedule with the real count (cheap single-row update)
+        def reschedule(new: int) -> tuple[datetime, float | None]:
+            # in the transaction, once the new-article count is known
+            if new and st.last_success_at is not None:
                 s2 = schedule(st, update, new, update.finished_at, settings, self.rng)
-                if s2.next_due_at != sched.next_due_at:
-                    self.store.reschedule(st.url, s2.next_due_at, s2.new_items_ewma)
-            return new
+                return s2.next_due_at, s2.new_items_ewma
+            return sched.next_due_at, sched.new_items_ewma
 
-        # shield: a stop request never abandons a transaction half-way
-        new = await asyncio.shield(loop.run_in_executor(self._writer, write))
+        new = await self._write(UpdateWrite(update, sched.next_due_at, sched.status, sched.disabled_reason,
+                                            sched.new_items_ewma, self.worker_id, reschedule))  # fmt: skip
         self._count(st, update, sched, new, stats)
 
-    async def _write_health(self, write: HealthWrite) -> None:
-        """Queue a poll without articles for the writer's next group commit; return once committed."""
+    async def _write(self, write: HealthWrite | UpdateWrite) -> int:
+        """Queue a write for the writer's next group commit; return (its new-article count)
+        once it has committed, or raise what kept it out."""
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        with self._health_lock:
-            self._health.append((write, done, loop))
-        loop.run_in_executor(self._writer, self._flush_health)
+        with self._queue_lock:
+            self._queued.append((write, done, loop))
+        loop.run_in_executor(self._writer, self._flush_writes)
         # shield: a stop request never abandons the write (the writer finishes it either way)
-        await asyncio.shield(done)
+        return await asyncio.shield(done)
 
-    def _flush_health(self) -> None:
-        """In the writer thread: write every queued health update in one transaction."""
-        with self._health_lock:
-            batch, self._health = self._health, []
+    def _flush_writes(self) -> None:
+        """In the writer thread: every queued write, health ones in one transaction and
+        article ones in another (Store.record_health, Store.record_updates)."""
+        with self._queue_lock:
+            batch, self._queued = self._queued, []
         if not batch:
             return  # an earlier turn took them
-        error: BaseException | None = None
-        try:
-            self.store.record_health([w for w, _, _ in batch])
-        except BaseException as e:  # noqa: BLE001 - handed to every waiting task
-            error = e
-        for _, done, loop in batch:
+        health = [(w, d, lp) for w, d, lp in batch if isinstance(w, HealthWrite)]
+        updates = [(w, d, lp) for w, d, lp in batch if isinstance(w, UpdateWrite)]
+        if health:
+            error: BaseException | None = None
             try:
-                loop.call_soon_threadsafe(_settle, done, error)
-            except RuntimeError:  # that loop has closed (its run was cancelled): nobody waits
-                pass
+                self.store.record_health([w for w, _, _ in health])
+            except BaseException as e:  # noqa: BLE001 - handed to every waiting task
+                error = e
+            for _, done, lp in health:
+                _settle_from_thread(lp, done, 0 if error is None else error)
+        if updates:
+            try:
+                results: list[Any] = self.store.record_updates([w for w, _, _ in updates])
+            except BaseException as e:  # noqa: BLE001 - handed to every waiting task
+                results = [e] * len(updates)
+            for (_, done, lp), result in zip(updates, results, strict=True):
+                _settle_from_thread(lp, done, result)
 
     def _count(self, st: FeedState, update: FeedUpdate, sched, new: int, stats: PollStats) -> None:
         stats.new_articles += new
@@ -489,13 +491,20 @@ class Poller:
         )
 
 
-def _settle(done: asyncio.Future, error: BaseException | None) -> None:
+def _settle(done: asyncio.Future, result: Any) -> None:
     if done.done():  # its task was cancelled and nobody waits
         return
-    if error is None:
-        done.set_result(None)
+    if isinstance(result, BaseException):
+        done.set_exception(result)
     else:
-        done.set_exception(error)
+        done.set_result(result)
+
+
+def _settle_from_thread(loop: asyncio.AbstractEventLoop, done: asyncio.Future, result: Any) -> None:
+    try:
+        loop.call_soon_threadsafe(_settle, done, result)
+    except RuntimeError:  # that loop has closed (its run was cancelled): nobody waits
+        pass
 
 
 def check_alerts(store: Store, alerts: AlertConfig | None, now: datetime) -> None:

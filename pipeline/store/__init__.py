@@ -454,78 +454,111 @@ class Store:
         disabled_reason: str | None = None,
         new_items_ewma: float | None = None,
         lease_owner: str | None = None,
+        reschedule: Callable[[int], tuple[datetime, float | None]] | None = None,
     ) -> int:
         """Write one poll of one feed in one transaction; return the number of new articles.
 
         ``lease_owner``: the worker that claimed the feed (:meth:`claim_due_feeds`); its
         lease is released, but not a lease another worker took after this one's expired.
-        Without it any lease is cleared (the single-process poller).
+        Without it any lease is cleared (the single-process poller). ``reschedule``: given
+        the number of new articles (known only inside the transaction), the feed's next due
+        time and new-items average, replacing ``next_due_at`` and ``new_items_ewma``.
         """
+        w = UpdateWrite(update, next_due_at, status, disabled_reason, new_items_ewma, lease_owner, reschedule)
+        try:
+            return self._transact(lambda conn: self._update_tx(conn, w))
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot store update of {update.feed_url}: {_short(e)}") from e
+
+    def record_updates(self, writes: Sequence[UpdateWrite]) -> list[int | StoreError]:
+        """Write several feeds' polls in one transaction (a group commit); return, per write,
+        its number of new articles or the StoreError that kept it out.
+
+        Each write is all-or-nothing, as with :meth:`record_update`. If the shared
+        transaction fails, each write is tried again in its own transaction, so one feed
+        the store cannot take costs only that feed; a store that takes nothing (a full
+        disk, a read-only file) fails them all. On SQLite a commit rewrites the index
+        and full-text pages the writes touched, so one commit for many feeds is much
+        cheaper than one each (benchmarks/peers.py, cold cycle).
+        """
+        if not writes:
+            return []
+        try:
+            return list(self._transact(lambda conn: [self._update_tx(conn, w) for w in writes]))
+        except (SQLAlchemyError, StoreError) as e:
+            if len(writes) == 1:
+                return [_update_error(writes[0], e)]
+        out: list[int | StoreError] = []
+        for w in writes:
+            try:
+                out.append(self._transact(lambda conn, w=w: self._update_tx(conn, w)))
+            except (SQLAlchemyError, StoreError) as e:
+                out.append(_update_error(w, e))
+        return out
+
+    def _update_tx(self, conn: Connection, w: UpdateWrite) -> int:
         f, log = schema.feeds, schema.fetch_log
-        if lease_owner is None:
+        update = w.update
+        if w.lease_owner is None:
             release: dict[str, Any] = dict(lease_owner=None, lease_expires_at=None)
         else:
-            mine = f.c.lease_owner == lease_owner
+            mine = f.c.lease_owner == w.lease_owner
             release = dict(
                 lease_owner=sa.case((mine, sa.null()), else_=f.c.lease_owner),
                 lease_expires_at=sa.case((mine, sa.null()), else_=f.c.lease_expires_at),
             )
-
-        def tx(conn: Connection) -> int:
-            fid = self._feed_id(conn, update.feed_url)
-            new = self._insert_articles(conn, fid, update) if update.articles else 0
-            values: dict[str, Any] = dict(
-                last_fetch_at=update.finished_at,
-                next_due_at=next_due_at,
-                status=status,
-                disabled_reason=disabled_reason,
-                **release,
+        fid = self._feed_id(conn, update.feed_url)
+        new = self._insert_articles(conn, fid, update) if update.articles else 0
+        next_due_at, new_items_ewma = w.next_due_at, w.new_items_ewma
+        if w.reschedule is not None:
+            next_due_at, new_items_ewma = w.reschedule(new)
+        values: dict[str, Any] = dict(
+            last_fetch_at=update.finished_at,
+            next_due_at=next_due_at,
+            status=w.status,
+            disabled_reason=w.disabled_reason,
+            **release,
+        )
+        if update.outcome in ("ok", "not_modified"):
+            values.update(
+                last_success_at=update.finished_at,
+                error_streak=0,
+                retry_after_until=None,
             )
-            if update.outcome in ("ok", "not_modified"):
+            if update.outcome == "ok":
                 values.update(
-                    last_success_at=update.finished_at,
-                    error_streak=0,
-                    retry_after_until=None,
+                    etag=update.etag,
+                    last_modified=update.last_modified,
+                    ttl_s=update.ttl_s,
+                    ill_formed=update.ill_formed,
+                    items_total=f.c.items_total + new,
+                    new_items_ewma=new_items_ewma,
                 )
-                if update.outcome == "ok":
-                    values.update(
-                        etag=update.etag,
-                        last_modified=update.last_modified,
-                        ttl_s=update.ttl_s,
-                        ill_formed=update.ill_formed,
-                        items_total=f.c.items_total + new,
-                        new_items_ewma=new_items_ewma,
-                    )
-            else:
-                values.update(
-                    last_error_at=update.finished_at,
-                    last_error=update.error,
-                    error_streak=f.c.error_streak + 1,
-                )
-                if update.retry_after_s:
-                    values["retry_after_until"] = next_due_at
-            if update.outcome == "ok" and update.ill_formed is False:
-                values["last_error"] = None
-            conn.execute(f.update().where(f.c.id == fid).values(**values))
-            conn.execute(
-                log.insert().values(
-                    feed_id=fid,
-                    started_at=update.started_at,
-                    finished_at=update.finished_at,
-                    outcome=update.outcome,
-                    status=update.status,
-                    error=update.error,
-                    body_bytes=update.body_bytes,
-                    items_seen=len(update.articles),
-                    items_new=new,
-                )
+        else:
+            values.update(
+                last_error_at=update.finished_at,
+                last_error=update.error,
+                error_streak=f.c.error_streak + 1,
             )
-            return new
-
-        try:
-            return self._transact(tx)
-        except SQLAlchemyError as e:
-            raise StoreError(f"cannot store update of {update.feed_url}: {_short(e)}") from e
+            if update.retry_after_s:
+                values["retry_after_until"] = next_due_at
+        if update.outcome == "ok" and update.ill_formed is False:
+            values["last_error"] = None
+        conn.execute(f.update().where(f.c.id == fid).values(**values))
+        conn.execute(
+            log.insert().values(
+                feed_id=fid,
+                started_at=update.started_at,
+                finished_at=update.finished_at,
+                outcome=update.outcome,
+                status=update.status,
+                error=update.error,
+                body_bytes=update.body_bytes,
+                items_seen=len(update.articles),
+                items_new=new,
+            )
+        )
+        return new
 
     def record_health(self, writes: Sequence[HealthWrite]) -> None:
         """Write many polls that stored no articles (304s, errors) in one transaction.
@@ -1099,6 +1132,12 @@ def _score_columns(scored: ScoredArticle | None, now: Any) -> dict[str, Any]:
     return dict(score=scored.score, theatre=scored.theatre, taxonomy_version=scored.taxonomy_version, scored_at=now)
 
 
+def _update_error(w: UpdateWrite, e: BaseException) -> StoreError:
+    if isinstance(e, StoreError):
+        return e
+    return StoreError(f"cannot store update of {w.update.feed_url}: {_short(e)}")
+
+
 def _short(e: BaseException) -> str:
     """The driver's own message, without SQLAlchemy's SQL dump and doc link."""
     orig = getattr(e, "orig", None)
@@ -1116,6 +1155,19 @@ def utcnow() -> datetime:
 def chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
     for i in range(0, len(seq), n):
         yield seq[i : i + n]
+
+
+@dataclass(frozen=True)
+class UpdateWrite:
+    """One poll of one feed for :meth:`Store.record_updates` (the arguments of record_update)."""
+
+    update: FeedUpdate
+    next_due_at: datetime
+    status: str
+    disabled_reason: str | None = None
+    new_items_ewma: float | None = None
+    lease_owner: str | None = None
+    reschedule: Callable[[int], tuple[datetime, float | None]] | None = None
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,7 @@ def _assign_story(conn: Connection, art: NewArticle, c: trend.Contribution, d: _
             conn, _NEW_STORY,
             dict(theatre=art.theatre, first_article_id=art.id, first_published_at=published, size=1,
                  intensity=c.intensity, threats=c.threats, acts=c.acts, deescalation=c.deescalation, simhash=signed),
-        ).scalar_one()  # fmt: skip
+        ).fetchone()[0]  # fmt: skip
         fastsql.execute_many(
             conn, _NEW_KEYS, [dict(key=key, published_at=published, story_id=sid, simhash=signed) for key in keys]
         )

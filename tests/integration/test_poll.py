@@ -244,10 +244,10 @@ def test_polls_without_articles_are_group_committed(tmp_path, feed_server):
             done = threading.Thread(target=lambda: run_sync(lambda: poller.poll(store.feed_states())))
             done.start()
             deadline = time.monotonic() + 20
-            while len(poller._health) < 8 and time.monotonic() < deadline:
+            while len(poller._queued) < 8 and time.monotonic() < deadline:
                 time.sleep(0.01)
             time.sleep(0.2)
-            assert len(poller._health) == 8  # every slot fetched, none written yet
+            assert len(poller._queued) == 8  # every slot fetched, none written yet
             gate.set()
             done.join(20)
         finally:

@@ -369,3 +369,34 @@ def test_concurrent_claims_and_first_open_on_postgresql(pg_url):
     finally:
         for s in stores:
             s.close()
+
+
+def test_record_updates_commits_together_and_isolates_a_failing_feed(store, db_url):
+    """A group commit of several feeds' updates: the same rows as one by one; a write the
+    store refuses costs only that write, the others are stored."""
+    from pipeline.store import UpdateWrite
+
+    a = ok_update([art(1), art(2)], etag='"a"')
+    b = ok_update([art(3, feed="http://b/rss")], feed="http://b/rss")
+    bad = ok_update([art(4, feed="http://nowhere/rss")], feed="http://nowhere/rss")
+    due = NOW + timedelta(minutes=15)
+    assert store.record_updates([UpdateWrite(a, due, "ok"), UpdateWrite(b, due, "ok")]) == [2, 1]
+    assert store.article_count() == 3
+    assert store.feed_state("http://a/rss").items_total == 2 and store.feed_state("http://a/rss").etag == '"a"'
+    # one bad write: the shared transaction fails, each is retried alone
+    c = ok_update([art(5)], feed="http://a/rss")
+    out = store.record_updates([UpdateWrite(c, due, "ok"), UpdateWrite(bad, due, "ok")])
+    assert out[0] == 1 and isinstance(out[1], StoreError) and "unknown feed" in str(out[1])
+    assert store.article_count() == 4
+    assert [r["items_new"] for r in store.fetch_log("http://a/rss")] == [1, 2]
+    # the new-article count reaches the reschedule callback inside the transaction
+    seen = []
+
+    def reschedule(new):
+        seen.append(new)
+        return NOW + timedelta(hours=new), 0.5
+
+    d = ok_update([art(6), art(7), art(1)], feed="http://a/rss")
+    assert store.record_updates([UpdateWrite(d, due, "ok", reschedule=reschedule)]) == [2]
+    st = store.feed_state("http://a/rss")
+    assert seen == [2] and st.next_due_at == NOW + timedelta(hours=2) and st.new_items_ewma == 0.5
