@@ -213,6 +213,10 @@ class Poller:
         #: cannot survive; library callers keep the parse thread unless they opt in
         self._pool_failed = not parse_pool
         self._languages = {f.url: f.language for f in config.feeds}
+        #: the size of the cycle under way (a pool is worth starting for big ones) and the lock
+        #: that lets only its first parse start the pool
+        self._cycle_feeds = 0
+        self._pool_lock: asyncio.Lock | None = None
         #: None: this process is the only poller (SQLite); else it claims feeds under this name
         self.worker_id = worker_id() if store.supports_leases else None
         self.lease_s = lease_seconds()
@@ -249,13 +253,26 @@ class Poller:
                     self._parse_pool = pool
         return self._parse_pool or self._parser
 
+    async def _parse_target(self) -> Executor:
+        """Where this body is parsed: the pool (started by the first parse of a big cycle,
+        off the event loop, once) or the parse thread."""
+        if self._parse_pool is None and not self._pool_failed and self._cycle_feeds >= PARSE_POOL_MIN_FEEDS:
+            async with self._pool_lock:
+                if self._parse_pool is None and not self._pool_failed:
+                    loop = asyncio.get_running_loop()
+                    await loop.run_in_executor(None, self._parse_executor, self._cycle_feeds)
+        return self._parse_pool or self._parser
+
     async def poll(self, feeds: Sequence[FeedState], stop: asyncio.Event | None = None) -> PollStats:
         stats = PollStats(feeds=len(feeds))
         t0 = time.monotonic()
         settings = self.config.settings
         sem = asyncio.Semaphore(settings.concurrency)
         done = 0
-        self._parse_executor(len(feeds))
+        # the pool starts at the first body to parse, not here: a warm cycle (all 304s) never
+        # waits the ~1 s a pool takes to start
+        self._cycle_feeds = len(feeds)
+        self._pool_lock = asyncio.Lock()
         async with make_client(settings) as client:
 
             async def one(st: FeedState) -> None:
@@ -384,7 +401,7 @@ class Poller:
             else:
                 body = result.body or b""
                 parsed, scores, hashes = await loop.run_in_executor(
-                    self._parse_pool or self._parser,
+                    await self._parse_target(),
                     parse_and_score,
                     body,
                     st.url,
