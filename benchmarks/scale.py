@@ -97,7 +97,9 @@ def run_cycle(
             if done >= len(specs):
                 break
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                raise SystemExit(f"cycle did not finish: {done}/{len(specs)} feeds; see the logs in {tmp}")
+                tails = "".join(f"\n--- worker {w} (exit {p.poll()}):\n" + (tmp / f"worker-{w}.log").read_text()[-3000:]
+                                for w, p in enumerate(procs))  # fmt: skip
+                raise SystemExit(f"cycle did not finish: {done}/{len(specs)} feeds{tails}")
             time.sleep(0.1)
         with engine.connect() as conn:
             stored = conn.execute(sa.text(

@@ -387,8 +387,12 @@ class Store:
             with self._write() as conn:
                 # workers syncing the same feeds.yaml at once would both insert a new feed
                 self._pg_xact_lock(conn, "sync_feeds")
-                existing = {r.url: r for r in conn.execute(sa.select(t.c.id, t.c.url, t.c.status, t.c.enabled))}
-                for url, spec in by_url.items():
+                cols = (t.c.name, t.c.enabled, t.c.interval_s, t.c.tags, t.c.language, t.c.in_config)
+                existing = {r.url: r for r in conn.execute(sa.select(t.c.id, t.c.url, t.c.status, *cols))}
+                # existing rows in id order (new ones last): the order record_health locks them in
+                order = sorted(by_url, key=lambda u: (existing[u].id if u in existing else 1 << 62, u))
+                for url in order:
+                    spec = by_url[url]
                     values = dict(
                         name=spec.name,
                         enabled=spec.enabled,
@@ -414,6 +418,8 @@ class Store:
                         if spec.enabled and not row.enabled and row.status == "gone":
                             # the user re-enabled a feed that answered 410: try it again now
                             values.update(status="new", disabled_reason=None, next_due_at=now, error_streak=0)
+                        elif all(getattr(row, k) == v for k, v in values.items()):
+                            continue  # unchanged (every poll_once syncs; 1,000 no-op UPDATEs took 0.2 s)
                         conn.execute(t.update().where(t.c.id == row.id).values(**values))
                 gone = [r.id for u, r in existing.items() if u not in by_url]
                 if gone:
@@ -480,21 +486,27 @@ class Store:
         disk, a read-only file) fails them all. On SQLite a commit rewrites the index
         and full-text pages the writes touched, so one commit for many feeds is much
         cheaper than one each (benchmarks/peers.py, cold cycle).
+
+        On PostgreSQL each write keeps its own transaction: several workers' batches take
+        the same aggregate rows and story locks in different orders and deadlocked
+        (benchmarks/scale.py with 4 workers), and there a commit is cheap anyway.
         """
         if not writes:
             return []
+        if self.backend == "postgresql":
+            return [self._update_alone(w) for w in writes]
         try:
             return list(self._transact(lambda conn: [self._update_tx(conn, w) for w in writes]))
         except (SQLAlchemyError, StoreError) as e:
             if len(writes) == 1:
                 return [_update_error(writes[0], e)]
-        out: list[int | StoreError] = []
-        for w in writes:
-            try:
-                out.append(self._transact(lambda conn, w=w: self._update_tx(conn, w)))
-            except (SQLAlchemyError, StoreError) as e:
-                out.append(_update_error(w, e))
-        return out
+        return [self._update_alone(w) for w in writes]
+
+    def _update_alone(self, w: UpdateWrite) -> int | StoreError:
+        try:
+            return self._transact(lambda conn: self._update_tx(conn, w))
+        except (SQLAlchemyError, StoreError) as e:
+            return _update_error(w, e)
 
     def _update_tx(self, conn: Connection, w: UpdateWrite) -> int:
         f, log = schema.feeds, schema.fetch_log
@@ -599,8 +611,15 @@ class Store:
                     feed_id=fid, started_at=fastsql.db_time(u.started_at, dialect), finished_at=row["last_fetch_at"],
                     outcome=u.outcome, status=u.status, error=u.error, body_bytes=u.body_bytes, items_seen=0, items_new=0,
                 ))  # fmt: skip
-            for key, rows in groups.items():
-                fastsql.execute_many(conn, _health_statement(*key), rows)
+            if dialect == "postgresql":
+                # several workers: lock feed rows in one global order (by id, as sync_feeds
+                # does), so this transaction cannot deadlock with another that holds several
+                ordered = sorted(((key, row) for key, rows in groups.items() for row in rows), key=lambda kr: kr[1]["_fid"])
+                for key, row in ordered:
+                    fastsql.execute(conn, _health_statement(*key), row)
+            else:
+                for key, rows in groups.items():
+                    fastsql.execute_many(conn, _health_statement(*key), rows)
             fastsql.execute_many(conn, _FETCH_LOG_INSERT, logs)
 
         if not writes:

@@ -400,3 +400,22 @@ def test_record_updates_commits_together_and_isolates_a_failing_feed(store, db_u
     assert store.record_updates([UpdateWrite(d, due, "ok", reschedule=reschedule)]) == [2]
     st = store.feed_state("http://a/rss")
     assert seen == [2] and st.next_due_at == NOW + timedelta(hours=2) and st.new_items_ewma == 0.5
+
+
+def test_sync_feeds_writes_only_what_changed(store):
+    statements = []
+
+    def spy(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE FEEDS"):
+            statements.append(statement)
+
+    specs = [FeedSpec("A", "http://a/rss"), FeedSpec("B", "http://b/rss")]
+    sa.event.listen(store.engine, "before_cursor_execute", spy)
+    try:
+        store.sync_feeds(specs, NOW)  # as the fixture did: nothing to write
+        assert statements == []
+        store.sync_feeds([FeedSpec("A renamed", "http://a/rss"), specs[1]], NOW)
+        assert len(statements) == 1
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", spy)
+    assert {s.url: s.name for s in store.feed_states()}["http://a/rss"] == "A renamed"
