@@ -153,6 +153,8 @@ articles = Table(
     # `score` and `rescore` find what is not scored with the current taxonomy
     Index("ix_articles_taxonomy_version", "taxonomy_version"),
     Index("ix_articles_story", "story_id"),
+    # the dashboard's data version, max(scored_at), every few seconds (migration 0006)
+    Index("ix_articles_scored_at", "scored_at"),
 )
 
 signals = Table(
