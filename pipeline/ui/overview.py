@@ -390,22 +390,37 @@ def drill_down(url: str, ver, labels: dict[str, str]) -> None:
 # -- signal mix and heatmap -------------------------------------------------------------
 
 
+def signal_mix(df: pd.DataFrame, granularity: str) -> tuple[pd.DataFrame, bool]:
+    """Signal weight per bucket (rows) and signal (columns, strongest first), and whether the
+    days were averaged by week: a daily period of more than DENSE_BUCKETS days is shown as the
+    mean weight per day of each week (two years of days is 25 stacked areas of 730 points, noise
+    at 1.6 px a day). A mean, not a sum, so the week under way is not drawn as a collapse."""
+    df = df.assign(x=_x(df))
+    pivot = df.pivot_table(index="x", columns="signal", values="weight", aggfunc="sum", fill_value=0.0).sort_index()
+    weekly = granularity == "day" and len(pivot) > DENSE_BUCKETS
+    if weekly:
+        # a day without signals is a zero, not a gap; weeks start on Monday, labelled by it
+        days = pd.date_range(pivot.index.min(), pivot.index.max(), freq="D")
+        pivot = pivot.reindex(days, fill_value=0.0).resample("W-MON", label="left", closed="left").mean()
+    return pivot[pivot.sum().sort_values(ascending=False).index], weekly
+
+
 def categories_chart(url: str, ver, theatre: str | None, gran: str, since) -> None:
     df = data.category_series(url, ver, theatre, gran, since)
     if df.empty:
         st.info("No signals in this period.")
         return
-    df = df.assign(x=_x(df))
-    pivot = df.pivot_table(index="x", columns="signal", values="weight", aggfunc="sum", fill_value=0.0).sort_index()
-    order = pivot.sum().sort_values(ascending=False).index
+    pivot, weekly = signal_mix(df, gran)
+    when = "week of %{x|%d %b %Y}" if weekly else "%{x|%d %b %Y}"
+    per = "weight per day" if weekly else "weight"
     fig = go.Figure()
-    for sig in order:
+    for sig in pivot.columns:
         label = palette.signal_label(sig)
         fig.add_trace(
             go.Scatter(
                 x=pivot.index, y=pivot[sig], name=label, stackgroup="signals", mode="lines",
                 line=dict(width=0.5, color=palette.signal_colour(sig)), fillcolor=palette.signal_colour(sig),
-                hovertemplate=f"{md_safe(label)}<br>%{{x|%d %b %Y}}<br>weight %{{y:.1f}}<extra></extra>",
+                hovertemplate=f"{md_safe(label)}<br>{when}<br>{per} %{{y:.1f}}<extra></extra>",
             )
         )  # fmt: skip
     fig.update_layout(
@@ -414,6 +429,8 @@ def categories_chart(url: str, ver, theatre: str | None, gran: str, since) -> No
         hovermode="x unified",
     )  # fmt: skip
     st.plotly_chart(fig, key="categories_chart", config=_CONFIG, width="stretch")
+    if weekly:
+        st.caption(f"Mean weight per day of each week: the period has more than {DENSE_BUCKETS} days.")
 
 
 def heatmap(url: str, ver, since, until, labels: dict[str, str]) -> None:

@@ -93,3 +93,30 @@ def test_dashboard_server_preloads_libraries_but_no_streamlit_cache():
     version = subprocess.run([sys.executable, "-m", "pipeline.ui.serve", "version"], capture_output=True, text=True,
                              timeout=60)  # fmt: skip
     assert version.returncode == 0 and "Streamlit, version" in version.stdout, version.stderr
+
+
+def _category_rows(days: int) -> pd.DataFrame:
+    rows = [(START + timedelta(days=d), sig, w, 1) for d in range(days) for sig, w in (("troop_buildup", 2.0),
+            ("talks", 0.5))]  # fmt: skip
+    return pd.DataFrame(rows, columns=["bucket_start", "signal", "weight", "count"])
+
+
+def test_signal_mix_is_daily_for_short_periods_and_weekly_means_for_long_ones():
+    short, weekly = overview.signal_mix(_category_rows(overview.DENSE_BUCKETS), "day")
+    assert not weekly and len(short) == overview.DENSE_BUCKETS
+    assert list(short.columns) == ["troop_buildup", "talks"]  # strongest first
+    days = overview.DENSE_BUCKETS + 60
+    long, weekly = overview.signal_mix(_category_rows(days), "day")
+    assert weekly
+    # weeks start on a Monday; a week's value is its mean per day, partial weeks included
+    assert all(ts.weekday() == 0 for ts in long.index)
+    assert set(long["troop_buildup"]) == {2.0} and set(long["talks"]) == {0.5}
+    assert len(long) == len(pd.date_range(START.replace(tzinfo=None), periods=days, freq="D").to_period("W-SUN").unique())
+    # a day without any signal counts as zero in its week
+    gappy = _category_rows(days)
+    gappy = gappy[gappy["bucket_start"] != START + timedelta(days=10)]  # a Monday
+    g, _ = overview.signal_mix(gappy, "day")
+    assert g.loc[pd.Timestamp(START + timedelta(days=10))]["troop_buildup"] == 2.0 * 6 / 7
+    # hours are never summed into weeks
+    _, weekly = overview.signal_mix(_category_rows(days), "hour")
+    assert not weekly
