@@ -39,7 +39,7 @@ from .errors import ConfigError, FetchError, ParseError
 from .fetch import fetch_feed, make_client
 from .parse import parse_feed
 from .score import score_article
-from .store import FeedState, HealthWrite, Store, UpdateWrite
+from .store import FeedState, Store, UpdateWrite
 from .types import MAX_INTERVAL_S, MIN_INTERVAL_S, FeedsConfig, FeedUpdate, ParsedFeed, ScoredArticle, Settings
 
 log = logging.getLogger("escalation_watch.poller")
@@ -204,7 +204,7 @@ class Poller:
         self.on_progress = on_progress
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-writer")
         #: writes waiting for the writer's next turn, each with its task's future and loop
-        self._queued: list[tuple[HealthWrite | UpdateWrite, asyncio.Future, asyncio.AbstractEventLoop]] = []
+        self._queued: list[tuple[UpdateWrite, asyncio.Future, asyncio.AbstractEventLoop]] = []
         self._queue_lock = threading.Lock()
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-parse")
         self._parse_pool: ProcessPoolExecutor | None = None
@@ -433,8 +433,8 @@ class Poller:
         # the new-article count is only known after the write; schedule with the parse count first
         sched = schedule(st, update, 0, update.finished_at, settings, self.rng)
         if update.outcome != "ok":
-            await self._write(HealthWrite(update, sched.next_due_at, sched.status, sched.disabled_reason,
-                                                 self.worker_id))  # fmt: skip
+            await self._write(UpdateWrite(update, sched.next_due_at, sched.status, sched.disabled_reason,
+                                          lease_owner=self.worker_id))  # fmt: skip
             self._count(st, update, sched, 0, stats)
             return
 
@@ -449,7 +449,7 @@ class Poller:
                                             sched.new_items_ewma, self.worker_id, reschedule))  # fmt: skip
         self._count(st, update, sched, new, stats)
 
-    async def _write(self, write: HealthWrite | UpdateWrite) -> int:
+    async def _write(self, write: UpdateWrite) -> int:
         """Queue a write for the writer's next group commit; return (its new-article count)
         once it has committed, or raise what kept it out."""
         loop = asyncio.get_running_loop()
@@ -467,8 +467,8 @@ class Poller:
             batch, self._queued = self._queued, []
         if not batch:
             return  # an earlier turn took them
-        health = [(w, d, lp) for w, d, lp in batch if isinstance(w, HealthWrite)]
-        updates = [(w, d, lp) for w, d, lp in batch if isinstance(w, UpdateWrite)]
+        health = [(w, d, lp) for w, d, lp in batch if w.update.outcome != "ok"]
+        updates = [(w, d, lp) for w, d, lp in batch if w.update.outcome == "ok"]
         if health:
             error: BaseException | None = None
             try:

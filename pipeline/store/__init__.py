@@ -572,7 +572,7 @@ class Store:
         )
         return new
 
-    def record_health(self, writes: Sequence[HealthWrite]) -> None:
+    def record_health(self, writes: Sequence[UpdateWrite]) -> None:
         """Write many polls that stored no articles (304s, errors) in one transaction.
 
         The same rows as :meth:`record_update` would write for each, but one commit for
@@ -1178,7 +1178,8 @@ def chunks(seq: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
 
 @dataclass(frozen=True)
 class UpdateWrite:
-    """One poll of one feed for :meth:`Store.record_updates` (the arguments of record_update)."""
+    """One poll of one feed for :meth:`Store.record_updates`, or, without articles (a 304,
+    an error), for :meth:`Store.record_health`: the arguments of :meth:`Store.record_update`."""
 
     update: FeedUpdate
     next_due_at: datetime
@@ -1187,17 +1188,6 @@ class UpdateWrite:
     new_items_ewma: float | None = None
     lease_owner: str | None = None
     reschedule: Callable[[int], tuple[datetime, float | None]] | None = None
-
-
-@dataclass(frozen=True)
-class HealthWrite:
-    """One poll without articles (a 304, an error) for :meth:`Store.record_health`."""
-
-    update: FeedUpdate
-    next_due_at: datetime
-    status: str
-    disabled_reason: str | None = None
-    lease_owner: str | None = None
 
 
 _FETCH_LOG_INSERT = schema.fetch_log.insert().values(

@@ -189,7 +189,7 @@ def _feed_rows(store):
 def test_record_health_writes_what_record_update_writes(store):
     """The batched health path (a warm cycle's 304s and errors) against the one-update path,
     step by step on two feeds, leases included."""
-    from pipeline.store import HealthWrite
+    from pipeline.store import UpdateWrite
 
     for url in ("http://a/rss", "http://b/rss"):
         store.record_update(ok_update([art(1, feed=url, canonical=url + "/1")], feed=url, etag='"v1"'), next_due_at=NOW, status="ok")
@@ -212,7 +212,7 @@ def test_record_health_writes_what_record_update_writes(store):
         a = FeedUpdate("http://a/rss", t - timedelta(seconds=1), t, **fields)
         b = FeedUpdate("http://b/rss", t - timedelta(seconds=1), t, **fields)
         store.record_update(a, next_due_at=due, status=status, disabled_reason=reason, lease_owner=owner)
-        store.record_health([HealthWrite(b, due, status, reason, owner)])
+        store.record_health([UpdateWrite(b, due, status, reason, lease_owner=owner)])
         feeds, logs = _feed_rows(store)
         assert feeds["http://a/rss"] == feeds["http://b/rss"], fields
         assert logs["http://a/rss"] == logs["http://b/rss"], fields
@@ -222,15 +222,15 @@ def test_record_health_writes_what_record_update_writes(store):
 
 
 def test_record_health_is_all_or_nothing_and_refuses_articles(store):
-    from pipeline.store import HealthWrite
+    from pipeline.store import UpdateWrite
 
-    good = HealthWrite(FeedUpdate("http://a/rss", NOW, NOW, "not_modified", status=304), NOW, "ok")
-    unknown = HealthWrite(FeedUpdate("http://nowhere/rss", NOW, NOW, "not_modified", status=304), NOW, "ok")
+    good = UpdateWrite(FeedUpdate("http://a/rss", NOW, NOW, "not_modified", status=304), NOW, "ok")
+    unknown = UpdateWrite(FeedUpdate("http://nowhere/rss", NOW, NOW, "not_modified", status=304), NOW, "ok")
     with pytest.raises(StoreError, match="unknown feed"):
         store.record_health([good, unknown])
     assert store.fetch_log("http://a/rss") == []
     with pytest.raises(ValueError, match="record_update"):
-        store.record_health([HealthWrite(ok_update([art(1)]), NOW, "ok")])
+        store.record_health([UpdateWrite(ok_update([art(1)]), NOW, "ok")])
 
 
 def test_failed_transaction_leaves_nothing(store, monkeypatch):
