@@ -42,6 +42,7 @@ from email.utils import parsedate_to_datetime
 from importlib import metadata
 
 import aiohttp
+import certifi
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
@@ -215,6 +216,9 @@ def make_client(settings: Settings, user_agent: str | None = None) -> aiohttp.Cl
     no automatic redirects or decoding, timeouts from ``settings``, up to twice
     ``settings.concurrency`` kept-alive connections, the destination policy in the connector."""
     connector = aiohttp.TCPConnector(
+        # certifi's CA bundle, as httpx used: the same trust on every platform, whatever the
+        # system store holds (some Python builds ship without one)
+        ssl=ssl.create_default_context(cafile=certifi.where()),
         limit=max(settings.concurrency, 1) * 2,
         resolver=_PolicyResolver(settings),
         socket_factory=_policy_socket_factory(settings),
@@ -273,9 +277,10 @@ def _causes(e: BaseException) -> list[BaseException]:
             continue
         out.append(current)
         todo.extend(x for x in (current.__cause__, current.__context__) if x is not None)
-        wrapped = getattr(current, "os_error", None)  # aiohttp.ClientConnectorError
-        if isinstance(wrapped, BaseException):
-            todo.append(wrapped)
+        for attr in ("os_error", "certificate_error"):  # what aiohttp's connector errors wrap
+            wrapped = getattr(current, attr, None)
+            if isinstance(wrapped, BaseException):
+                todo.append(wrapped)
         if isinstance(current, BaseExceptionGroup):
             todo.extend(current.exceptions)
     return out
@@ -287,15 +292,15 @@ def _describe_transport_error(e: aiohttp.ClientError, settings: Settings) -> str
     if isinstance(e, aiohttp.ServerTimeoutError):
         return f"read timed out after {_seconds(settings.timeout_s)} s"
     causes = _causes(e)
-    if isinstance(e, aiohttp.ClientConnectorError):
-        text = str(e.os_error) or type(e.os_error).__name__
-    else:
-        text = str(e) or type(e).__name__
+    # ClientConnectorError wraps an OSError, its certificate variant an SSL error instead
+    wrapped = getattr(e, "os_error", None) or getattr(e, "certificate_error", None)
+    text = (str(wrapped) or type(wrapped).__name__) if wrapped is not None else (str(e) or type(e).__name__)
     for cause in causes:
-        if isinstance(cause, ssl.SSLCertVerificationError):
+        # aiohttp's own certificate error subclasses ssl.CertificateError without its fields
+        if isinstance(cause, ssl.SSLCertVerificationError) and not isinstance(cause, aiohttp.ClientError):
             return f"TLS certificate verification failed: {cause.verify_message or cause}"
     for cause in causes:
-        if isinstance(cause, ssl.SSLError):
+        if isinstance(cause, ssl.SSLError) and not isinstance(cause, aiohttp.ClientError):
             return f"TLS error: {cause}"
     if any(isinstance(c, ConnectionRefusedError) for c in causes) or "Connection refused" in text:
         return "connection refused"

@@ -469,3 +469,30 @@ def test_fetch_feed_maps_client_errors_only_at_the_edge(feed_server):
     with pytest.raises(FetchError, match="invalid URL: no host"):
         fetch("http:///rss")
     assert not issubclass(FetchError, aiohttp.ClientError)
+
+
+def test_untrusted_certificate_is_a_clear_tls_error(tmp_path):
+    """A TLS server whose certificate no CA in the bundle signed: refused, with the reason."""
+    import http.server
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-subj", "/CN=127.0.0.1", "-days", "1"], check=True, capture_output=True)  # fmt: skip
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(FetchError, match="TLS certificate verification failed: self.signed certificate"):
+            fetch(f"https://127.0.0.1:{httpd.server_address[1]}/rss")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
