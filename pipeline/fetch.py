@@ -312,10 +312,18 @@ def _describe_transport_error(e: aiohttp.ClientError, settings: Settings) -> str
         return f"connection failed: {text}"
     if isinstance(e, aiohttp.ServerDisconnectedError):
         return "protocol error: the server closed the connection without a response"
-    if isinstance(e, (aiohttp.ClientPayloadError, aiohttp.ClientResponseError)):
-        # a body cut short, a malformed status line or header (aiohttp's parser is strict)
-        return f"protocol error: {text}"
+    if isinstance(e, aiohttp.ClientResponseError):
+        # a malformed status line, header or chunk (aiohttp's parser is strict); its message
+        # quotes the offending bytes over several lines: keep the reason, on one line
+        return f"protocol error: {_one_line(e.message.split(chr(10) * 2)[0])}"
+    if isinstance(e, aiohttp.ClientPayloadError):
+        return f"protocol error: {_one_line(text)}"
     return f"network error: {text}"
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split()).rstrip(":")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _denied_at_connect(e: BaseException) -> _DeniedAtConnect | None:

@@ -496,3 +496,23 @@ def test_untrusted_certificate_is_a_clear_tls_error(tmp_path):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    "wire, reason",
+    [
+        (b"\x00\x01\x02 not http at all\r\n\r\n", "protocol error: Bad status line"),
+        (b"<rss></rss>", "protocol error: Bad status line"),  # HTTP/0.9-style, no status line
+        (b"HTTP/1.1 abc OK\r\n\r\n", "protocol error: Bad status line: Invalid status code"),
+        (b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", "protocol error: Got more than 8190 bytes"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhi\r\n0\r\n\r\n", "Invalid character in chunk size"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", "Duplicate Content-Length"),
+        (b"", "closed the connection without a response"),
+    ],
+)
+def test_malformed_responses_are_one_line_protocol_errors(feed_server, wire, reason):
+    url = feed_server.route("/bad", handler=lambda h: h.wfile.write(wire))
+    with pytest.raises(FetchError) as info:
+        fetch(url)
+    message = str(info.value)
+    assert reason in message and "\n" not in message and len(message) < 300, message
