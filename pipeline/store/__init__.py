@@ -511,14 +511,7 @@ class Store:
     def _update_tx(self, conn: Connection, w: UpdateWrite) -> int:
         f, log = schema.feeds, schema.fetch_log
         update = w.update
-        if w.lease_owner is None:
-            release: dict[str, Any] = dict(lease_owner=None, lease_expires_at=None)
-        else:
-            mine = f.c.lease_owner == w.lease_owner
-            release = dict(
-                lease_owner=sa.case((mine, sa.null()), else_=f.c.lease_owner),
-                lease_expires_at=sa.case((mine, sa.null()), else_=f.c.lease_expires_at),
-            )
+        release = _lease_release(w.lease_owner)
         fid = self._feed_id(conn, update.feed_url)
         new = self._insert_articles(conn, fid, update) if update.articles else 0
         next_due_at, new_items_ewma = w.next_due_at, w.new_items_ewma
@@ -557,19 +550,7 @@ class Store:
         if update.outcome == "ok" and update.ill_formed is False:
             values["last_error"] = None
         conn.execute(f.update().where(f.c.id == fid).values(**values))
-        conn.execute(
-            log.insert().values(
-                feed_id=fid,
-                started_at=update.started_at,
-                finished_at=update.finished_at,
-                outcome=update.outcome,
-                status=update.status,
-                error=update.error,
-                body_bytes=update.body_bytes,
-                items_seen=len(update.articles),
-                items_new=new,
-            )
-        )
+        conn.execute(log.insert().values(**_fetch_log_row(fid, update, new)))
         return new
 
     def record_health(self, writes: Sequence[UpdateWrite]) -> None:
@@ -607,10 +588,9 @@ class Store:
                 else:
                     row.update(last_error_at=row["last_fetch_at"], last_error=u.error)
                 groups.setdefault(key, []).append(row)
-                logs.append(dict(
-                    feed_id=fid, started_at=fastsql.db_time(u.started_at, dialect), finished_at=row["last_fetch_at"],
-                    outcome=u.outcome, status=u.status, error=u.error, body_bytes=u.body_bytes, items_seen=0, items_new=0,
-                ))  # fmt: skip
+                entry = _fetch_log_row(fid, u, 0)
+                entry.update(started_at=fastsql.db_time(u.started_at, dialect), finished_at=row["last_fetch_at"])
+                logs.append(entry)
             if dialect == "postgresql":
                 # several workers: lock feed rows in one global order (by id, as sync_feeds
                 # does), so this transaction cannot deadlock with another that holds several
@@ -664,13 +644,6 @@ class Store:
             return self._transact(tx)
         except SQLAlchemyError as e:
             raise StoreError(f"cannot store imported articles: {_short(e)}") from e
-
-    def reschedule(self, url: str, next_due_at: datetime, new_items_ewma: float | None) -> None:
-        f = schema.feeds
-        with self._write() as conn:
-            conn.execute(
-                f.update().where(f.c.url == url).values(next_due_at=next_due_at, new_items_ewma=new_items_ewma)
-            )
 
     # -- several poller workers (PostgreSQL) ----------------------------------
 
@@ -1190,10 +1163,38 @@ class UpdateWrite:
     reschedule: Callable[[int], tuple[datetime, float | None]] | None = None
 
 
+def _fetch_log_row(feed_id: int, update: FeedUpdate, new: int) -> dict[str, Any]:
+    """The fetch_log row of one poll (datetimes as they are: Core binds them, fastsql wants db_time)."""
+    return dict(
+        feed_id=feed_id,
+        started_at=update.started_at,
+        finished_at=update.finished_at,
+        outcome=update.outcome,
+        status=update.status,
+        error=update.error,
+        body_bytes=update.body_bytes,
+        items_seen=len(update.articles),
+        items_new=new,
+    )
+
+
 _FETCH_LOG_INSERT = schema.fetch_log.insert().values(
-    {c: sa.bindparam(c) for c in ("feed_id", "started_at", "finished_at", "outcome", "status", "error",
-                                  "body_bytes", "items_seen", "items_new")}  # fmt: skip
+    {c.name: sa.bindparam(c.name) for c in schema.fetch_log.columns if c.name != "id"}
 )
+
+
+def _lease_release(owner: Any) -> dict[str, Any]:
+    """The feeds columns that end a poll's lease: the lease of ``owner`` (a worker name, or a
+    bind parameter for one), never one another worker took after it expired; any lease when
+    ``owner`` is None (the single-process poller)."""
+    f = schema.feeds
+    if owner is None:
+        return dict(lease_owner=sa.null(), lease_expires_at=sa.null())
+    mine = f.c.lease_owner == owner
+    return dict(
+        lease_owner=sa.case((mine, sa.null()), else_=f.c.lease_owner),
+        lease_expires_at=sa.case((mine, sa.null()), else_=f.c.lease_expires_at),
+    )
 
 
 @functools.cache
@@ -1208,14 +1209,7 @@ def _health_statement(kind: str, retry_after: bool, leased: bool) -> sa.sql.Clau
         "status": sa.bindparam("status"),
         "disabled_reason": sa.bindparam("disabled_reason"),
     }
-    if leased:
-        # release this worker's lease, never one another worker took after it expired
-        mine = f.c.lease_owner == sa.bindparam("_owner")
-        values["lease_owner"] = sa.case((mine, sa.null()), else_=f.c.lease_owner)
-        values["lease_expires_at"] = sa.case((mine, sa.null()), else_=f.c.lease_expires_at)
-    else:
-        values["lease_owner"] = sa.null()
-        values["lease_expires_at"] = sa.null()
+    values.update(_lease_release(sa.bindparam("_owner") if leased else None))
     if kind == "ok":
         values.update(
             last_success_at=sa.bindparam("last_success_at"), error_streak=sa.literal_column("0"), retry_after_until=sa.null()
