@@ -31,6 +31,7 @@ rather than by the client's defaults:
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import os
 import socket
@@ -50,10 +51,7 @@ from ._aio import run_sync
 from .errors import BodyTooLarge, DestinationDenied, FetchError
 from .types import FetchResult, Settings
 
-__all__ = ["USER_AGENT", "Client", "make_client", "fetch_feed", "fetch_feed_sync", "check_destination"]
-
-#: what ``make_client`` returns and ``fetch_feed`` takes
-Client = aiohttp.ClientSession
+__all__ = ["USER_AGENT", "make_client", "fetch_feed", "fetch_feed_sync", "check_destination"]
 
 
 def _version() -> str:
@@ -120,6 +118,14 @@ def _denied(host: str, address: str, problem: str) -> str:
     return f"destination denied: {host} resolves to {address}, {problem}"
 
 
+def _refusal(host: str, address: str, settings: Settings) -> str | None:
+    """Why the policy refuses ``address`` (what ``host`` resolved to), or None if allowed.
+    The one check behind the pre-check, the connector's resolver and its socket factory."""
+    bare = address.split("%", 1)[0]  # an IPv6 zone index is not part of the address
+    problem = _address_problem(ipaddress.ip_address(bare), _deny_private(settings))
+    return None if problem is None else _denied(host, bare, problem)
+
+
 def _check_url_shape(url: str) -> URL:
     try:
         parsed = URL(url)
@@ -153,11 +159,10 @@ async def check_destination(url: str, settings: Settings) -> None:
         except socket.gaierror as e:
             raise FetchError(url, f"DNS lookup failed for {host}: {e.strerror or e}") from e
         addresses = [info[4][0].split("%", 1)[0] for info in infos]
-    deny_private = _deny_private(settings)
     for address in addresses:
-        problem = _address_problem(ipaddress.ip_address(address), deny_private)
-        if problem is not None:
-            raise DestinationDenied(url, _denied(host, address, problem))
+        refused = _refusal(host, address, settings)
+        if refused is not None:
+            raise DestinationDenied(url, refused)
 
 
 class _DeniedAtConnect(OSError):
@@ -177,14 +182,12 @@ class _PolicyResolver(AbstractResolver):
     async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
         loop = asyncio.get_running_loop()
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, family=family, flags=socket.AI_ADDRCONFIG)
-        deny_private = _deny_private(self._settings)
         out: list[ResolveResult] = []
         for fam, _, proto, _, sockaddr in infos:
             address = sockaddr[0]
-            bare = address.split("%", 1)[0]
-            problem = _address_problem(ipaddress.ip_address(bare), deny_private)
-            if problem is not None:
-                raise _DeniedAtConnect(_denied(host, bare, problem))
+            refused = _refusal(host, address, self._settings)
+            if refused is not None:
+                raise _DeniedAtConnect(refused)
             out.append(ResolveResult(hostname=host, host=address, port=sockaddr[1], family=fam, proto=proto,
                                      flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV))  # fmt: skip
         return out
@@ -199,16 +202,22 @@ def _policy_socket_factory(settings: Settings):
 
     def factory(addr_info) -> socket.socket:
         family, type_, proto, _, sockaddr = addr_info
-        bare = str(sockaddr[0]).split("%", 1)[0]
-        problem = _address_problem(ipaddress.ip_address(bare), _deny_private(settings))
-        if problem is not None:
-            raise _DeniedAtConnect(_denied(bare, bare, problem))
+        address = str(sockaddr[0])
+        refused = _refusal(address.split("%", 1)[0], address, settings)
+        if refused is not None:
+            raise _DeniedAtConnect(refused)
         return socket.socket(family=family, type=type_, proto=proto)
 
     return factory
 
 
 # --- client -------------------------------------------------------------------
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Built once per process (loading the bundle takes milliseconds; every cycle opens a client)."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def make_client(settings: Settings, user_agent: str | None = None) -> aiohttp.ClientSession:
@@ -218,7 +227,7 @@ def make_client(settings: Settings, user_agent: str | None = None) -> aiohttp.Cl
     connector = aiohttp.TCPConnector(
         # certifi's CA bundle, as httpx used: the same trust on every platform, whatever the
         # system store holds (some Python builds ship without one)
-        ssl=ssl.create_default_context(cafile=certifi.where()),
+        ssl=_tls_context(),
         limit=max(settings.concurrency, 1) * 2,
         resolver=_PolicyResolver(settings),
         socket_factory=_policy_socket_factory(settings),
