@@ -180,8 +180,9 @@ def _poll(tmp_path: Path, feeds: dict[str, str], settings=None, env_extra=None):
 def _policy_feeds(srv) -> dict[str, str]:
     return {
         "loopback": srv.url("/good.xml"),
-        # a host name: the check applies to the address it resolves to
-        "localhost_name": srv.url("/good.xml").replace("127.0.0.1", "localhost"),
+        # a host name: the check applies to the address it resolves to. Its own items (the Atom
+        # feed): two feeds of the same items race for them, and the one written second stores none
+        "localhost_name": srv.url("/good.atom").replace("127.0.0.1", "localhost"),
         "metadata_literal": "http://169.254.169.254/latest/meta-data/",
         "metadata_mapped_v6": "http://[::ffff:169.254.169.254]/latest/meta-data/",
         "metadata_host": "http://metadata.google.internal/computeMetadata/v1/",
@@ -205,6 +206,7 @@ def test_policy_by_default_allows_loopback_and_always_denies_link_local_and_meta
     feeds = _poll(tmp_path, _policy_feeds(hostile_server.srv))
     assert feeds["loopback"]["status"] == "ok" and feeds["loopback"]["items_total"] == GOOD_FEEDS["good_rss"]
     assert feeds["localhost_name"]["status"] == "ok", feeds["localhost_name"]["last_error"]
+    assert feeds["localhost_name"]["items_total"] == GOOD_FEEDS["good_atom"]
     for name, reason in ALWAYS_DENIED.items():
         assert feeds[name]["status"] == "error", name
         assert reason in feeds[name]["last_error"], (name, feeds[name]["last_error"])
