@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
         description="Evaluate on a labelled dataset: plover (plover_sentences.csv), conflibert "
         "(ConfliBERT cameo_class csv, e.g. test.csv) or csv (columns text,label; 1 = escalation).",
     )
-    e.add_argument("--dataset", required=True, choices=("plover", "conflibert", "csv"))
+    e.add_argument("--dataset", required=True, choices=("plover", "conflibert", "csv", "news"))
     e.add_argument("path", help="CSV file of the dataset")
     e.add_argument("--json", action="store_true", help="print the report as JSON")
     e.add_argument("--systems", default="rules", metavar="LIST",
@@ -48,12 +48,18 @@ def _usage_error(message: str) -> int:
 
 def _summary(text: str, scored: Any) -> str:
     lines = [f"score {scored.score:.1f}  theatre {scored.theatre}  ({len(scored.signals)} signals)"]
+    if scored.signals:
+        from .relevance import load_gate
+
+        lines.append(f"  relevance: {load_gate().judge(text).explain()}")
     for g in scored.signals:
         actors = f"{g.source or '?'} -> {g.target or '?'}"
         lines.append(
             f"  {g.weight:+6.2f}  {g.signal:<26} {g.kind:<6} {g.modality:<11} {actors:<13} "
             f"[{g.evidence.start}:{g.evidence.end}] {g.evidence.text!r}"
         )
+        if g.why:
+            lines.append(f"{'':10}{g.why}")
     return "\n".join(lines)
 
 

@@ -9,8 +9,9 @@ Datasets (loaders below; files stay in ../shared, never in the repo):
   separately as well (the real-news sentences);
 * ``csv``: any ``text,label`` file, label 1 = escalation, 0 = not.
 
-An article "is escalation" when it has at least one escalation signal that is
-not negated or denied. The mapping from our categories to PLOVER types and
+An article "is escalation" when it has at least one escalation signal that
+counts: it has a weight (not negated or denied, and judged geopolitical by the
+relevance checks of :mod:`pipeline.score`). The mapping from our categories to PLOVER types and
 ConfliBERT classes is ``pipeline/data/eval_mapping.yaml``.
 
 ``systems`` adds the shipped linear models (:mod:`pipeline.model`, trained on
@@ -184,7 +185,8 @@ def _read_csv(path: str | Path, required: tuple[str, ...]) -> list[dict[str, str
 
 
 def _counting(signals: Iterable[Any]) -> list[Any]:
-    return [g for g in signals if g.modality not in NOT_COUNTING]
+    """The signals that count: a weight (negated, denied and not geopolitical ones have none)."""
+    return [g for g in signals if g.weight != 0 and g.modality not in NOT_COUNTING]
 
 
 def _is_escalation(signals: Iterable[Any]) -> bool:
@@ -398,8 +400,12 @@ def evaluate(dataset: str, path: str | Path, systems: Sequence[str] = ("rules",)
         report = evaluate_conflibert(path, systems=systems)
     elif dataset == "csv":
         report = evaluate_csv(path, systems=systems)
+    elif dataset == "news":
+        from .evaluate_news import evaluate_news
+
+        report = evaluate_news(path)
     else:
-        raise DatasetError(f"unknown dataset {dataset!r} (plover, conflibert, csv)")
+        raise DatasetError(f"unknown dataset {dataset!r} (plover, conflibert, csv, news)")
     if models:
         report["model"] = _model_info(models)
     report["taxonomy_version"] = load_lexicon().taxonomy_version
@@ -432,6 +438,10 @@ def _binary(title: str, b: dict[str, Any]) -> list[str]:
 
 
 def format_report(r: dict[str, Any]) -> str:
+    if r["dataset"] == "news":
+        from .evaluate_news import format_news_report
+
+        return format_news_report(r)
     lines = [f"dataset {r['dataset']}: {r['path']} ({r['rows']} rows, taxonomy {r.get('taxonomy_version', '?')})"]
     if r["dataset"] == "plover":
         lines += _binary("escalation: THREATEN/MOBILIZE/SANCTION/COERCE/ASSAULT/FIGHT vs cooperative types",

@@ -110,7 +110,7 @@ def rule_features(scored: Any) -> dict[str, float]:
     max_esc = max_de = 0.0
     for g in sigs:
         out["r:mod:" + g.modality] = 1.0
-        if g.modality in _NOT_COUNTING:
+        if g.modality in _NOT_COUNTING or g.weight == 0:
             continue
         out["r:cat:" + g.signal] = 1.0
         out["r:kind:" + g.kind] = 1.0

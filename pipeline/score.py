@@ -30,6 +30,7 @@ import math
 from bisect import bisect_right
 from typing import Any
 
+from .relevance import lexicon_features, load_gate
 from .signals import Lexicon, load_lexicon
 from .types import Evidence, ScoredArticle, Signal
 
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 TAXONOMY_VERSION: str = load_lexicon().taxonomy_version
+
+#: the theatre of an article with nothing geopolitical in it ("other" is geopolitics off the watchlist)
+NO_THEATRE = "none"
 
 _MODALITY_ORDER = ("denied", "negated", "conditional", "hedged", "threat", "action")
 
@@ -147,38 +151,76 @@ def _clauses(text: str, sent_starts: list[int], clause_cues: list[int]) -> list[
     return bounds
 
 
+_AGENDA_WINDOW_WORDS = 10
+_ANY_WOULD = (" would ", " will ", " could ", " would,", " will,")
+
+
+def _any_would(text: str, start: int, end: int, c_lo: int, c_hi: int) -> bool:
+    """ "Any invasion would ...", "any Russian incursion will ...": a hypothesis.
+
+    "any" one or two words before the trigger, and would/will/could after it in
+    the clause. Plain string checks: this runs for every hit.
+    """
+    before = text[max(c_lo, start - 24) : start].lower().split()
+    if not before or "any" not in before[-3:]:
+        return False
+    after = text[end:c_hi].lower()
+    return any(w in after for w in _ANY_WOULD)
+
+
 def _words_between(text: str, a: int, b: int) -> int:
     """Words strictly between offsets a and b (cue and trigger spans exclude
     their spaces, so the gap " x y " has one more space than words)."""
     return text.count(" ", a, b) - 1 if b > a else 0
 
 
-def score_text(text: str, lexicon: Lexicon | None = None) -> ScoredArticle:
-    """Score one text. Spans in the result index ``text``."""
+def _no_signal(lex: Lexicon, text: str, sc: Any, gate: Any) -> ScoredArticle:
+    """An article without signals: its theatre, or "none" when nothing geopolitical is in it."""
+    actors = _dedupe_actors(sc.actors)
+    if not actors or (gate is not None and not gate.decide(text, lexicon_features(sc), sc.norm or None).relevant):
+        return ScoredArticle(0.0, NO_THEATRE, (), lex.taxonomy_version)
+    return ScoredArticle(0.0, _theatre(lex, actors, ()), (), lex.taxonomy_version)
+
+
+def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> ScoredArticle:
+    """Score one text. Spans in the result index ``text``.
+
+    ``gate``: the relevance gate (:mod:`pipeline.relevance`); None is the shipped
+    one, ``False`` none at all (the rules alone, for comparisons and tests).
+    """
     lex = lexicon or load_lexicon()
+    if gate is None:
+        gate = load_gate()
+    elif gate is False:
+        gate = None
     text = text or ""
     sc = lex.scan(text)
     if not sc.parts:
-        theatre = _theatre(lex, sc.actors, ())
-        return ScoredArticle(0.0, theatre, (), lex.taxonomy_version)
+        return _no_signal(lex, text, sc, gate)
     hits = _assemble(lex, text, sc.parts)
     if not hits:
-        theatre = _theatre(lex, sc.actors, ())
-        return ScoredArticle(0.0, theatre, (), lex.taxonomy_version)
+        return _no_signal(lex, text, sc, gate)
 
     sent_starts = _sentences(text)
-    clause_starts = _clauses(text, sent_starts, [c[0] for c in sc.cues if c[2] == "clause"])
-    cues = [c for c in sc.cues if c[2] != "clause"]
+    # "not only ... but also" goes on, it does not open a new clause
+    clause_starts = _clauses(text, sent_starts, [c[0] for c in sc.cues if c[2] == "clause"
+                                                 and not text.startswith(" also", c[1])])
+    cues = [c for c in sc.cues if c[2] != "clause" and c[2] != "context"]
+    ctx_cues = [c for c in sc.cues if c[2] == "context"]
     actors = _dedupe_actors(sc.actors)
     cats = lex.categories
     denial_spans = [(c[0], c[1]) for c in cues if c[2] == "denied_before"]
+    # "would be met with": the phrase is the cue, not a meeting
+    swallowing = denial_spans + [(c[0], c[1]) for c in cues if c[2] == "consequence"]
     # "unsure if ... a bluff": the "if" is part of a hedge, not a condition
     hedge_spans = [(c[0], c[1]) for c in cues if c[2] == "hedged" and " " in text[c[0] : c[1]]]
+    cond_starts = [c[0] for c in cues if c[2] == "conditional"]
 
     # --- per hit: clause, modality, variant -------------------------------------
-    judged: list[list[Any]] = []  # [start, end, cat_id, modality, sent_idx, clause_idx, in_condition]
+    # [start, end, cat_id, modality, sent_idx, clause_idx, in_condition, fold_key, topic_cue, own category]
+    judged: list[list[Any]] = []
     for start, end, cat_id, gapped in hits:
-        if any(ds <= start and end <= de for ds, de in denial_spans):
+        if any(ds <= start and end <= de for ds, de in swallowing):
             continue  # "rejected claims": the phrase is the denial itself
         s_idx = bisect_right(sent_starts, start) - 1
         c_idx = bisect_right(clause_starts, start) - 1
@@ -188,17 +230,30 @@ def score_text(text: str, lexicon: Lexicon | None = None) -> ScoredArticle:
         c_hi = clause_starts[c_idx + 1] if c_idx + 1 < len(clause_starts) else len(text)
         c_hi = min(c_hi, s_hi)
         denied = negated = conditional = hedged = threatened = in_condition = False
+        fold_key: Any = c_idx
+        topic_cue = None
         for cs, ce, ctype, flag in cues:
             if cs >= s_hi or ce <= s_lo:
                 continue
             if ctype == "denied_before":
                 if s_lo <= cs and ce <= start:
                     denied = True
+            elif ctype == "consequence":
+                # "An attack would be met with sanctions": what comes before is the
+                # condition, what comes after the conditional threat
+                conditional = True
+                if ce <= start:
+                    continue
+                in_condition = True
+                fold_key = ("s", s_idx)
             elif cs < c_lo or ce > c_hi:
                 continue
             elif ctype == "negated_before":
+                if text.startswith(" only", ce):
+                    continue  # "not only ... but also" is not a negation
                 if ce <= start and _words_between(text, ce, start) <= lex.negation_window_words:
-                    negated = True
+                    if not any(ce <= q < start for q in cond_starts):  # "won't open if Russia invades"
+                        negated = True
                 elif gapped and start < cs and ce <= end:  # "NATO ruled out sending troops"
                     negated = True
             elif ctype == "negated_after":
@@ -224,6 +279,11 @@ def score_text(text: str, lexicon: Lexicon | None = None) -> ScoredArticle:
             elif ctype == "threat":
                 if ce <= start and _words_between(text, ce, start) <= lex.threat_window_words:
                     threatened = True
+            elif ctype == "agenda":
+                if ce <= start and _words_between(text, ce, start) <= _AGENDA_WINDOW_WORDS:
+                    topic_cue = text[cs:ce]
+        if not conditional and _any_would(text, start, end, c_lo, c_hi):
+            conditional = True  # "any invasion would be very tough": a hypothesis, not an act
         cat = cats[cat_id]
         if denied:
             modality = "denied"
@@ -237,6 +297,7 @@ def score_text(text: str, lexicon: Lexicon | None = None) -> ScoredArticle:
             modality = "threat"
         else:
             modality = "action"
+        own = cat_id
         if cat.direction == "escalation":
             if cat.threat_variant and (threatened or (conditional and not in_condition)):
                 cat_id = cat.threat_variant
@@ -245,17 +306,20 @@ def score_text(text: str, lexicon: Lexicon | None = None) -> ScoredArticle:
             # de-escalate is itself a (mild) escalation
             cat_id = cat.negated_variant
             modality = "action"
-        judged.append([start, end, cat_id, modality, s_idx, c_idx, in_condition])
+        if topic_cue is not None and cats[cat_id].kind != "threat":
+            topic_cue = None  # "talks on the attacks": the attacks still happened
+        judged.append([start, end, cat_id, modality, s_idx, c_idx, in_condition, fold_key, topic_cue, own])
 
     # --- fold conditions into their threat, apply yields_to, dedupe ----------------
-    counting_by_clause: dict[int, int] = {}
+    counting_by_clause: dict[Any, int] = {}
     for j in judged:
         if not j[6] and cats[j[2]].direction == "escalation" and j[3] not in ("negated", "denied"):
-            counting_by_clause[j[5]] = counting_by_clause.get(j[5], 0) + 1
+            for key in (j[5], ("s", j[4])):
+                counting_by_clause[key] = counting_by_clause.get(key, 0) + 1
     present: dict[int, set[str]] = {}
     kept: list[list[Any]] = []
     for j in judged:
-        if j[6] and cats[j[2]].direction == "escalation" and counting_by_clause.get(j[5]):
+        if j[6] and cats[j[2]].direction == "escalation" and counting_by_clause.get(j[7]):
             continue  # "warned of sanctions if Russia invades": the invasion is the condition
         kept.append(j)
         if j[3] not in ("negated", "denied"):
@@ -264,8 +328,8 @@ def score_text(text: str, lexicon: Lexicon | None = None) -> ScoredArticle:
     seen: set[tuple[int, str]] = set()
     for j in kept:
         cat = cats[j[2]]
-        if cat.yields_to and cat.yields_to & present.get(j[4], set()):
-            continue
+        if cat.yields_to and j[9] == j[2] and cat.yields_to & present.get(j[4], set()):
+            continue  # a generic word beside a specific one; a threatened act keeps its own evidence
         if cat.yields_after and any(
             k[4] == j[4] and k[0] < j[0] and k[2] in cat.yields_after and k[3] not in ("negated", "denied")
             for k in kept
@@ -277,37 +341,19 @@ def score_text(text: str, lexicon: Lexicon | None = None) -> ScoredArticle:
         seen.add(key)
         final.append(j)
 
-    # --- actors, weights, signals ------------------------------------------------
-    mw = lex.modality_weights
-    counts: dict[str, int] = {}
-    pre: list[tuple[Any, ...]] = []
-    total = 0.0
-    for start, end, cat_id, modality, s_idx, c_idx, _ in final:
-        cat = cats[cat_id]
-        if modality == "threat":
-            mult = mw["threat_kind"] if cat.kind == "threat" else mw["threat"]
-        else:
-            mult = mw[modality]
-        k = counts.get(cat_id, 0)
-        counts[cat_id] = k + 1
-        weight = cat.weight * mult * (lex.repeat_decay**k)
-        if cat.direction == "de-escalation":
-            weight = -weight
-        weight = round(weight, 3) + 0.0
-        total += weight
-        s_lo = sent_starts[s_idx]
-        s_hi = sent_starts[s_idx + 1] if s_idx + 1 < len(sent_starts) else len(text)
-        c_lo = clause_starts[c_idx]
-        source, target = _actors_for(text, actors, start, end, s_lo, s_hi, c_lo)
-        kind = cat.kind if modality not in ("threat", "conditional") or cat.direction != "escalation" else "threat"
-        if modality == "conditional" and cat.kind == "act" and cat.direction == "escalation":
-            kind = "threat"
-        pre.append((start, end, cat, modality, source, target, weight, s_lo, s_hi, kind))
-
-    theatre = _theatre(lex, actors, [(p[4], p[5], abs(p[6])) for p in pre])
+    # --- actors, relevance, weights, signals ----------------------------------------
+    judgement = gate.decide(text, lexicon_features(sc), sc.norm or None) if gate is not None else None
+    pre = _weigh(lex, text, final, sent_starts, clause_starts, actors, ctx_cues, judgement)
+    total = sum(p[6] for p in pre)
+    counted = [(p[4], p[5], abs(p[6]), p[2].id) for p in pre if p[6] != 0]
+    if judgement is not None and not judgement.relevant and not counted:
+        theatre = NO_THEATRE  # the words are there, the world is not: a match report, a strike by workers
+    elif not counted and not actors:
+        theatre = NO_THEATRE
+    else:
+        theatre = _theatre(lex, actors, counted)
     signals = []
-    for start, end, cat, modality, source, target, weight, s_lo, s_hi, kind in pre:
-        sentence = text[s_lo:s_hi].rstrip()
+    for start, end, cat, modality, source, target, weight, s_lo, s_hi, kind, why in pre:
         signals.append(
             Signal(
                 signal=cat.id,
@@ -317,12 +363,97 @@ def score_text(text: str, lexicon: Lexicon | None = None) -> ScoredArticle:
                 source=source,
                 target=target,
                 theatre=theatre,
-                evidence=Evidence(start, end, text[start:end], sentence, s_lo),
+                evidence=Evidence(start, end, text[start:end], text[s_lo:s_hi].rstrip(), s_lo),
                 weight=weight,
+                why=why,
             )
         )
     score = 100.0 * (1.0 - math.exp(-max(total, 0.0) / lex.score_scale))
     return ScoredArticle(round(score, 1), theatre, tuple(signals), lex.taxonomy_version)
+
+
+def _sentence_contexts(ctx_cues: list[tuple[int, int, str, str | None]], actors: list[tuple[int, int, str]],
+                       s_lo: int, s_hi: int) -> set[str]:
+    """The context names found in one sentence, ``actor`` when a gazetteer actor is in it."""
+    found = {c[3] for c in ctx_cues if s_lo <= c[0] < s_hi}  # type: ignore[misc]
+    if any(s_lo <= a[0] < s_hi for a in actors):
+        found.add("actor")
+    return found
+
+
+def _weigh(lex: Lexicon, text: str, final: list[list[Any]], sent_starts: list[int], clause_starts: list[int],
+           actors: list[tuple[int, int, str]], ctx_cues: list[tuple[int, int, str, str | None]],
+           judgement: Any) -> list[tuple[Any, ...]]:
+    """Actors, relevance, weight and the reason of every kept hit.
+
+    A hit counts when (1) its modality counts (not negated or denied), (2) its
+    sentence meets the category's ``needs`` and no ``vetoed_by`` context stands
+    there unlifted, and (3) the relevance gate says the text is geopolitical, or
+    is between its floor and its threshold with a rescue context in the sentence.
+    Repeats of a category decay over the hits that count.
+    """
+    cats = lex.categories
+    mw = lex.modality_weights
+    counts: dict[str, int] = {}
+    out: list[tuple[Any, ...]] = []
+    ctx_cache: dict[int, set[str]] = {}
+    for start, end, cat_id, modality, s_idx, c_idx, _, _, topic_cue, _ in final:
+        cat = cats[cat_id]
+        s_lo = sent_starts[s_idx]
+        s_hi = sent_starts[s_idx + 1] if s_idx + 1 < len(sent_starts) else len(text)
+        c_lo = clause_starts[c_idx]
+        source, target = _actors_for(text, actors, start, end, s_lo, s_hi, c_lo)
+        kind = cat.kind if modality not in ("threat", "conditional") or cat.direction != "escalation" else "threat"
+        if modality == "conditional" and cat.kind == "act" and cat.direction == "escalation":
+            kind = "threat"
+        ctx = ctx_cache.get(s_idx)
+        if ctx is None:
+            ctx = ctx_cache[s_idx] = _sentence_contexts(ctx_cues, actors, s_lo, s_hi)
+        if source and target:
+            ctx = ctx | {"two_actors"}
+        why = _relevance_refusal(lex, cat, ctx, judgement)
+        if why is None and topic_cue is not None:
+            why = f"not counted: a topic of the talks ({topic_cue!r}), not a threat made"
+        if modality == "threat":
+            mult = mw["threat_kind"] if cat.kind == "threat" else mw["threat"]
+        else:
+            mult = mw[modality]
+        weight = 0.0
+        if why is None:
+            if mult == 0:
+                why = f"not counted: {modality}"
+            else:
+                k = counts.get(cat_id, 0)
+                counts[cat_id] = k + 1
+                weight = cat.weight * mult * (lex.repeat_decay**k)
+                if cat.direction == "de-escalation":
+                    weight = -weight
+                weight = round(weight, 3) + 0.0
+                why = f"counted: {modality}; actors {source or '?'} -> {target or '?'}; "
+                if judgement is None:
+                    why += "no relevance gate"
+                elif judgement.relevant:
+                    why += judgement.explain()
+                else:
+                    rescue = "/".join(sorted(ctx & lex.rescue_contexts))
+                    why += f"relevance p={judgement.probability:.2f} under the gate's threshold, kept for its {rescue} context"
+        out.append((start, end, cat, modality, source, target, weight, s_lo, s_hi, kind, why))
+    return out
+
+
+def _relevance_refusal(lex: Lexicon, cat: Any, ctx: set[str], judgement: Any) -> str | None:
+    """Why a hit does not count as geopolitics, or None when it does."""
+    if cat.vetoed_by:
+        veto = cat.vetoed_by & ctx
+        if veto and not (ctx & lex.veto_lifted_by):
+            return f"not counted: {'/'.join(sorted(veto))} context in the sentence"
+    if cat.needs and not (cat.needs & ctx):
+        return f"not counted: the sentence has no {' or '.join(sorted(cat.needs))} context"
+    if judgement is None or judgement.relevant:
+        return None
+    if judgement.probability >= lex.gate_floor and ctx & lex.rescue_contexts:
+        return None
+    return "not counted: the text is " + judgement.explain()
 
 
 def _assemble(lex: Lexicon, text: str, parts: list[tuple[int, int, int, int]]) -> list[tuple[int, int, str, bool]]:
@@ -454,24 +585,37 @@ def _actors_for(
 
 
 def _theatre(lex: Lexicon, actors: list[tuple[int, int, str]], pairs: Any) -> str:
+    """The watchlist theatre the article is about; ``pairs``: (source, target, |weight|, category)."""
     codes = {a[2] for a in actors}
     if not codes:
         return lex.default_theatre
-    best, best_score = lex.default_theatre, 0.0
+    scores: dict[str, float] = {}
+    present: set[str] = set()
     for th in lex.theatres:
         side_a, side_b = th.sides
         both = bool(codes & side_a and codes & side_b)
         anchored = bool(codes & th.anchors)
         if not (both or anchored):
             continue  # a theatre needs both sides present, or an anchor actor
+        present.add(th.id)
+        members = side_a | side_b
         score = 3 * both + anchored
-        for src, tgt, w in pairs:
+        for src, tgt, w, _ in pairs:
             if (src in side_a and tgt in side_b) or (src in side_b and tgt in side_a):
                 score += 2 * w
-            elif src in side_a or src in side_b or tgt in side_a or tgt in side_b:
-                score += w
-        if score > best_score:
-            best, best_score = th.id, score
+            elif src in members or tgt in members:
+                other = tgt if src in members else src
+                # USA -> EU over Russia's build-up, RUS -> UKR seen from RUS-NATO: half
+                score += 0.5 * w if other is not None else w
+        scores[th.id] = score
+    best, best_score, wider = lex.default_theatre, 0.0, None
+    for th in lex.theatres:
+        if th.id in scores and scores[th.id] > best_score:
+            best, best_score, wider = th.id, scores[th.id], th
+    if wider is not None and wider.defers_to in present:
+        heaviest = max(pairs, key=lambda p: p[2], default=None)
+        if heaviest is None or heaviest[3] not in wider.keeps:
+            return wider.defers_to
     return best
 
 
@@ -496,6 +640,7 @@ def scored_to_dict(s: ScoredArticle) -> dict[str, Any]:
                     "sentence": g.evidence.sentence,
                 },
                 "weight": g.weight,
+                "why": g.why,
             }
             for g in s.signals
         ],

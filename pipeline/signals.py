@@ -51,7 +51,11 @@ CUE_TYPES = (
     "conditional",
     "hedged",
     "threat",
+    "consequence",
+    "agenda",
 )
+#: cue types a taxonomy may leave out (added after the first version)
+OPTIONAL_CUE_TYPES = ("consequence", "agenda")
 
 # words that open a new clause: cues in one clause do not reach the next
 _CLAUSE_CUES = ("but", "while", "whereas", "although", "though", "yet")
@@ -90,6 +94,13 @@ class Category:
     negatives: tuple[str, ...]
     line: int | None = None
     yields_after: frozenset[str] = frozenset()
+    #: the hit counts only when its sentence has one of these contexts (a name from the
+    #: taxonomy's ``contexts``, or ``actor``: a gazetteer actor, ``two_actors``: a source
+    #: and a target); empty = no requirement
+    needs: frozenset[str] = frozenset()
+    #: the hit does not count when its sentence has one of these contexts and none of the
+    #: taxonomy's ``relevance.rescue_contexts`` ("flooding kills nine": an accident)
+    vetoed_by: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +109,11 @@ class Theatre:
     name: str
     sides: tuple[frozenset[str], frozenset[str]]
     anchors: frozenset[str]
+    #: a wider theatre that gives way to a narrower one present in the article
+    #: (RUS-NATO to RUS-UKR: Western sanctions and arms for Ukraine are the Ukraine war)
+    defers_to: str | None = None
+    #: ... unless the article's heaviest signal is one of these (NATO posture, security demands)
+    keeps: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +136,8 @@ class Scan:
     cues: list[tuple[int, int, str, str | None]]
     #: (start, end, actor_code)
     actors: list[tuple[int, int, str]]
+    #: the normalised text the automaton ran over (padded with a space at each end)
+    norm: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +157,14 @@ class Lexicon:
     automaton: Any
     gazetteer_version: str = ""
     watchlist_version: str = ""
+    #: context names (taxonomy ``contexts``), matched as cues of type "context"
+    contexts: frozenset[str] = frozenset()
+    #: below this relevance-gate probability nothing in the text counts
+    gate_floor: float = 0.2
+    #: contexts that let a signal count when the gate is between the floor and its threshold
+    rescue_contexts: frozenset[str] = frozenset()
+    #: contexts that lift a category's ``vetoed_by``
+    veto_lifted_by: frozenset[str] = frozenset()
 
     def scan(self, text: str) -> Scan:
         return scan(self, text)
@@ -238,12 +264,15 @@ class _Problems:
 
 _CAT_KEYS = (
     "id", "label", "direction", "kind", "weight", "threat_variant",
-    "negated_variant", "yields_to", "yields_after", "patterns", "examples",
+    "negated_variant", "yields_to", "yields_after", "patterns", "examples", "needs", "vetoed_by",
 )
 _TAX_KEYS = (
     "version", "max_gap_words", "modality_weights", "score_scale", "repeat_decay",
     "modality_cues", "negation_window_words", "threat_window_words", "categories",
+    "contexts", "relevance",
 )
+#: context names that are not word lists: computed from the actors of the sentence
+ACTOR_CONTEXTS = ("actor", "two_actors")
 _MODALITY_WEIGHT_KEYS = ("action", "threat", "threat_kind", "conditional", "hedged", "negated", "denied")
 
 
@@ -324,11 +353,39 @@ def load_taxonomy(path: Path = TAXONOMY_PATH) -> dict[str, Any]:
         probs.unknown_keys(cue_node, CUE_TYPES, "modality_cues")
         for t in CUE_TYPES:
             if t not in cue_node:
-                probs.add(_line(cue_node), f"modality_cues.{t}", "missing")
+                if t not in OPTIONAL_CUE_TYPES:
+                    probs.add(_line(cue_node), f"modality_cues.{t}", "missing")
                 continue
             cues[t] = _str_list(cue_node[t], probs, f"modality_cues.{t}", _line(cue_node, t))
             for i, c in enumerate(cues[t]):
                 _check_pattern(c, probs, f"modality_cues.{t}[{i}]", _line(cue_node[t], i))
+
+    contexts: dict[str, list[str]] = {}
+    ctx_node = doc.get("contexts") or {}
+    if not isinstance(ctx_node, dict):
+        probs.add(_line(doc, "contexts"), "contexts", "must be a mapping of name -> list of phrases")
+        ctx_node = {}
+    for name in ctx_node:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)) or name in ACTOR_CONTEXTS:
+            probs.add(_line(ctx_node, name), f"contexts.{name}", "must be a snake_case name other than "
+                      + " and ".join(ACTOR_CONTEXTS))
+            continue
+        contexts[str(name)] = _str_list(ctx_node[name], probs, f"contexts.{name}", _line(ctx_node, name))
+        for i, c in enumerate(contexts[str(name)]):
+            _check_pattern(c, probs, f"contexts.{name}[{i}]", _line(ctx_node[name], i))
+    known_ctx = set(contexts) | set(ACTOR_CONTEXTS)
+    rel_node = doc.get("relevance") or {}
+    probs.unknown_keys(rel_node, ("gate_floor", "rescue_contexts", "veto_lifted_by"), "relevance")
+    gate_floor = rel_node.get("gate_floor", 0.2) if isinstance(rel_node, dict) else 0.2
+    if isinstance(gate_floor, bool) or not isinstance(gate_floor, (int, float)) or not 0 <= gate_floor <= 1:
+        probs.add(_line(rel_node, "gate_floor"), "relevance.gate_floor", f"must be in [0, 1] (got {gate_floor!r})")
+        gate_floor = 0.2
+    rescue = rel_node.get("rescue_contexts") or [] if isinstance(rel_node, dict) else []
+    lifted = rel_node.get("veto_lifted_by") or [] if isinstance(rel_node, dict) else []
+    for key, vals in (("rescue_contexts", rescue), ("veto_lifted_by", lifted)):
+        for r in vals:
+            if r not in known_ctx:
+                probs.add(_line(rel_node, key), f"relevance.{key}", f"unknown context {r!r}")
 
     cats: dict[str, Category] = {}
     cat_nodes = doc.get("categories")
@@ -382,6 +439,18 @@ def load_taxonomy(path: Path = TAXONOMY_PATH) -> dict[str, Any]:
             after = []
         for y in after:
             refs.append((cid, "yields_after", str(y), _line(node, "yields_after")))
+        ctx_refs: dict[str, list[str]] = {}
+        for key in ("needs", "vetoed_by"):
+            vals = node.get(key) or []
+            if not isinstance(vals, list):
+                probs.add(_line(node, key), f"{where}.{key}", "must be a list of context names")
+                vals = []
+            for v in vals:
+                if v not in known_ctx:
+                    close = difflib.get_close_matches(str(v), sorted(known_ctx), n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    probs.add(_line(node, key), f"{where}.{key}", f"unknown context {v!r}{hint}")
+            ctx_refs[key] = [str(v) for v in vals]
         for key in ("threat_variant", "negated_variant"):
             if node.get(key) is not None:
                 refs.append((cid, key, str(node[key]), _line(node, key)))
@@ -397,6 +466,8 @@ def load_taxonomy(path: Path = TAXONOMY_PATH) -> dict[str, Any]:
             negated_variant=node.get("negated_variant"),
             yields_to=frozenset(str(y) for y in yields),
             yields_after=frozenset(str(y) for y in after),
+            needs=frozenset(ctx_refs.get("needs", ())),
+            vetoed_by=frozenset(ctx_refs.get("vetoed_by", ())),
             patterns=tuple(patterns),
             positives=tuple(pos),
             negatives=tuple(neg),
@@ -416,6 +487,10 @@ def load_taxonomy(path: Path = TAXONOMY_PATH) -> dict[str, Any]:
         "version": str(version),
         "categories": cats,
         "cues": cues,
+        "contexts": contexts,
+        "gate_floor": float(gate_floor),
+        "rescue_contexts": frozenset(str(r) for r in rescue),
+        "veto_lifted_by": frozenset(str(r) for r in lifted),
         "modality_weights": modality_weights,
         "score_scale": score_scale,
         "repeat_decay": repeat_decay,
@@ -477,7 +552,7 @@ def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | No
         if not isinstance(node, dict):
             probs.add(line, where, "must be a mapping")
             continue
-        probs.unknown_keys(node, ("id", "name", "sides", "anchors"), where)
+        probs.unknown_keys(node, ("id", "name", "sides", "anchors", "defers_to", "keeps"), where)
         tid = node.get("id")
         if not isinstance(tid, str) or not tid:
             probs.add(line, f"{where}.id", "required")
@@ -493,9 +568,19 @@ def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | No
         for code in [c for s in sides for c in s] + list(anchors):
             if actor_codes is not None and code not in actor_codes:
                 probs.add(_line(node, "sides"), f"{where}", f"unknown actor code {code!r}")
+        keeps = node.get("keeps") or []
+        if not isinstance(keeps, list):
+            probs.add(_line(node, "keeps"), f"{where}.keeps", "must be a list of category ids")
+            keeps = []
         theatres.append(Theatre(tid, str(node.get("name") or tid),
                                 (frozenset(map(str, sides[0])), frozenset(map(str, sides[1]))),
-                                frozenset(map(str, anchors))))
+                                frozenset(map(str, anchors)),
+                                str(node["defers_to"]) if node.get("defers_to") else None,
+                                frozenset(map(str, keeps))))
+    ids = {t.id for t in theatres}
+    for i, t in enumerate(theatres):
+        if t.defers_to is not None and t.defers_to not in ids:
+            probs.add(_line(nodes, i), f"theatres[{i}].defers_to", f"unknown theatre {t.defers_to!r}")
     probs.raise_if_any()
     return {"version": str(doc.get("version", "")), "theatres": tuple(theatres),
             "default": str(doc.get("default") or "other")}
@@ -545,6 +630,12 @@ def compile_lexicon(
                     elif cue_type == "conditional" and lit == "should":
                         flag = "clause_start"
                     _add(auto, key, (CUE, len(key), prefix, cue_type, flag))
+    for name, phrases in tax["contexts"].items():
+        for src in phrases:
+            for lits in pattern_parts(src):
+                for lit in lits:
+                    key, prefix = _key(lit)
+                    _add(auto, key, (CUE, len(key), prefix, "context", name))
     for word in _CLAUSE_CUES:  # clause boundaries for pipeline.score
         _add(auto, " " + word + " ", (CUE, len(word) + 2, False, "clause", None))
     exact = gaz["exact_case"]
@@ -571,6 +662,10 @@ def compile_lexicon(
         automaton=auto,
         gazetteer_version=gaz["version"],
         watchlist_version=wl["version"],
+        contexts=frozenset(tax["contexts"]),
+        gate_floor=tax["gate_floor"],
+        rescue_contexts=tax["rescue_contexts"],
+        veto_lifted_by=tax["veto_lifted_by"],
     )
 
 
@@ -632,4 +727,4 @@ def scan(lex: Lexicon, text: str) -> Scan:
                 elif capital and not text[start].isupper():
                     continue
                 actors.append((start, end, a))
-    return Scan(text, parts, cues, actors)
+    return Scan(text, parts, cues, actors, norm)

@@ -124,8 +124,11 @@ class Signal:
     target: str | None
     theatre: str
     evidence: Evidence
-    #: contribution to the article score (0 for negated or denied escalation)
+    #: contribution to the article score (0 for negated or denied escalation, and for
+    #: every signal of a text the relevance gate judged not geopolitical)
     weight: float
+    #: why it counted (modality, actors, the relevance gate's reason) or why not
+    why: str = ""
 
 
 @dataclass(frozen=True, slots=True)

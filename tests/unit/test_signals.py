@@ -46,15 +46,17 @@ def test_taxonomy_has_the_required_categories_and_a_version():
 
 
 def _counting(sentence: str, category: str) -> list:
-    return [g for g in score_text(sentence).signals
-            if g.signal == category and g.modality not in ("negated", "denied")]
+    # the examples check the rules (patterns, modality, context needs); gate=False keeps
+    # the learned relevance gate out: its own tests use real-news-like text
+    return [g for g in score_text(sentence, gate=False).signals
+            if g.signal == category and g.weight != 0]
 
 
 @pytest.mark.parametrize(("category", "kind", "sentence"), EXAMPLES, ids=[f"{c}-{k}-{i}" for i, (c, k, _) in enumerate(EXAMPLES)])
 def test_taxonomy_examples(category, kind, sentence):
     found = _counting(sentence, category)
     if kind == "positive":
-        assert found, f"{category} not found in {sentence!r}: {score_text(sentence).signals}"
+        assert found, f"{category} not found in {sentence!r}: {score_text(sentence, gate=False).signals}"
     else:
         assert not found, f"{category} wrongly found in {sentence!r}: {found}"
 
