@@ -50,6 +50,7 @@ from .types import Article, ParsedFeed
 
 __all__ = [
     "parse_feed", "canonicalize_url", "plain_text", "MAX_TITLE_CHARS", "MAX_SUMMARY_CHARS", "SHARED_LINK_WARNING",
+    "parse_notes",
 ]  # fmt: skip
 
 #: Headlines run to ~100-300 chars; 1,000 keeps every real one and stops a
@@ -113,6 +114,11 @@ _DERIVED_TITLE_CHARS = 200
 
 #: the feed-health warning when entries share one link and got identities from their titles
 SHARED_LINK_WARNING = "items share one link; identities derived from titles"
+#: why an entry was not kept (ParsedFeed.refused): one text per kind, so health notes can count them
+REFUSED_EMPTY = "no title and no text"
+REFUSED_SAME_ID = "same id as an earlier item, different text (the first is kept)"
+#: refused positions named in a health note; the rest are counted
+_NOTE_POSITIONS = 5
 
 
 # --- URLs ---------------------------------------------------------------------
@@ -656,6 +662,22 @@ def _fast_parse(body: bytes, headers: dict[str, str]):
     return {"entries": entries, "feed": feed, "version": result.version, "bozo": False}
 
 
+def parse_notes(parsed: ParsedFeed) -> str | None:
+    """What the feed's health shows about one parse: its warnings, the duplicates folded and
+    the entries refused, by reason and position; None when there is nothing to say."""
+    notes = list(parsed.warnings)
+    if parsed.duplicates:
+        notes.append(f"{parsed.duplicates} repeated item{'s' if parsed.duplicates != 1 else ''} folded")
+    by_reason: dict[str, list[int]] = {}
+    for position, reason in parsed.refused:
+        by_reason.setdefault(reason, []).append(position)
+    for reason, positions in by_reason.items():
+        shown = ", ".join(map(str, positions[:_NOTE_POSITIONS])) + (", …" if len(positions) > _NOTE_POSITIONS else "")
+        plural = "s" if len(positions) != 1 else ""
+        notes.append(f"{len(positions)} item{plural} refused: {reason} (item{plural} {shown})")
+    return "; ".join(notes) or None
+
+
 def parse_feed(
     body: bytes,
     *,
@@ -715,7 +737,7 @@ def parse_feed(
         if not d.title and not d.summary:
             # nothing to show or score (e.g. items collapsed to "..." in a browser's XML view,
             # dw_ukrainian_1.xml in the realfeeds corpus)
-            refused.append((d.position, "no title and no text"))
+            refused.append((d.position, REFUSED_EMPTY))
             continue
         derived += _identify(d, shared)
         earlier = first.get(d.guid)
@@ -727,8 +749,7 @@ def parse_feed(
         else:
             # the same id with other text (an edited headline left beside the old one):
             # the first one is kept, as the store keeps the first version it saw
-            kept = earlier.position
-            refused.append((d.position, f"same id as item {kept}, different text (item {kept} kept)"))
+            refused.append((d.position, REFUSED_SAME_ID))
     return ParsedFeed(
         articles=tuple(articles),
         title=plain_text(feed.get("title"), MAX_TITLE_CHARS) or None,

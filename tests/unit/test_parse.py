@@ -14,9 +14,12 @@ from pipeline.errors import ParseError
 from pipeline.parse import (
     MAX_SUMMARY_CHARS,
     MAX_TITLE_CHARS,
+    REFUSED_EMPTY,
+    REFUSED_SAME_ID,
     SHARED_LINK_WARNING,
     canonicalize_url,
     parse_feed,
+    parse_notes,
     plain_text,
 )
 from tests.feedgen import make_atom, make_rss
@@ -277,7 +280,8 @@ def test_duplicate_guids_keep_the_first():
     assert [a.guid for a in parsed.articles] == ["same-guid", "other-guid"]
     assert parsed.articles[0].title == "Original headline"
     # the edited copy under the same guid is not dropped silently
-    assert parsed.duplicates == 0 and parsed.refused == ((3, "same id as item 1, different text (item 1 kept)"),)
+    assert parsed.duplicates == 0 and parsed.refused == ((3, REFUSED_SAME_ID),)
+    assert parse_notes(parsed) == f"1 item refused: {REFUSED_SAME_ID} (item 3)"
 
 
 def _rss(items: str, channel_link: str = "https://site.example/") -> bytes:
@@ -292,6 +296,7 @@ def test_items_sharing_the_home_link_get_identities_from_their_titles():
     # 7 items, one a whitespace-only repeat of another: 6 stories, 1 duplicate, none lost
     assert (len(parsed.articles), parsed.duplicates, parsed.refused) == (6, 1, ())
     assert parsed.warnings == (SHARED_LINK_WARNING,)
+    assert parse_notes(parsed) == f"{SHARED_LINK_WARNING}; 1 repeated item folded"
     assert len({a.guid for a in parsed.articles}) == 6
     assert all(a.guid.startswith("https://vestnik.example/#title-sha256:") for a in parsed.articles)
     # the home page names no story: not a cross-feed identity (the store keeps one article per canonical URL)
@@ -346,7 +351,15 @@ def test_empty_title_is_derived_from_the_summary():
     assert (a1.title, a1.title_derived) == ("Уряд схвалив новий бюджет.", True)
     assert (a2.title, a2.title_derived) == ("Без крапки в кінці", True)
     assert (a3.title, a3.title_derived) == ("Звичайний заголовок", False)
-    assert parsed.refused == ((4, "no title and no text"),)
+    assert parsed.refused == ((4, REFUSED_EMPTY),)
+
+
+def test_parse_notes_name_a_few_positions_and_count_the_rest():
+    items = "<item><guid>g</guid></item>" * 7
+    parsed = parse_feed(_rss(items), feed_url="u", now=NOW)
+    assert parsed.articles == () and parsed.entries == 7
+    assert parse_notes(parsed) == f"7 items refused: {REFUSED_EMPTY} (items 1, 2, 3, 4, 5, …)"
+    assert parse_notes(parse_fixture("rss20")) is None
 
 
 def test_derived_title_is_capped_at_a_word():
