@@ -164,6 +164,11 @@ class FeedUpdate:
     ttl_s: int | None = None
     ill_formed: bool = False
     body_bytes: int = 0
+    #: entries of the document that are not in ``articles`` (ParsedFeed.duplicates, .refused)
+    items_duplicate: int = 0
+    items_refused: int = 0
+    #: what the feed's health shows about this parse (parse.parse_notes); None: nothing
+    parse_notes: str | None = None
     #: one score per article (same order), computed off the event loop with the parse
     scores: tuple[ScoredArticle, ...] = ()
     #: the story SimHash of each article (same order; None where it has no signal to cluster),
