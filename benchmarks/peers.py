@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/peers.py                       # 1000 x 50, 3 rounds (a few minutes)
     .venv/bin/python benchmarks/peers.py --feeds 100 --items 20 --rounds 1 --reader-workers 1 16
+    .venv/bin/python benchmarks/peers.py --corpus real --rounds 1   # ../shared/data/realfeeds x 1000
 
 All contenders poll the same generated RSS/Atom feeds (tests/feedgen.py) from
 one local server (tests/feedserver.py, with ETag or Last-Modified per feed) that
@@ -20,6 +21,11 @@ the figure to read on a noisy machine).
 - **feedparser loop**: ``feedparser.parse(url, etag=..., modified=...)`` per
   feed, serially; nothing stored.
 
+``--corpus real`` serves the real saved news feeds of ../shared/data/realfeeds, replicated
+with fresh identities to N feeds (benchmarks/realfeeds.py), instead of generated ones; ours
+must store every article parse_feed finds in them and the loop parse every entry; reader
+keeps entries by its own rules, so its count is reported, not checked.
+
 ``reader`` is in the ``bench`` extra: ``.venv/bin/pip install -e '.[test,bench]'``.
 """
 
@@ -37,28 +43,36 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def _serve(n_feeds: int, n_items: int, conn, stop) -> None:
+def _serve(n_feeds: int, n_items: int, corpus: str, conn, stop) -> None:
+    from benchmarks import realfeeds
     from benchmarks.poll import build
     from tests.feedserver import FeedServer
 
     with FeedServer() as srv:
-        urls = [s.url for s in build(srv, n_feeds, n_items)]
-        conn.send(urls)
+        if corpus == "real":
+            specs, expected = realfeeds.build(srv, n_feeds)
+        else:
+            specs = build(srv, n_feeds, n_items)
+            expected = dict(files=0, entries=n_feeds * n_items, articles=n_feeds * n_items)
+        conn.send(([s.url for s in specs], expected))
         stop.wait()
 
 
 class ServerProcess:
     """tests/feedserver.py serving the generated feeds, in a child process."""
 
-    def __init__(self, n_feeds: int, n_items: int):
+    def __init__(self, n_feeds: int, n_items: int, corpus: str = "synthetic"):
         ctx = mp.get_context("spawn")
         self._stop = ctx.Event()
         parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(n_feeds, n_items, child, self._stop), daemon=True)
+        self._proc = ctx.Process(target=_serve, args=(n_feeds, n_items, corpus, child, self._stop), daemon=True)
         self._proc.start()
         if not parent.poll(120):
             raise SystemExit("feed server did not start")
-        self.urls: list[str] = parent.recv()
+        self.urls: list[str]
+        #: what the farm holds: entries (feedparser's count) and articles (what ours must store)
+        self.expected: dict[str, int]
+        self.urls, self.expected = parent.recv()
 
     def close(self) -> None:
         self._stop.set()
@@ -70,7 +84,7 @@ class ServerProcess:
 # --- contenders -------------------------------------------------------------------
 
 
-def run_ours(urls: list[str], n_items: int, tmp: Path, concurrency: int = 16) -> dict:
+def run_ours(urls: list[str], want: int, tmp: Path, concurrency: int = 16) -> dict:
     from pipeline import parse
     from pipeline.poller import poll_once
     from pipeline.store import Store
@@ -102,13 +116,13 @@ def run_ours(urls: list[str], n_items: int, tmp: Path, concurrency: int = 16) ->
             out["warm_s"] = time.perf_counter() - t0
         finally:
             poller_mod.parse_feed = real
-    if cold.errors or warm.errors or stored != len(urls) * n_items:
+    if cold.errors or warm.errors or stored != want:
         raise SystemExit(f"ours: {cold.errors}+{warm.errors} errors, {stored} articles stored")
     out.update(items=stored, warm_304=warm.not_modified, warm_parse_calls=calls[0] + warm.ok)
     return out
 
 
-def run_reader(urls: list[str], n_items: int, tmp: Path, workers: int) -> dict:
+def run_reader(urls: list[str], want: int | None, tmp: Path, workers: int) -> dict:
     from reader import make_reader
 
     out = {}
@@ -123,12 +137,12 @@ def run_reader(urls: list[str], n_items: int, tmp: Path, workers: int) -> dict:
         out["items"] = reader.get_entry_counts().total
     finally:
         reader.close()
-    if out["items"] != len(urls) * n_items:
+    if want is not None and out["items"] != want:
         raise SystemExit(f"reader: {out['items']} entries stored")
     return out
 
 
-def run_feedparser(urls: list[str], n_items: int) -> dict:
+def run_feedparser(urls: list[str], want: int) -> dict:
     import feedparser
 
     out = {}
@@ -144,26 +158,31 @@ def run_feedparser(urls: list[str], n_items: int) -> dict:
         out[f"{cycle}_s"] = time.perf_counter() - t0
         if cycle == "cold":
             out["items"] = items
-    if out["items"] != len(urls) * n_items:
+    if out["items"] != want:
         raise SystemExit(f"feedparser: {out['items']} entries parsed")
     return out
 
 
 def run(n_feeds: int, n_items: int, rounds: int, reader_workers: list[int], concurrency: int = 16,
-        log=sys.stderr) -> dict:  # fmt: skip
+        log=sys.stderr, corpus: str = "synthetic") -> dict:  # fmt: skip
     try:
         import reader  # noqa: F401
     except ImportError:
         reader_workers = []
         print("reader not installed (pip install -e '.[test,bench]'): skipped", file=log)
     results: dict[str, list[dict]] = {}
-    server = ServerProcess(n_feeds, n_items)
+    server = ServerProcess(n_feeds, n_items, corpus)
+    expected = server.expected
+    if corpus == "real":
+        print(f"real corpus: {expected['files']} files served as {n_feeds} feeds, {expected['entries']:,} entries, "
+              f"{expected['articles']:,} articles", file=log)  # fmt: skip
+    reader_want = expected["entries"] if corpus == "synthetic" else None
     try:
         for r in range(rounds):
-            jobs = [("ours", lambda tmp: run_ours(server.urls, n_items, tmp, concurrency))]
-            jobs += [(f"reader w={w}", lambda tmp, w=w: run_reader(server.urls, n_items, tmp, w))
+            jobs = [("ours", lambda tmp: run_ours(server.urls, expected["articles"], tmp, concurrency))]
+            jobs += [(f"reader w={w}", lambda tmp, w=w: run_reader(server.urls, reader_want, tmp, w))
                      for w in reader_workers]  # fmt: skip
-            jobs += [("feedparser loop", lambda tmp: run_feedparser(server.urls, n_items))]
+            jobs += [("feedparser loop", lambda tmp: run_feedparser(server.urls, expected["entries"]))]
             if r % 2:  # alternate the order: no contender always runs first on a warming machine
                 jobs.reverse()
             for name, job in jobs:
@@ -174,27 +193,32 @@ def run(n_feeds: int, n_items: int, rounds: int, reader_workers: list[int], conc
                       file=log, flush=True)  # fmt: skip
     finally:
         server.close()
-    summary = {name: {k: statistics.median(x[k] for x in rs) for k in ("cold_s", "warm_s")} | {"rounds": len(rs)}
+    summary = {name: {k: statistics.median(x[k] for x in rs) for k in ("cold_s", "warm_s")}
+               | {"rounds": len(rs), "items": rs[-1]["items"]}
                for name, rs in results.items()}  # fmt: skip
     summary["ours"]["warm_parse_calls"] = max(x["warm_parse_calls"] for x in results["ours"])
     readers = {k: v for k, v in summary.items() if k.startswith("reader")}
     if readers:
         best = min(readers, key=lambda k: readers[k]["cold_s"])
         summary["reader (best)"] = {**readers[best], "workers": best}
-    return {"feeds": n_feeds, "items": n_items, "results": summary}
+    return {"feeds": n_feeds, "items": n_items, "corpus": corpus, "expected": expected, "results": summary}
 
 
 def print_table(r: dict) -> None:
     res = r["results"]
     ours = res["ours"]
-    n = r["feeds"] * r["items"]
-    print(f"{r['feeds']} feeds x {r['items']} items ({n:,} items), median of {ours['rounds']} rounds")
-    print(f"{'contender':<18} {'cold s':>8} {'items/s':>8} {'vs ours':>8} {'warm s':>8} {'vs ours':>8}")
+    n = r["expected"]["entries"]
+    if r.get("corpus") == "real":
+        print(f"{r['feeds']} feeds of the real corpus ({r['expected']['files']} files; {n:,} entries), "
+              f"median of {ours['rounds']} rounds")  # fmt: skip
+    else:
+        print(f"{r['feeds']} feeds x {r['items']} items ({n:,} items), median of {ours['rounds']} rounds")
+    print(f"{'contender':<18} {'cold s':>8} {'items/s':>8} {'vs ours':>8} {'warm s':>8} {'vs ours':>8} {'items':>8}")
     for name, v in res.items():
         if name == "reader (best)":
             continue
         print(f"{name:<18} {v['cold_s']:>8.2f} {n / v['cold_s']:>8.0f} {v['cold_s'] / ours['cold_s']:>7.2f}x "
-              f"{v['warm_s']:>8.2f} {v['warm_s'] / ours['warm_s']:>7.2f}x")  # fmt: skip
+              f"{v['warm_s']:>8.2f} {v['warm_s'] / ours['warm_s']:>7.2f}x {v['items']:>8}")  # fmt: skip
     print(f"ours warm cycle: {ours['warm_parse_calls']} parse calls")
     if "reader (best)" in res:
         b = res["reader (best)"]
@@ -210,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reader-workers", type=int, nargs="*", default=[16])
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--corpus", choices=("synthetic", "real"), default="synthetic",
+                    help="generated feeds, or ../shared/data/realfeeds replicated to --feeds")  # fmt: skip
     args = ap.parse_args(argv)
-    r = run(args.feeds, args.items, args.rounds, args.reader_workers, args.concurrency)
+    r = run(args.feeds, args.items, args.rounds, args.reader_workers, args.concurrency, corpus=args.corpus)
     if args.json:
         print(json.dumps(r))
     else:

@@ -1,6 +1,12 @@
 """Cold and warm poll cycles of N local feeds x M items into a fresh SQLite store.
 
     .venv/bin/python benchmarks/poll.py --feeds 1000 --items 50
+    .venv/bin/python benchmarks/poll.py --feeds 1000 --corpus real   # ../shared/data/realfeeds
+
+``--corpus synthetic`` (the default) serves generated RSS/Atom (tests/feedgen.py), M items
+each; ``--corpus real`` serves the real saved news feeds of ../shared/data/realfeeds
+replicated with fresh identities to N feeds (benchmarks/realfeeds.py): real text, encodings
+and quirks, their own item counts (``--items`` is ignored).
 
 Serves generated RSS/Atom (with ETag and Last-Modified) from a local server on
 127.0.0.1, runs one cold cycle (everything new: fetch, parse, store) and one
@@ -38,10 +44,20 @@ def build(srv: FeedServer, n_feeds: int, n_items: int) -> list[FeedSpec]:
     return specs
 
 
-def run(n_feeds: int, n_items: int, concurrency: int = 16) -> list[dict]:
+def run(n_feeds: int, n_items: int, concurrency: int = 16, corpus: str = "synthetic",
+        realfeeds_dir: Path | None = None) -> list[dict]:  # fmt: skip
     rows = []
     with FeedServer() as srv, tempfile.TemporaryDirectory() as tmp:
-        specs = build(srv, n_feeds, n_items)
+        if corpus == "real":
+            from benchmarks import realfeeds
+
+            specs, expected = realfeeds.build(srv, n_feeds, realfeeds_dir or realfeeds.REALFEEDS)
+            want = expected["articles"]
+            print(f"real corpus: {expected['files']} files served as {n_feeds} feeds, {expected['entries']:,} entries, "
+                  f"{want:,} articles to store", file=sys.stderr)  # fmt: skip
+        else:
+            specs = build(srv, n_feeds, n_items)
+            want = n_feeds * n_items
         config = FeedsConfig(tuple(specs), Settings(concurrency=concurrency))
         with Store.open(f"sqlite:///{tmp}/bench.db") as store:
             for cycle in ("cold", "warm"):
@@ -56,12 +72,12 @@ def run(n_feeds: int, n_items: int, concurrency: int = 16) -> list[dict]:
                         not_modified=stats.not_modified,
                         errors=stats.errors,
                         seconds=secs,
-                        items_per_s=(n_feeds * n_items) / secs if cycle == "cold" else float("nan"),
+                        items_per_s=want / secs if cycle == "cold" else float("nan"),
                     )
                 )
             total = store.article_count()
-        if total != n_feeds * n_items:
-            raise SystemExit(f"expected {n_feeds * n_items} articles, stored {total}")
+        if total != want:
+            raise SystemExit(f"expected {want} articles, stored {total}")
     return rows
 
 
@@ -70,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--items", type=int, default=50)
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--corpus", choices=("synthetic", "real"), default="synthetic")
+    ap.add_argument("--realfeeds", type=Path, default=None, help="the real corpus (default ../shared/data/realfeeds)")
     args = ap.parse_args(argv)
-    rows = run(args.feeds, args.items, args.concurrency)
+    rows = run(args.feeds, args.items, args.concurrency, args.corpus, args.realfeeds)
     print(f"{'cycle':<6} {'feeds':>6} {'stored':>8} {'304s':>6} {'errors':>6} {'seconds':>8} {'items/s':>9}")
     for r in rows:
         print(

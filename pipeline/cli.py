@@ -446,7 +446,8 @@ def cmd_health(args: argparse.Namespace) -> int:
         for h in store.feed_health():
             last = h["last_success_at"].strftime("%Y-%m-%d %H:%M") if h["last_success_at"] else "never"
             err = f" — {h['last_error']}" if h["last_error"] else ""
-            print(f"{h['status']:<6} {h['items_total']:>6} items  last ok {last}  {h['name']}{err}")
+            notes = f" — {h['parse_notes']}" if h["parse_notes"] else ""
+            print(f"{h['status']:<6} {h['items_total']:>6} items  last ok {last}  {h['name']}{err}{notes}")
     return EXIT_OK
 
 

@@ -15,6 +15,14 @@ Safety notes (each has a test in tests/unit/test_parse.py):
   used 20,000 times became a 1 GB title, 30 s and ~3 GB of memory. We drop
   any DOCTYPE internal subset before parsing, so references stay literal text.
 * Titles and summaries are capped (``MAX_TITLE_CHARS``, ``MAX_SUMMARY_CHARS``).
+
+Nothing is dropped silently (issue 12): every entry is an article, a duplicate
+(same identity and text as an earlier entry of the document) or a refusal with
+its reason, and ``ParsedFeed`` counts them. An entry's identity is its id; else
+its link, unless the link names no single story (the feed's home page, a site's
+root, or a link entries with different titles share, as scraper-written feeds
+do): then the link plus a hash of the normalised title and the entry's own date.
+An entry without a title gets the first sentence of its summary (``title_derived``).
 """
 
 from __future__ import annotations
@@ -40,7 +48,10 @@ except ImportError:  # pragma: no cover - depends on the platform's wheels
 from .errors import ParseError
 from .types import Article, ParsedFeed
 
-__all__ = ["parse_feed", "canonicalize_url", "plain_text", "MAX_TITLE_CHARS", "MAX_SUMMARY_CHARS"]
+__all__ = [
+    "parse_feed", "canonicalize_url", "plain_text", "MAX_TITLE_CHARS", "MAX_SUMMARY_CHARS", "SHARED_LINK_WARNING",
+    "parse_notes",
+]  # fmt: skip
 
 #: Headlines run to ~100-300 chars; 1,000 keeps every real one and stops a
 #: feed from filling the store and the scorer with megabytes per "title".
@@ -96,6 +107,18 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # lone surrogates (from broken numeric references) and the two non-characters
 _UNENCODABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _WHITESPACE = re.compile(r"\s+")
+#: end of a sentence: terminal punctuation (Latin, CJK, ellipsis) and a space or the end
+_SENTENCE_END = re.compile(r"[.!?…。！？](?=\s|$)")
+#: a headline taken from a summary's first sentence is cut here (headlines run to ~100-300)
+_DERIVED_TITLE_CHARS = 200
+
+#: the feed-health warning when entries share one link and got identities from their titles
+SHARED_LINK_WARNING = "items share one link; identities derived from titles"
+#: why an entry was not kept (ParsedFeed.refused): one text per kind, so health notes can count them
+REFUSED_EMPTY = "no title and no text"
+REFUSED_SAME_ID = "same id as an earlier item, different text (the first is kept)"
+#: refused positions named in a health note; the rest are counted
+_NOTE_POSITIONS = 5
 
 
 # --- URLs ---------------------------------------------------------------------
@@ -357,37 +380,127 @@ def _http_url(link: str | None, base_url: str) -> str | None:
     return link if scheme in _DEFAULT_PORTS else None
 
 
-def _article(
-    entry,
-    *,
-    feed_url: str,
-    base_url: str,
-    now: datetime,
-    feed_language: str | None,
-    language: str | None,
-) -> Article:
-    title = plain_text(entry.get("title"), MAX_TITLE_CHARS)
-    summary = plain_text(_summary_markup(entry), MAX_SUMMARY_CHARS)
-    url = _http_url(entry.get("link"), base_url)
-    content_hash = _content_hash(title, summary)
-    guid = _clean_chars(str(entry.get("id") or "")).strip() or (url or "") or f"sha256:{content_hash}"
-    if len(guid) > _MAX_GUID_CHARS:
-        guid = "sha256:" + hashlib.sha256(guid.encode("utf-8", "replace")).hexdigest()
-    published_at, estimated = _date(entry, now)
-    author = plain_text(entry.get("author"), _MAX_AUTHOR_CHARS) or None
+def _first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (a headline for an entry without a title), at most
+    ``_DERIVED_TITLE_CHARS`` characters, cut at a word with an ellipsis when longer."""
+    match = _SENTENCE_END.search(text)
+    sentence = text[: match.end()].strip() if match else text
+    if len(sentence) <= _DERIVED_TITLE_CHARS:
+        return sentence
+    cut = sentence[:_DERIVED_TITLE_CHARS]
+    if " " in cut[_DERIVED_TITLE_CHARS // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    while cut and unicodedata.category(cut[-1]) in ("Mn", "Me", "Cf"):
+        cut = cut[:-1]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def _title_key(title: str) -> str:
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", title).casefold()).strip()
+
+
+class _Draft:
+    """One entry's fields before its identity is settled (that needs the other entries)."""
+
+    __slots__ = ("position", "title", "title_derived", "summary", "url", "canonical_url", "guid",
+                 "published_at", "estimated", "dated", "language", "author", "content_hash")  # fmt: skip
+
+
+def _draft(entry, position: int, *, base_url: str, now: datetime, feed_language: str | None,
+           language: str | None, stamps: frozenset[datetime]) -> _Draft:  # fmt: skip
+    d = _Draft()
+    d.position = position
+    d.title = plain_text(entry.get("title"), MAX_TITLE_CHARS)
+    d.summary = plain_text(_summary_markup(entry), MAX_SUMMARY_CHARS)
+    d.title_derived = not d.title and bool(d.summary)
+    if d.title_derived:
+        # a blank headline is unreadable in every list; the summary's first sentence is not
+        d.title = _first_sentence(d.summary)
+    d.url = _http_url(entry.get("link"), base_url)
+    d.canonical_url = canonicalize_url(d.url)
+    d.content_hash = _content_hash(d.title, d.summary)
+    d.guid = _clean_chars(str(entry.get("id") or "")).strip()
+    d.published_at, d.estimated = _date(entry, now)
+    # the date is part of a derived identity only if it is the entry's own: not the
+    # first-seen time, and not the build time a scraper stamps on every item
+    # (python-feedgen feeds such as holod_1.xml in the realfeeds corpus)
+    d.dated = not d.estimated and d.published_at not in stamps
+    d.language = _language(entry, feed_language, language)
+    d.author = plain_text(entry.get("author"), _MAX_AUTHOR_CHARS) or None
+    return d
+
+
+def _is_site_root(canonical_url: str) -> bool:
+    parts = urlsplit(canonical_url)
+    return parts.path in ("", "/") and not parts.query
+
+
+def _shared_links(drafts: list[_Draft], feed_link: str | None) -> set[str]:
+    """Canonical links that do not name one story: the feed's own home page or a site's
+    root, or a link that entries with different titles share (a scraper that gives every
+    item the outlet's home page, as meduza_2.xml in the realfeeds corpus does)."""
+    titles: dict[str, set[str]] = {}
+    for d in drafts:
+        if d.canonical_url is not None:
+            titles.setdefault(d.canonical_url, set()).add(_title_key(d.title))
+    return {
+        link
+        for link, seen in titles.items()
+        if link == feed_link or _is_site_root(link) or len(seen) > 1
+    }
+
+
+def _identify(d: _Draft, shared: set[str]) -> bool:
+    """Set the draft's guid (its identity in the feed); True when it was derived from the title.
+
+    The entry's own id when it has one; else its link, unless that link is shared
+    (:func:`_shared_links`): then the link plus a hash of the normalised title and the
+    entry's own date, which are the same at every poll; else a hash of the text.
+    A shared link is no cross-feed identity either, so its canonical URL is dropped
+    (the store keeps one article per canonical URL).
+    """
+    derived = False
+    if d.canonical_url in shared:
+        d.canonical_url = None
+        if not d.guid:
+            key = _title_key(d.title) + ("\n" + d.published_at.isoformat() if d.dated else "")
+            d.guid = f"{d.url}#title-sha256:{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}"
+            derived = True
+    if not d.guid:
+        d.guid = d.url or f"sha256:{d.content_hash}"
+    if len(d.guid) > _MAX_GUID_CHARS:
+        d.guid = "sha256:" + hashlib.sha256(d.guid.encode("utf-8", "replace")).hexdigest()
+    return derived
+
+
+def _article(d: _Draft, feed_url: str) -> Article:
     return Article(
         feed_url=feed_url,
-        guid=guid,
-        url=url,
-        canonical_url=canonicalize_url(url),
-        title=title,
-        summary=summary,
-        published_at=published_at,
-        published_estimated=estimated,
-        language=_language(entry, feed_language, language),
-        author=author,
-        content_hash=content_hash,
+        guid=d.guid,
+        url=d.url,
+        canonical_url=d.canonical_url,
+        title=d.title,
+        summary=d.summary,
+        published_at=d.published_at,
+        published_estimated=d.estimated,
+        language=d.language,
+        author=d.author,
+        content_hash=d.content_hash,
+        title_derived=d.title_derived,
     )
+
+
+def _stamps(feed) -> frozenset[datetime]:
+    """The feed's own build/publication times, as UTC datetimes."""
+    out = set()
+    for key in ("updated_parsed", "published_parsed"):
+        parsed = dict.get(feed, key)
+        if parsed:
+            try:
+                out.add(datetime.fromtimestamp(calendar.timegm(parsed), UTC))
+            except (OverflowError, ValueError, OSError, TypeError):
+                pass
+    return frozenset(out)
 
 
 def _ttl_s(feed) -> int | None:
@@ -529,8 +642,16 @@ def _fast_parse(body: bytes, headers: dict[str, str]):
             entry["summary_detail"] = {"language": getattr(e.get("summary_detail"), "language", None)}
             entries.append(entry)
         sy = feed_meta.get("syndication")
+        if is_atom:
+            alternate = [link for link in feed_meta.get("links") or () if (link.rel or "alternate") == "alternate"]
+            feed_link = html.unescape(alternate[0].href) if alternate else None
+        else:
+            feed_link = feed_meta.get("link")
         feed = {
             "title": feed_meta.get("title"),
+            "link": feed_link,
+            "updated_parsed": _fp_parse_date(feed_meta["updated"]) if feed_meta.get("updated") else None,
+            "published_parsed": _fp_parse_date(feed_meta["published"]) if feed_meta.get("published") else None,
             "language": feed_meta.get("language"),
             "ttl": feed_meta.get("ttl"),
             "sy_updateperiod": getattr(sy, "update_period", None) if sy is not None else None,
@@ -539,6 +660,22 @@ def _fast_parse(body: bytes, headers: dict[str, str]):
     except Exception:  # noqa: BLE001 - any trouble in the fast path: the reference decides
         return None
     return {"entries": entries, "feed": feed, "version": result.version, "bozo": False}
+
+
+def parse_notes(parsed: ParsedFeed) -> str | None:
+    """What the feed's health shows about one parse: its warnings, the duplicates folded and
+    the entries refused, by reason and position; None when there is nothing to say."""
+    notes = list(parsed.warnings)
+    if parsed.duplicates:
+        notes.append(f"{parsed.duplicates} repeated item{'s' if parsed.duplicates != 1 else ''} folded")
+    by_reason: dict[str, list[int]] = {}
+    for position, reason in parsed.refused:
+        by_reason.setdefault(reason, []).append(position)
+    for reason, positions in by_reason.items():
+        shown = ", ".join(map(str, positions[:_NOTE_POSITIONS])) + (", …" if len(positions) > _NOTE_POSITIONS else "")
+        plural = "s" if len(positions) != 1 else ""
+        notes.append(f"{len(positions)} item{plural} refused: {reason} (item{plural} {shown})")
+    return "; ".join(notes) or None
 
 
 def parse_feed(
@@ -584,20 +721,43 @@ def parse_feed(
     # relative links resolve against Content-Location (RFC 9110 8.7) or the feed URL
     content_location = {k.lower(): v for k, v in (headers or {}).items()}.get("content-location")
     base_url = urljoin(feed_url, content_location) if content_location else feed_url
+    feed_link = canonicalize_url(_http_url(feed.get("link"), base_url))
+    stamps = _stamps(feed)
+    drafts = [
+        _draft(entry, i, base_url=base_url, now=now, feed_language=feed_language, language=language, stamps=stamps)
+        for i, entry in enumerate(entries, 1)
+    ]
+    shared = _shared_links(drafts, feed_link)
     articles: list[Article] = []
-    seen: set[str] = set()
-    for entry in entries:
-        article = _article(
-            entry, feed_url=feed_url, base_url=base_url, now=now, feed_language=feed_language, language=language
-        )
-        if article.guid in seen:
-            continue  # same guid twice in one document: the first one wins
-        seen.add(article.guid)
-        articles.append(article)
+    first: dict[str, _Draft] = {}
+    duplicates = 0
+    refused: list[tuple[int, str]] = []
+    derived = 0
+    for d in drafts:
+        if not d.title and not d.summary:
+            # nothing to show or score (e.g. items collapsed to "..." in a browser's XML view,
+            # dw_ukrainian_1.xml in the realfeeds corpus)
+            refused.append((d.position, REFUSED_EMPTY))
+            continue
+        derived += _identify(d, shared)
+        earlier = first.get(d.guid)
+        if earlier is None:
+            first[d.guid] = d
+            articles.append(_article(d, feed_url))
+        elif earlier.content_hash == d.content_hash:
+            duplicates += 1  # the same entry twice in one document
+        else:
+            # the same id with other text (an edited headline left beside the old one):
+            # the first one is kept, as the store keeps the first version it saw
+            refused.append((d.position, REFUSED_SAME_ID))
     return ParsedFeed(
         articles=tuple(articles),
         title=plain_text(feed.get("title"), MAX_TITLE_CHARS) or None,
         ttl_s=_ttl_s(feed),
         ill_formed=bozo_reason is not None,
         ill_formed_reason=bozo_reason,
+        entries=len(entries),
+        duplicates=duplicates,
+        refused=tuple(refused),
+        warnings=(SHARED_LINK_WARNING,) if derived else (),
     )

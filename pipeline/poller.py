@@ -37,7 +37,7 @@ from .alerts import AlertConfig, check_and_notify
 from ._aio import run_sync
 from .errors import ConfigError, FetchError, ParseError
 from .fetch import fetch_feed, make_client
-from .parse import parse_feed
+from .parse import parse_feed, parse_notes
 from .score import score_article
 from .store import FeedState, Store, UpdateWrite
 from .types import MAX_INTERVAL_S, MIN_INTERVAL_S, FeedsConfig, FeedUpdate, ParsedFeed, ScoredArticle, Settings
@@ -159,6 +159,9 @@ class PollStats:
     errors: int = 0
     skipped: int = 0
     new_articles: int = 0
+    #: entries of the parsed documents that are not articles: repeats folded, entries refused
+    duplicates: int = 0
+    refused: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
 
@@ -167,7 +170,12 @@ class PollStats:
             f"polled {self.feeds} feeds in {self.seconds:.1f} s: {self.ok} updated, "
             f"{self.not_modified} not modified, {self.errors} failed, {self.skipped} skipped "
             f"(Retry-After); {self.new_articles} new articles"
+            + (self._not_stored() if self.duplicates or self.refused else "")
         )
+
+    def _not_stored(self) -> str:
+        # every entry read is an article, a repeat or a refusal (issue 12): say so when not all are articles
+        return f" ({self.duplicates} repeated item{'s' if self.duplicates != 1 else ''} folded, {self.refused} refused)"
 
 
 def select_feeds(store: Store, now: datetime, *, force: bool) -> tuple[list[FeedState], int]:
@@ -414,6 +422,8 @@ class Poller:
                     articles=parsed.articles, etag=result.etag, last_modified=result.last_modified,
                     ttl_s=parsed.ttl_s, ill_formed=parsed.ill_formed, body_bytes=len(body), scores=scores,
                     simhashes=hashes,
+                    items_duplicate=parsed.duplicates, items_refused=len(parsed.refused),
+                    parse_notes=parse_notes(parsed),
                     error=(f"ill-formed feed, entries kept: {parsed.ill_formed_reason}" if parsed.ill_formed else None),
                 )
         except FetchError as e:
@@ -487,6 +497,8 @@ class Poller:
 
     def _count(self, st: FeedState, update: FeedUpdate, sched, new: int, stats: PollStats) -> None:
         stats.new_articles += new
+        stats.duplicates += update.items_duplicate
+        stats.refused += update.items_refused
         if update.outcome == "ok":
             stats.ok += 1
         elif update.outcome == "not_modified":
@@ -501,6 +513,9 @@ class Poller:
                 "outcome": update.outcome,
                 "status": update.status,
                 "new": new,
+                "duplicate": update.items_duplicate or None,
+                "refused": update.items_refused or None,
+                "notes": update.parse_notes,
                 "error": update.error,
                 "next_due": sched.next_due_at.isoformat(timespec="seconds"),
                 "worker": self.worker_id,  # None (left out) for the single SQLite poller

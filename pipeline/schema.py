@@ -89,6 +89,9 @@ feeds = Table(
     # 429/503 Retry-After: not even `poll --once` fetches before this time
     Column("retry_after_until", UTCDateTime),
     Column("ill_formed", Boolean, nullable=False, default=False),
+    # what the last successful parse noted (migration 0007, issue 12): identities derived
+    # from titles, repeated items folded, items refused and why; NULL when nothing
+    Column("parse_notes", Text),
     Column("items_total", Integer, nullable=False, default=0),
     # EWMA of new items per successful poll; drives the adaptive interval
     Column("new_items_ewma", Float),
@@ -112,6 +115,10 @@ fetch_log = Table(
     Column("body_bytes", Integer, nullable=False, default=0),
     Column("items_seen", Integer, nullable=False, default=0),
     Column("items_new", Integer, nullable=False, default=0),
+    # entries of the document that are not articles (migration 0007): items_seen + these
+    # two is the parser's entry count, so no entry goes missing unseen
+    Column("items_duplicate", Integer, nullable=False, default=0),
+    Column("items_refused", Integer, nullable=False, default=0),
     # health pages read the latest attempts of one feed
     Index("ix_fetch_log_feed_started", "feed_id", "started_at"),
 )
@@ -134,6 +141,8 @@ articles = Table(
     Column("language", String(35)),
     Column("author", Text),
     Column("content_hash", String(64), nullable=False),
+    # the entry had no title; ``title`` is its summary's first sentence (migration 0007)
+    Column("title_derived", Boolean, nullable=False, default=False),
     # scoring (migration 0002): NULL taxonomy_version means "not scored yet";
     # a version other than the current one means `rescore` will redo it
     Column("score", Float),

@@ -92,6 +92,8 @@ class Article:
     author: str | None
     #: sha256 of normalised title + summary
     content_hash: str
+    #: True when the entry had no title and ``title`` is the first sentence of its summary
+    title_derived: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,15 @@ class ParsedFeed:
     #: feedparser's bozo flag: the feed was ill-formed but still yielded entries
     ill_formed: bool = False
     ill_formed_reason: str | None = None
+    #: entries the parser found; every one is an article, a duplicate or a refusal:
+    #: ``len(articles) + duplicates + len(refused) == entries``
+    entries: int = 0
+    #: entries repeating an earlier entry of the document (same identity, same text)
+    duplicates: int = 0
+    #: (1-based position, reason) of each entry not kept for another reason
+    refused: tuple[tuple[int, str], ...] = ()
+    #: what the feed's health shows about this document (e.g. identities derived from titles)
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +167,11 @@ class FeedUpdate:
     ttl_s: int | None = None
     ill_formed: bool = False
     body_bytes: int = 0
+    #: entries of the document that are not in ``articles`` (ParsedFeed.duplicates, .refused)
+    items_duplicate: int = 0
+    items_refused: int = 0
+    #: what the feed's health shows about this parse (parse.parse_notes); None: nothing
+    parse_notes: str | None = None
     #: one score per article (same order), computed off the event loop with the parse
     scores: tuple[ScoredArticle, ...] = ()
     #: the story SimHash of each article (same order; None where it has no signal to cluster),

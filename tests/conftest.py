@@ -24,6 +24,10 @@ import pytest
 
 from tests.feedserver import FeedServer
 
+#: real feed files saved from news outlets (issue 12), read in place: ../shared is optional
+#: and never copied into the repository; tests that need it take the ``realfeeds`` fixture
+REALFEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "realfeeds"
+
 #: the server the tests use; override with $ESCALATION_WATCH_TEST_PG (same form, no database)
 PG_SERVER = os.environ.get("ESCALATION_WATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 #: test databases start with this, so a leftover is easy to recognise (and never someone else's)
@@ -37,6 +41,14 @@ def feed_server() -> Iterator[FeedServer]:
     """A running FeedServer; closed (and any hanging handler released) after the test."""
     with FeedServer() as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def realfeeds() -> Path:
+    """../shared/data/realfeeds (its *.xml files); the test is skipped when it is absent."""
+    if not REALFEEDS.is_dir() or not any(REALFEEDS.glob("*.xml")):
+        pytest.skip(f"{REALFEEDS} not present (../shared/data is optional)")
+    return REALFEEDS
 
 
 # -- PostgreSQL -------------------------------------------------------------------

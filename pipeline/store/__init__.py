@@ -536,6 +536,7 @@ class Store:
                     last_modified=update.last_modified,
                     ttl_s=update.ttl_s,
                     ill_formed=update.ill_formed,
+                    parse_notes=update.parse_notes,
                     items_total=f.c.items_total + new,
                     new_items_ewma=new_items_ewma,
                 )
@@ -775,6 +776,7 @@ class Store:
                 language=art.language,
                 author=art.author,
                 content_hash=art.content_hash,
+                title_derived=art.title_derived,
                 **_score_columns(scores.get(art.guid), seen_at),
             )
             for art in update.articles
@@ -1055,6 +1057,7 @@ class Store:
             f.c.next_due_at,
             f.c.disabled_reason,
             f.c.ill_formed,
+            f.c.parse_notes,
         ).where(f.c.in_config.is_(True)).order_by(f.c.name)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
@@ -1098,7 +1101,8 @@ def _signal_tuples(scored: ScoredArticle | None) -> tuple[tuple[str, str, str, f
 
 _ARTICLE_INSERT_COLUMNS = (
     "feed_id", "guid", "url", "canonical_url", "title", "summary", "published_at", "published_estimated",
-    "first_seen_at", "language", "author", "content_hash", "score", "theatre", "taxonomy_version", "scored_at",
+    "first_seen_at", "language", "author", "content_hash", "title_derived", "score", "theatre", "taxonomy_version",
+    "scored_at",
 )  # fmt: skip
 _INSERT_SIGNALS = schema.signals.insert().values(
     {c.name: sa.bindparam(c.name) for c in schema.signals.columns if c.name != "id"}
@@ -1175,6 +1179,8 @@ def _fetch_log_row(feed_id: int, update: FeedUpdate, new: int) -> dict[str, Any]
         body_bytes=update.body_bytes,
         items_seen=len(update.articles),
         items_new=new,
+        items_duplicate=update.items_duplicate,
+        items_refused=update.items_refused,
     )
 
 

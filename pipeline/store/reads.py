@@ -157,7 +157,7 @@ def search_articles(
 ) -> list[dict[str, Any]]:
     """Articles matching the filters, newest first, each with its ``signals`` (a list of dicts).
 
-    Row keys: id, published_at, published_estimated, title, summary, url, source
+    Row keys: id, published_at, published_estimated, title, title_derived, summary, url, source
     (feed name), theatre, score, taxonomy_version, signals. ``limit=None``: all.
     """
     a, f = schema.articles, schema.feeds
@@ -171,6 +171,7 @@ def search_articles(
             a.c.published_at,
             a.c.published_estimated,
             a.c.title,
+            a.c.title_derived,
             a.c.summary,
             a.c.url,
             f.c.name.label("source"),

@@ -150,7 +150,7 @@ def latest_articles(url: str, ver: Version | None = None, limit: int = 100) -> p
 
 HEALTH_COLUMNS = [
     "name", "url", "enabled", "status", "last_success_at", "last_error_at", "last_error",
-    "error_streak", "items_total", "next_due_at", "disabled_reason", "ill_formed",
+    "error_streak", "items_total", "next_due_at", "disabled_reason", "ill_formed", "parse_notes",
 ]  # fmt: skip
 
 

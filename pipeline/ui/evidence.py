@@ -84,6 +84,8 @@ def article_card(row: dict[str, Any], *, labels: dict[str, str], key: str) -> No
         meta = [md_escape(row.get("source") or ""), fmt_time(row.get("published_at"))]
         if row.get("published_estimated"):
             meta[-1] += " (first seen)"
+        if row.get("title_derived"):
+            meta.append("headline from the summary (the feed gave none)")
         theatre = row.get("theatre")
         if theatre:
             meta.append(md_escape(labels.get(theatre, theatre)))

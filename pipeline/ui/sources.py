@@ -90,6 +90,7 @@ def health_frame(cfg: FeedsConfig | None) -> pd.DataFrame:
                 next_due_at=h.get("next_due_at") if spec.enabled else None,
                 interval_min=spec.interval_s / 60,
                 last_error=h.get("last_error") or h.get("disabled_reason"),
+                parse_notes=h.get("parse_notes"),
             )
         )
     if cfg is None:  # no usable feeds.yaml: still show what the store knows
@@ -100,11 +101,11 @@ def health_frame(cfg: FeedsConfig | None) -> pd.DataFrame:
                     last_success_at=h["last_success_at"], last_error_at=h["last_error_at"],
                     error_streak=int(h["error_streak"] or 0), items_per_day=round(per_day.get(h["url"], 0.0), 1),
                     items_total=int(h["items_total"] or 0), next_due_at=h["next_due_at"], interval_min=None,
-                    last_error=h["last_error"] or h["disabled_reason"],
+                    last_error=h["last_error"] or h["disabled_reason"], parse_notes=h.get("parse_notes"),
                 )
             )  # fmt: skip
     cols = ["name", "url", "status", "enabled", "last_success_at", "last_error_at", "error_streak",
-            "items_per_day", "items_total", "next_due_at", "interval_min", "last_error"]  # fmt: skip
+            "items_per_day", "items_total", "next_due_at", "interval_min", "last_error", "parse_notes"]  # fmt: skip
     df = pd.DataFrame(rows, columns=cols)
     for c in ("last_success_at", "last_error_at", "next_due_at"):
         df[c] = pd.to_datetime(df[c], utc=True)
@@ -164,6 +165,8 @@ def _health_table(df: pd.DataFrame, ok: int, failing: int) -> None:
             "next_due_at": st.column_config.DatetimeColumn("Next poll (UTC)", format="YYYY-MM-DD HH:mm"),
             "interval_min": st.column_config.NumberColumn("Interval (min)", format="%.0f"),
             "last_error": st.column_config.TextColumn("Last error", width="large"),
+            # e.g. "items share one link; identities derived from titles" (issue 12)
+            "parse_notes": st.column_config.TextColumn("Parse notes", width="large"),
         },
     )
 
@@ -189,7 +192,7 @@ def _spec_from_inputs(name: str, url: str, interval: str, tags: str, language: s
 def test_feed(url: str, settings: Settings) -> None:
     """Fetch and parse one feed now, show what came back; nothing is stored."""
     from pipeline.fetch import fetch_feed_sync
-    from pipeline.parse import parse_feed
+    from pipeline.parse import parse_feed, parse_notes
 
     with st.status(f"Testing {url} …", expanded=True) as status:
         try:
@@ -207,6 +210,9 @@ def test_feed(url: str, settings: Settings) -> None:
         status.update(label=label, state="complete" if n else "error", expanded=True)
         if parsed.ill_formed:
             st.warning(f"The feed is ill-formed but readable: {parsed.ill_formed_reason}")
+        notes = parse_notes(parsed)
+        if notes:
+            st.warning(f"{parsed.entries:,} entries read: {notes}")
         with st.container(key="test_result"):
             st.markdown(f"**{n:,} items found**")
             st.markdown(

@@ -87,6 +87,45 @@ def test_new_items_are_added_without_duplicates(setup):
     assert db_rows(db, "SELECT count(*), count(DISTINCT guid) FROM articles") == [(50, 50)]
 
 
+FEEDS = Path(__file__).resolve().parents[1] / "data" / "feeds"
+
+
+def _poll_twice_and_check(tmp_path, srv, body: bytes, stories: int, repeats: int) -> None:
+    """Poll a feed whose items share one link twice (no validators: both polls parse it)
+    through the real CLI; every story is stored once and the health says why."""
+    from pipeline.parse import SHARED_LINK_WARNING
+
+    url = srv.route("/scraped.xml", body)  # no ETag or Last-Modified: the second poll parses again
+    cfg = write_config(tmp_path / "feeds.yaml", [("Scraped", url)])
+    db = tmp_path / "ew.db"
+    for new in (stories, 0):
+        r = run_cli("poll", "--once", "--config", str(cfg), "--db", f"sqlite:///{db}")
+        assert r.returncode == 0, r.stderr
+        assert f"{new} new articles" in r.stdout, r.stdout
+        assert db_rows(db, "SELECT count(*), count(DISTINCT guid) FROM articles") == [(stories, stories)]
+    assert srv.count("/scraped.xml") == 2
+    assert db_rows(db, "SELECT items_seen, items_new, items_duplicate, items_refused FROM fetch_log ORDER BY id") == [
+        (stories, stories, repeats, 0),
+        (stories, 0, repeats, 0),
+    ]
+    (notes,) = db_rows(db, "SELECT parse_notes FROM feeds")[0]
+    assert notes.startswith(SHARED_LINK_WARNING)
+    r = run_cli("health", "--db", f"sqlite:///{db}")
+    assert r.returncode == 0, r.stderr
+    assert SHARED_LINK_WARNING in r.stdout and f"{stories} items" in r.stdout
+
+
+def test_items_sharing_one_link_are_each_stored_once_across_polls(tmp_path, feed_server):
+    # 7 items on the outlet's home page, one a repeat: 6 stories
+    _poll_twice_and_check(tmp_path, feed_server, (FEEDS / "shared_link.xml").read_bytes(), stories=6, repeats=1)
+
+
+@pytest.mark.shared
+def test_the_real_scraped_feed_keeps_all_24_stories(tmp_path, feed_server, realfeeds):
+    # issue 12: 24 items, no guid, every link the outlet's home page; 1 of them was stored
+    _poll_twice_and_check(tmp_path, feed_server, (realfeeds / "meduza_2.xml").read_bytes(), stories=24, repeats=0)
+
+
 def test_failures_are_per_feed_and_recorded(tmp_path, feed_server):
     srv = feed_server
     good = srv.route("/good.xml", make_rss("good", 5))

@@ -11,7 +11,17 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ParseError
-from pipeline.parse import MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, canonicalize_url, parse_feed, plain_text
+from pipeline.parse import (
+    MAX_SUMMARY_CHARS,
+    MAX_TITLE_CHARS,
+    REFUSED_EMPTY,
+    REFUSED_SAME_ID,
+    SHARED_LINK_WARNING,
+    canonicalize_url,
+    parse_feed,
+    parse_notes,
+    plain_text,
+)
 from tests.feedgen import make_atom, make_rss
 
 pytestmark = pytest.mark.timeout(60)
@@ -69,6 +79,13 @@ def test_fixture(name):
     else:
         assert parsed.ill_formed_reason is None
     assert len(parsed.articles) == len(expected["articles"])
+    # every entry is an article, a duplicate or a refusal (issue 12)
+    assert len(parsed.articles) + parsed.duplicates + len(parsed.refused) == parsed.entries
+    for key in ("entries", "duplicates", "warnings"):
+        if key in expected:
+            assert getattr(parsed, key) == (tuple(expected[key]) if key == "warnings" else expected[key]), key
+    if "refused" in expected:
+        assert parsed.refused == tuple(tuple(r) for r in expected["refused"])
     for i, (article, want) in enumerate(zip(parsed.articles, expected["articles"], strict=True)):
         assert article.feed_url == expected["feed_url"]
         got = {k: getattr(article, k) for k in want}
@@ -259,9 +276,97 @@ def test_content_hash_ignores_case_and_whitespace_only():
 
 
 def test_duplicate_guids_keep_the_first():
-    articles = parse_fixture("duplicate_guids").articles
-    assert [a.guid for a in articles] == ["same-guid", "other-guid"]
-    assert articles[0].title == "Original headline"
+    parsed = parse_fixture("duplicate_guids")
+    assert [a.guid for a in parsed.articles] == ["same-guid", "other-guid"]
+    assert parsed.articles[0].title == "Original headline"
+    # the edited copy under the same guid is not dropped silently
+    assert parsed.duplicates == 0 and parsed.refused == ((3, REFUSED_SAME_ID),)
+    assert parse_notes(parsed) == f"1 item refused: {REFUSED_SAME_ID} (item 3)"
+
+
+def _rss(items: str, channel_link: str = "https://site.example/") -> bytes:
+    return (
+        f'<rss version="2.0"><channel><title>t</title><link>{channel_link}</link><description>d</description>'
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+def test_items_sharing_the_home_link_get_identities_from_their_titles():
+    parsed = parse_fixture("shared_link")
+    # 7 items, one a whitespace-only repeat of another: 6 stories, 1 duplicate, none lost
+    assert (len(parsed.articles), parsed.duplicates, parsed.refused) == (6, 1, ())
+    assert parsed.warnings == (SHARED_LINK_WARNING,)
+    assert parse_notes(parsed) == f"{SHARED_LINK_WARNING}; 1 repeated item folded"
+    assert len({a.guid for a in parsed.articles}) == 6
+    assert all(a.guid.startswith("https://vestnik.example/#title-sha256:") for a in parsed.articles)
+    # the home page names no story: not a cross-feed identity (the store keeps one article per canonical URL)
+    assert {a.canonical_url for a in parsed.articles} == {None}
+    assert {a.url for a in parsed.articles} == {"https://vestnik.example/"}
+    # same title, two real dates: two stories
+    assert [a.title for a in parsed.articles].count("Памяти иллюзиониста") == 2
+    # stable: the same document at another time gives the same identities (the epoch dates
+    # are replaced by the first-seen time, which must not enter the identity)
+    again = parse_feed((FEEDS / "shared_link.xml").read_bytes(), feed_url="https://feeds.example/shared_link.xml",
+                       now=NOW + timedelta(hours=3))  # fmt: skip
+    assert [a.guid for a in again.articles] == [a.guid for a in parsed.articles]
+
+
+def test_identity_from_title_ignores_case_and_whitespace_and_a_build_stamp():
+    item = "<item><title>{}</title><link>https://site.example/</link><pubDate>{}</pubDate></item>"
+    stamp = "Sat, 01 Jun 2024 11:00:00 GMT"
+    one = parse_feed(_rss(item.format("Rouble  falls", stamp) + item.format("Other", stamp)).replace(
+        b"<description>d</description>", f"<description>d</description><lastBuildDate>{stamp}</lastBuildDate>".encode()),
+        feed_url="u", now=NOW)  # fmt: skip
+    later = "Sat, 01 Jun 2024 11:30:00 GMT"  # the next build stamps every item again
+    two = parse_feed(_rss(item.format("rouble falls", later) + item.format("Other", later)).replace(
+        b"<description>d</description>", f"<description>d</description><lastBuildDate>{later}</lastBuildDate>".encode()),
+        feed_url="u", now=NOW)  # fmt: skip
+    assert [a.guid for a in one.articles] == [a.guid for a in two.articles]
+
+
+def test_a_link_shared_by_different_titles_is_not_an_identity():
+    items = "".join(
+        f"<item><title>{t}</title><link>https://site.example/live?id=1</link></item>" for t in ("Morning", "Evening")
+    )
+    parsed = parse_feed(_rss(items), feed_url="u", now=NOW)
+    assert len(parsed.articles) == 2 and parsed.warnings == (SHARED_LINK_WARNING,)
+    # a link shared by repeats of one story stays that story's identity (holod_1.xml in the realfeeds corpus)
+    repeat = "<item><title>Same</title><link>https://site.example/s/1</link></item>"
+    parsed = parse_feed(_rss(repeat * 2), feed_url="u", now=NOW)
+    assert [a.guid for a in parsed.articles] == ["https://site.example/s/1"]
+    assert parsed.duplicates == 1 and parsed.warnings == ()
+
+
+def test_shared_link_with_guids_keeps_the_guids_and_drops_the_canonical_url():
+    items = "".join(f"<item><guid>g{i}</guid><title>Story {i}</title><link>https://site.example/</link></item>" for i in range(3))
+    parsed = parse_feed(_rss(items), feed_url="u", now=NOW)
+    assert [a.guid for a in parsed.articles] == ["g0", "g1", "g2"]
+    assert [a.canonical_url for a in parsed.articles] == [None] * 3
+    assert parsed.warnings == ()  # no identity was derived
+
+
+def test_empty_title_is_derived_from_the_summary():
+    parsed = parse_fixture("empty_title")
+    a1, a2, a3 = parsed.articles
+    assert (a1.title, a1.title_derived) == ("Уряд схвалив новий бюджет.", True)
+    assert (a2.title, a2.title_derived) == ("Без крапки в кінці", True)
+    assert (a3.title, a3.title_derived) == ("Звичайний заголовок", False)
+    assert parsed.refused == ((4, REFUSED_EMPTY),)
+
+
+def test_parse_notes_name_a_few_positions_and_count_the_rest():
+    items = "<item><guid>g</guid></item>" * 7
+    parsed = parse_feed(_rss(items), feed_url="u", now=NOW)
+    assert parsed.articles == () and parsed.entries == 7
+    assert parse_notes(parsed) == f"7 items refused: {REFUSED_EMPTY} (items 1, 2, 3, 4, 5, …)"
+    assert parse_notes(parse_fixture("rss20")) is None
+
+
+def test_derived_title_is_capped_at_a_word():
+    words = " ".join(["слово"] * 100)
+    body = _rss(f"<item><guid>g</guid><title></title><description>{words}</description></item>")
+    article = parse_feed(body, feed_url="u", now=NOW).articles[0]
+    assert article.title_derived and article.title.endswith("слово…") and len(article.title) <= 201
 
 
 # --- dates, language, ttl -----------------------------------------------------

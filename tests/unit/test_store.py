@@ -419,3 +419,49 @@ def test_sync_feeds_writes_only_what_changed(store):
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", spy)
     assert {s.url: s.name for s in store.feed_states()}["http://a/rss"] == "A renamed"
+
+
+def test_parse_accounting_is_stored_with_the_feed_and_its_fetch(store):
+    # issue 12: what the parser did not turn into articles shows with the feed's health
+    derived = Article(**{**{f: getattr(art(1), f) for f in Article.__slots__}, "title_derived": True})
+    store.record_update(
+        ok_update([derived, art(2)], items_duplicate=3, items_refused=1, parse_notes="3 repeated items folded"),
+        next_due_at=NOW, status="ok",
+    )  # fmt: skip
+    health = {h["url"]: h for h in store.feed_health()}
+    assert health["http://a/rss"]["parse_notes"] == "3 repeated items folded"
+    assert health["http://b/rss"]["parse_notes"] is None
+    with store.engine.connect() as conn:
+        log = conn.execute(sa.select(schema.fetch_log.c.items_seen, schema.fetch_log.c.items_duplicate,
+                                     schema.fetch_log.c.items_refused)).all()  # fmt: skip
+        titles = dict(conn.execute(sa.select(schema.articles.c.guid, schema.articles.c.title_derived)).all())
+    assert log == [(2, 3, 1)]
+    assert titles == {"g1": True, "g2": False}
+    # a clean parse clears the note
+    store.record_update(ok_update([art(3)]), next_due_at=NOW, status="ok")
+    assert {h["url"]: h for h in store.feed_health()}["http://a/rss"]["parse_notes"] is None
+
+
+def test_migration_0007_keeps_existing_rows(db_url):
+    from alembic import command
+
+    from pipeline.store import _alembic_config
+
+    eng = sa.create_engine(db_url)
+    with eng.connect() as conn:
+        command.upgrade(_alembic_config(conn), "0006")
+        conn.execute(sa.text("INSERT INTO feeds (id, url, name, enabled, interval_s, tags, in_config, status, "
+                             "error_streak, ill_formed, items_total) VALUES (1, 'u', 'n', true, 60, '[]', true, 'ok', "
+                             "0, false, 1)"))  # fmt: skip
+        conn.execute(sa.text("INSERT INTO articles (feed_id, guid, title, summary, published_at, published_estimated, "
+                             "first_seen_at, content_hash) VALUES (1, 'g', 't', 's', :t, false, :t, 'h')"),
+                     {"t": NOW})  # fmt: skip
+        conn.execute(sa.text("INSERT INTO fetch_log (feed_id, started_at, finished_at, outcome, body_bytes, "
+                             "items_seen, items_new) VALUES (1, :t, :t, 'ok', 1, 1, 1)"), {"t": NOW})  # fmt: skip
+        conn.commit()
+    eng.dispose()
+    with Store.open(db_url) as s, s.engine.connect() as conn:
+        assert s.schema_version() == "0007"
+        assert conn.execute(sa.text("SELECT title_derived FROM articles")).scalar() in (False, 0)
+        assert conn.execute(sa.text("SELECT items_duplicate, items_refused FROM fetch_log")).one() == (0, 0)
+        assert conn.execute(sa.text("SELECT parse_notes FROM feeds")).scalar() is None
