@@ -84,9 +84,10 @@ def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
         g = [gold[i] for i in idx]
         off = [i for i in idx if rows[i].get("ag_class", "World") != "World"]
         mod_rows = [i for i in idx if gold[i] and rows[i].get("modality") in _COUNTED_MODALITIES]
-        mod_ok = 0
+        mod_ok = mod_found = 0
         for i in mod_rows:
             m = _main_escalation(scored[i])
+            mod_found += m is not None
             mod_ok += m is not None and m.modality == rows[i]["modality"]
         th_rows = [i for i in idx if gold[i]]
         th_ok = sum(scored[i].theatre == rows[i]["theatre"] for i in th_rows)
@@ -104,6 +105,8 @@ def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
             },
             "modality_rows": len(mod_rows),
             "modality_accuracy": round(mod_ok / len(mod_rows), 4) if mod_rows else None,
+            "modality_accuracy_detected": round(mod_ok / mod_found, 4) if mod_found else None,
+            "modality_detected_rows": mod_found,
             "theatre_rows": len(th_rows),
             "theatre_accuracy": round(th_ok / len(th_rows), 4) if th_rows else None,
         }
@@ -148,14 +151,16 @@ def _own_block(cfg: Any) -> dict[str, Any] | None:
     gold = [r["esc"] == "1" for r in test]
     pred = [any(g.direction == "escalation" and g.weight > 0 for g in s.signals) for s in scored]
     esc_rows = [i for i, r in enumerate(test) if r["esc"] == "1"]
-    mod_ok = cat_ok = th_ok = 0
+    mod_ok = cat_ok = th_ok = found = 0
     for i in esc_rows:
         m = _main_escalation(scored[i])
+        found += m is not None
         mod_ok += m is not None and m.modality == test[i]["modality"]
         cat_ok += any(g.signal == test[i]["category"] and g.weight > 0 for g in scored[i].signals)
         th_ok += scored[i].theatre == test[i]["theatre"]
     n = len(esc_rows) or 1
     return {"n": len(test), "escalation": prf(gold, pred).as_dict(), "modality_accuracy": round(mod_ok / n, 4),
+            "modality_accuracy_detected": round(mod_ok / found, 4) if found else None,
             "category_recall": round(cat_ok / n, 4), "theatre_accuracy": round(th_ok / n, 4),
             "baseline": prf(gold, [gpr_baseline(r["text"]) for r in test]).as_dict()}
 
@@ -184,8 +189,9 @@ def format_news_report(r: dict[str, Any]) -> str:
             out.append(f"  sport/business/sci-tech rows flagged: ours {fa['ours']:.3f}, rules without gate "
                        f"{fa['rules_without_gate']:.3f}, baseline {fa['baseline']:.3f} (n={b['off_topic_rows']})")
         if b["modality_accuracy"] is not None:
-            out.append(f"  modality of the main signal right: {b['modality_accuracy']:.3f} (n={b['modality_rows']} "
-                       f"escalation rows with a modality)")
+            out.append(f"  modality of the main signal right: {b['modality_accuracy']:.3f} of the {b['modality_rows']} "
+                       f"escalation rows (a miss counts as wrong), {b['modality_accuracy_detected']:.3f} of the "
+                       f"{b['modality_detected_rows']} we flag")
         if b["theatre_accuracy"] is not None:
             out.append(f"  theatre right: {b['theatre_accuracy']:.3f} (n={b['theatre_rows']} escalation rows)")
     o = r.get("own_test")
@@ -195,5 +201,6 @@ def format_news_report(r: dict[str, Any]) -> str:
         out.append(_line("ours", o["escalation"]))
         out.append(_line("GPR keyword baseline", o["baseline"]))
         out.append(f"  on the escalation rows: category found {o['category_recall']:.3f}, modality right "
-                   f"{o['modality_accuracy']:.3f}, theatre right {o['theatre_accuracy']:.3f}")
+                   f"{o['modality_accuracy']:.3f} ({o['modality_accuracy_detected']:.3f} of those flagged), theatre right "
+                   f"{o['theatre_accuracy']:.3f}")
     return "\n".join(out)

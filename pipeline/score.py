@@ -152,6 +152,11 @@ def _clauses(text: str, sent_starts: list[int], clause_cues: list[int]) -> list[
 
 
 _AGENDA_WINDOW_WORDS = 10
+_HEDGE_BEFORE_WORDS = 8
+_HEDGE_AFTER_WORDS = 4
+#: negations that refuse nothing by themselves: with a one-word trigger ("no deal yet",
+#: "not a done deal") a negated de-escalation is only negated, not a refusal
+_BARE_NEGATIONS = frozenset({"not", "no", "never", "without", "nor", "neither"})
 _ANY_WOULD = (" would ", " will ", " could ", " would,", " will,")
 
 
@@ -232,6 +237,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
         denied = negated = conditional = hedged = threatened = in_condition = False
         fold_key: Any = c_idx
         topic_cue = None
+        neg_cue = ""
         for cs, ce, ctype, flag in cues:
             if cs >= s_hi or ce <= s_lo:
                 continue
@@ -254,6 +260,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
                 if ce <= start and _words_between(text, ce, start) <= lex.negation_window_words:
                     if not any(ce <= q < start for q in cond_starts):  # "won't open if Russia invades"
                         negated = True
+                        neg_cue = text[cs:ce].lower()
                 elif gapped and start < cs and ce <= end:  # "NATO ruled out sending troops"
                     negated = True
             elif ctype == "negated_after":
@@ -275,9 +282,15 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
                 if ce <= start and "," not in text[ce:start]:
                     in_condition = True
             elif ctype == "hedged":
-                hedged = True
+                # near the trigger: "an apparent assassination attempt" hedges the attempt,
+                # not the gunfire at the start of a long clause
+                if (ce <= start and _words_between(text, ce, start) <= _HEDGE_BEFORE_WORDS) or (
+                        cs >= end and _words_between(text, end, cs) <= _HEDGE_AFTER_WORDS) or start <= cs < end:
+                    hedged = True
             elif ctype == "threat":
                 if ce <= start and _words_between(text, ce, start) <= lex.threat_window_words:
+                    threatened = True
+                elif cs == start and ce < end:  # the trigger opens with it: "ready to deploy"
                     threatened = True
             elif ctype == "agenda":
                 if ce <= start and _words_between(text, ce, start) <= _AGENDA_WINDOW_WORDS:
@@ -293,7 +306,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
             modality = "conditional"
         elif hedged:
             modality = "hedged"
-        elif threatened or cat.kind == "threat":
+        elif threatened or (cat.kind == "threat" and cat.stated_as == "threat"):
             modality = "threat"
         else:
             modality = "action"
@@ -301,9 +314,10 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
         if cat.direction == "escalation":
             if cat.threat_variant and (threatened or (conditional and not in_condition)):
                 cat_id = cat.threat_variant
-        elif modality == "negated" and cat.negated_variant:
+        elif modality == "negated" and cat.negated_variant and (
+                neg_cue not in _BARE_NEGATIONS or " " in text[start:end]):
             # "refused to withdraw", "will not lift the embargo": a refusal to
-            # de-escalate is itself a (mild) escalation
+            # de-escalate is itself a (mild) escalation; "not a done deal" is not
             cat_id = cat.negated_variant
             modality = "action"
         if topic_cue is not None and cats[cat_id].kind != "threat":

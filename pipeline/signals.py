@@ -101,6 +101,10 @@ class Category:
     #: the hit does not count when its sentence has one of these contexts and none of the
     #: taxonomy's ``relevance.rescue_contexts`` ("flooding kills nine": an accident)
     vetoed_by: frozenset[str] = frozenset()
+    #: the modality of a hit with no cue: "threat" for a category whose words are a
+    #: threat ("warned of sanctions"), "action" for one whose words report a deed
+    #: that is threat-kind in GPR's split (a nuclear test, an accusation, a demand)
+    stated_as: str = "threat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +268,7 @@ class _Problems:
 
 _CAT_KEYS = (
     "id", "label", "direction", "kind", "weight", "threat_variant",
-    "negated_variant", "yields_to", "yields_after", "patterns", "examples", "needs", "vetoed_by",
+    "negated_variant", "yields_to", "yields_after", "patterns", "examples", "needs", "vetoed_by", "stated_as",
 )
 _TAX_KEYS = (
     "version", "max_gap_words", "modality_weights", "score_scale", "repeat_decay",
@@ -439,6 +443,9 @@ def load_taxonomy(path: Path = TAXONOMY_PATH) -> dict[str, Any]:
             after = []
         for y in after:
             refs.append((cid, "yields_after", str(y), _line(node, "yields_after")))
+        stated_as = str(node.get("stated_as") or ("threat" if kind == "threat" else "action"))
+        if stated_as not in ("threat", "action"):
+            probs.add(_line(node, "stated_as"), f"{where}.stated_as", f"must be threat or action (got {stated_as!r})")
         ctx_refs: dict[str, list[str]] = {}
         for key in ("needs", "vetoed_by"):
             vals = node.get(key) or []
@@ -468,6 +475,7 @@ def load_taxonomy(path: Path = TAXONOMY_PATH) -> dict[str, Any]:
             yields_after=frozenset(str(y) for y in after),
             needs=frozenset(ctx_refs.get("needs", ())),
             vetoed_by=frozenset(ctx_refs.get("vetoed_by", ())),
+            stated_as=stated_as,
             patterns=tuple(patterns),
             positives=tuple(pos),
             negatives=tuple(neg),
