@@ -48,7 +48,8 @@ def test_newest_first_with_signals_attached(store):
         (dict(signal="ceasefire_truce"), ["Russia and Ukraine agree ceasefire after talks"]),
         (dict(since=NOW - timedelta(hours=3)), ["Russia threatens to strike Ukraine with missiles", "=HYPERLINK(\"http://evil\") Iran warns Israel of retaliation"]),
         (dict(until=NOW - timedelta(hours=100)), ["Weather report for the weekend"]),
-        (dict(max_score=0), ["China launches drills near Taiwan", "Russia and Ukraine agree ceasefire after talks", "Weather report for the weekend"]),
+        # the drills near Taiwan score since taxonomy 2026.12.1 (the old rules missed "drills near Taiwan")
+        (dict(max_score=0), ["Russia and Ukraine agree ceasefire after talks", "Weather report for the weekend"]),
         (dict(text="sanct"), ["India imposes sanctions on Pakistan"]),  # prefix on the last word
         (dict(text="exercises dawn"), ["China launches drills near Taiwan"]),  # summary words, all required
         (dict(text='"Geneva" OR: NEAR( *'), []),  # FTS syntax in user text is inert, not an error
