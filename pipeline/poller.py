@@ -572,7 +572,9 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
     if threading.current_thread() is not threading.main_thread():
         return
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: a closed terminal or a process manager's stop ends the poll in order
+    # (its default ends Python with no cleanup; `run` then left its dashboard behind)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - non-POSIX
@@ -587,7 +589,7 @@ def poll_forever(
     alerts: AlertConfig | None = None,
     parse_pool: bool = False,
 ) -> None:
-    """Poll each feed on its own schedule until SIGINT/SIGTERM (or ``stop_flag``).
+    """Poll each feed on its own schedule until SIGINT/SIGTERM/SIGHUP (or ``stop_flag``).
 
     feeds.yaml is re-read when it changes on disk, so edits from the dashboard or
     a text editor take effect without a restart; an invalid edit is logged and
