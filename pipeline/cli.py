@@ -345,6 +345,7 @@ def _in_main() -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .deployment import is_exposed
     from .poller import poll_forever
     from .store import Store, resolve_db_url
 
@@ -367,8 +368,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                 os.kill(os.getpid(), signal.SIGTERM)
 
         threading.Thread(target=watch_dashboard, daemon=True).start()
+        exposed = is_exposed(args.host)
+        if exposed:
+            log.warning(
+                "dashboard exposed beyond this machine: private, loopback and link-local feed "
+                "destinations are refused unless feeds.yaml sets deny_private_networks: false",
+                extra={"host": args.host},
+            )
         try:
-            poll_forever(store, config_path(args), alerts=alerts, parse_pool=True)
+            poll_forever(store, config_path(args), alerts=alerts, parse_pool=True, exposed=exposed)
         except (KeyboardInterrupt, _Stop):
             pass  # a signal before the poller's own handlers were in place
         finally:

@@ -34,8 +34,10 @@ class Settings:
     """The optional ``settings:`` section of feeds.yaml."""
 
     #: refuse private and loopback destinations (shared deployments); link-local
-    #: and cloud-metadata addresses are refused whatever this says
-    deny_private_networks: bool = False
+    #: and cloud-metadata addresses are refused whatever this says. None: not set in
+    #: feeds.yaml, which allows them, except behind an exposed dashboard
+    #: (pipeline.deployment: unset is not the same as an explicit false)
+    deny_private_networks: bool | None = None
     #: whole-request deadline, headers and body included
     timeout_s: float = 20.0
     connect_timeout_s: float = 10.0

@@ -20,7 +20,7 @@ from pipeline import config as feeds_config
 from pipeline.errors import ConfigError, EscalationWatchError
 from pipeline.types import FeedsConfig, Settings
 
-from . import data
+from . import access, data
 from .data import md_escape
 
 #: items/day is averaged over this many days
@@ -56,8 +56,9 @@ def _show_flash() -> None:
         (st.success if kind == "ok" else st.error)(message)
 
 
-def health_frame(cfg: FeedsConfig | None) -> pd.DataFrame:
-    """One row per configured feed: its feeds.yaml entry joined with the poller's health."""
+def health_frame(cfg: FeedsConfig | None, *, redact_errors: bool = False) -> pd.DataFrame:
+    """One row per configured feed: its feeds.yaml entry joined with the poller's health;
+    ``redact_errors``: each last error as its kind only (what a viewer may see)."""
     s, _reason = data.open_store()
     url = data.db_url()
     if s is not None:
@@ -106,6 +107,8 @@ def health_frame(cfg: FeedsConfig | None) -> pd.DataFrame:
     cols = ["name", "url", "status", "enabled", "last_success_at", "last_error_at", "error_streak",
             "items_per_day", "items_total", "next_due_at", "interval_min", "last_error"]  # fmt: skip
     df = pd.DataFrame(rows, columns=cols)
+    if redact_errors:
+        df["last_error"] = df["last_error"].map(access.public_error)
     for c in ("last_success_at", "last_error_at", "next_due_at"):
         df[c] = pd.to_datetime(df[c], utc=True)
     return df
@@ -135,7 +138,7 @@ def page() -> None:
 
 @st.fragment(run_every=data.REFRESH_S)
 def health_table(cfg: FeedsConfig | None) -> None:
-    df = health_frame(cfg)
+    df = health_frame(cfg, redact_errors=access.exposed())
     ok = int((df["status"] == "ok").sum()) if len(df) else 0
     failing = int(df["error_streak"].gt(0).sum()) if len(df) else 0
     with st.container(key="feed_health"):
@@ -194,7 +197,8 @@ def test_feed(url: str, settings: Settings) -> None:
     with st.status(f"Testing {url} …", expanded=True) as status:
         try:
             st.write("Fetching …")
-            result = fetch_feed_sync(url, settings=settings)
+            # exposed, an unset deny_private_networks denies, as for the poller of `run`
+            result = fetch_feed_sync(url, settings=access.fetch_settings(settings))
             size = len(result.body or b"")
             st.write(f"HTTP {result.status}, {size:,} bytes in {result.elapsed_s:.1f} s. Parsing …")
             parsed = parse_feed(result.body or b"", feed_url=url, headers=result.headers, now=data.utcnow())
