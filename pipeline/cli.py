@@ -23,6 +23,8 @@ log = logging.getLogger("escalation_watch.cli")
 
 ENV_CONFIG = "ESCALATION_WATCH_CONFIG"
 ENV_ALERTS = "ESCALATION_WATCH_ALERTS"
+#: set by --read-only for the dashboard process (read by pipeline.ui.access)
+ENV_READ_ONLY = "ESCALATION_WATCH_READ_ONLY"
 DEFAULT_CONFIG = "feeds.yaml"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -66,6 +68,8 @@ def _add_alerts(p: argparse.ArgumentParser) -> None:
 def _add_serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+    p.add_argument("--read-only", action="store_true",
+                   help="no feed editing or 'test now' for anyone (see docs/deployment.md for sign-in)")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,6 +259,8 @@ def _progress(total: int, unit: str = "item"):
 
 
 def _streamlit_cmd(args: argparse.Namespace, db_url: str) -> tuple[list[str], dict[str, str]]:
+    from .deployment import is_exposed
+
     app = Path(__file__).resolve().parent.parent / "dashboard.py"
     if not app.exists():
         raise EscalationWatchError(f"dashboard app not found at {app}: run from a source checkout")
@@ -268,7 +274,12 @@ def _streamlit_cmd(args: argparse.Namespace, db_url: str) -> tuple[list[str], di
         "--global.developmentMode", "false",
         "--client.toolbarMode", "viewer",
     ]  # fmt: skip
+    if is_exposed(args.host):
+        # an exception's message and traceback can name internal paths and addresses
+        cmd += ["--client.showErrorDetails", "none"]
     env = dict(os.environ)
+    if args.read_only:
+        env[ENV_READ_ONLY] = "1"
     env[ENV_DB] = db_url
     env[ENV_CONFIG] = str(config_path(args).resolve())
     return cmd, env

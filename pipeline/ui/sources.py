@@ -1,5 +1,8 @@
 """Sources: the health of every feed, and the feed editor (feeds.yaml through pipeline.config).
 
+Only editors (pipeline.ui.access) get the editor and "test now"; viewers get the
+health table, with each error's kind only, and the sign-in.
+
 The dashboard never writes to the store: edits go to feeds.yaml through
 ``pipeline.config``'s edit functions (locked, validated, atomic, comments and
 order kept), and the poller picks the file up when it changes. "Test now"
@@ -117,28 +120,79 @@ def health_frame(cfg: FeedsConfig | None, *, redact_errors: bool = False) -> pd.
 def page() -> None:
     st.title("Sources")
     path = data.config_path()
-    st.caption(f"Feeds from {md_escape(path)}. Edits are saved there (comments and order kept); the poller reloads it.")
+    who = access.current()
+    if who.can_edit:
+        st.caption(f"Feeds from {md_escape(path)}. Edits are saved there (comments and order kept); the poller reloads it.")
+    else:
+        st.caption(f"Feeds from {md_escape(path)}.")
     _show_flash()
     cfg, problem = _load_config(path)
     if problem:
-        st.error(problem)
-    health_table(cfg)
+        st.error(problem if who.can_edit else "The feeds file has errors; an editor sees which.")
+    # a viewer sees each error's kind, never its detail (an internal address, a body)
+    health_table(cfg, not who.can_edit)
     if cfg is None and path.exists():
         return  # an invalid file is never rewritten: fix it first
     st.divider()
-    add_col, edit_col = st.columns(2, gap="large")
-    with add_col:
-        add_form(path, cfg)
-    with edit_col:
-        if cfg is not None and cfg.feeds:
-            edit_form(path, cfg)
+    if not who.can_edit:
+        sign_in_panel(who)
+        st.divider()
+        opml_section(path, cfg, can_import=False)
+        return
+    editor_bar(who)
+    with st.container(key="feed_editor"):
+        add_col, edit_col = st.columns(2, gap="large")
+        with add_col:
+            add_form(path, cfg)
+        with edit_col:
+            if cfg is not None and cfg.feeds:
+                edit_form(path, cfg)
     st.divider()
-    opml_section(path, cfg)
+    opml_section(path, cfg, can_import=True)
+
+
+# -- sign-in ----------------------------------------------------------------------
+
+
+def sign_in_panel(who: access.Access) -> None:
+    """What a viewer gets instead of the editor: why, and the sign-in when there is one."""
+    with st.container(key="read_only_notice"):
+        st.info(who.reason or "Read-only.", icon=":material/lock:")
+    if who.sign_in == "token":
+        with st.form("token_sign_in", border=True, clear_on_submit=True):
+            st.markdown("**Editor sign-in**")
+            name = st.text_input("Your name (for the audit log)", key="sign_in_name")
+            token = st.text_input("Editor token", type="password", key="sign_in_token")
+            submitted = st.form_submit_button("Sign in", icon=":material/login:")
+        if submitted:
+            problem = access.sign_in_with_token(name, token)
+            if problem:
+                with st.container(key="sign_in_error"):
+                    st.error(problem)
+            else:
+                _flash("ok", "Signed in: you can edit the feeds.")
+                st.rerun()
+    elif who.sign_in == "oidc":
+        if st.user.is_logged_in:
+            st.button("Sign out", key="oidc_sign_out", on_click=st.logout, icon=":material/logout:")
+        else:
+            st.button("Sign in", key="oidc_sign_in", on_click=st.login, icon=":material/login:")
+
+
+def editor_bar(who: access.Access) -> None:
+    c1, c2 = st.columns([4, 1])
+    c1.caption(f"Editing as **{md_escape(who.who or 'editor')}**. Every change is recorded below.")
+    if who.sign_in == "token":
+        if c2.button("Sign out", key="token_sign_out", icon=":material/logout:"):
+            access.sign_out()
+            st.rerun()
+    elif who.sign_in == "oidc":
+        c2.button("Sign out", key="oidc_sign_out", on_click=st.logout, icon=":material/logout:")
 
 
 @st.fragment(run_every=data.REFRESH_S)
-def health_table(cfg: FeedsConfig | None) -> None:
-    df = health_frame(cfg, redact_errors=access.exposed())
+def health_table(cfg: FeedsConfig | None, redact_errors: bool = False) -> None:
+    df = health_frame(cfg, redact_errors=redact_errors)
     ok = int((df["status"] == "ok").sum()) if len(df) else 0
     failing = int(df["error_streak"].gt(0).sum()) if len(df) else 0
     with st.container(key="feed_health"):
@@ -194,6 +248,7 @@ def test_feed(url: str, settings: Settings) -> None:
     from pipeline.fetch import fetch_feed_sync
     from pipeline.parse import parse_feed
 
+    access.require_editor()
     with st.status(f"Testing {url} …", expanded=True) as status:
         try:
             st.write("Fetching …")
@@ -240,6 +295,7 @@ def add_form(path: Path, cfg: FeedsConfig | None) -> None:
     if save:
         spec = _spec_from_inputs(name, url, interval, tags, language, enabled)
         try:
+            access.require_editor()
             feeds_config.add_feed(path, spec)
         except ConfigError as e:
             st.error(str(e))
@@ -299,6 +355,7 @@ def _interval_text(seconds: int) -> str:
 
 def _apply(edit, message: str) -> None:
     try:
+        access.require_editor()
         edit()
     except ConfigError as e:
         st.error(str(e))
@@ -310,7 +367,7 @@ def _apply(edit, message: str) -> None:
 # -- OPML -------------------------------------------------------------------------
 
 
-def opml_section(path: Path, cfg: FeedsConfig | None) -> None:
+def opml_section(path: Path, cfg: FeedsConfig | None, *, can_import: bool) -> None:
     st.subheader("OPML")
     c1, c2 = st.columns(2, gap="large")
     with c1:
@@ -324,6 +381,8 @@ def opml_section(path: Path, cfg: FeedsConfig | None) -> None:
                 icon=":material/upload_file:",
                 on_click="ignore",
             )
+    if not can_import:
+        return
     with c2:
         upload = st.file_uploader("Import OPML", type=["opml", "xml"], key="opml_upload")
         if upload is None:
@@ -347,6 +406,7 @@ def opml_section(path: Path, cfg: FeedsConfig | None) -> None:
         if new and st.button(f"Add {len(new):,} feeds", type="primary", key="opml_add"):
             with st.spinner(f"Validating and saving {len(new):,} feeds …"):
                 try:
+                    access.require_editor()
                     feeds_config.add_feeds(path, new)
                 except ConfigError as e:
                     st.error(str(e))

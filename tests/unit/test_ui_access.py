@@ -36,24 +36,13 @@ def test_no_error_is_no_error(empty):
 
 # -- the Sources page, bound to a loopback or an exposed address (AppTest, no browser) --
 
+FEEDS = "feeds:\n  - name: Intranet\n    url: http://intranet.corp/rss\n"
 INTERNAL_ERROR = "destination denied: intranet.corp resolves to 10.20.30.40, a private network address"
 
 
-@pytest.fixture
-def bound(monkeypatch):
-    """Set Streamlit's server.address as `--host` does, for one test."""
-    from streamlit import config as st_config
-
-    before = st_config.get_option("server.address")
-
-    def bind(host: str | None) -> None:
-        st_config.set_option("server.address", host)
-
-    yield bind
-    st_config.set_option("server.address", before)
-
-
-def _sources(monkeypatch, tmp_path, feeds: str):
+def _sources(monkeypatch, tmp_path, feeds: str = "", *, env: dict[str, str] | None = None,
+             secrets: dict | None = None, user: dict | None = None):
+    """The Sources page in AppTest, on a store holding one feed that failed with INTERNAL_ERROR."""
     from datetime import datetime, timedelta, timezone
 
     from streamlit.testing.v1 import AppTest
@@ -68,9 +57,13 @@ def _sources(monkeypatch, tmp_path, feeds: str):
         up = FeedUpdate("http://intranet.corp/rss", now, now, "error", error=INTERNAL_ERROR)
         s.record_update(up, next_due_at=now + timedelta(minutes=5), status="error")
     cfg = tmp_path / "feeds.yaml"
-    cfg.write_text(feeds)
+    cfg.write_text(feeds or FEEDS)
     monkeypatch.setenv("ESCALATION_WATCH_DB", db)
     monkeypatch.setenv("ESCALATION_WATCH_CONFIG", str(cfg))
+    for k in ("ESCALATION_WATCH_EDITOR_TOKEN", "ESCALATION_WATCH_EDITORS", "ESCALATION_WATCH_READ_ONLY"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in (env or {}).items():
+        monkeypatch.setenv(k, v)
 
     def app() -> None:
         from pipeline.ui import sources
@@ -78,12 +71,15 @@ def _sources(monkeypatch, tmp_path, feeds: str):
         sources.page()
 
     at = AppTest.from_function(app, default_timeout=30)
+    if secrets:
+        at.secrets = secrets
+    if user is not None:
+        at.user = user
     at.run()
     assert not at.exception, at.exception
     return at
 
 
-FEEDS = "feeds:\n  - name: Intranet\n    url: http://intranet.corp/rss\n"
 
 
 def _errors_shown(at) -> list[str]:
@@ -99,3 +95,144 @@ def test_exposed_the_health_table_shows_no_internal_detail(monkeypatch, tmp_path
 def test_on_loopback_the_health_table_shows_the_whole_error(monkeypatch, tmp_path, bound):
     bound("127.0.0.1")
     assert _errors_shown(_sources(monkeypatch, tmp_path, FEEDS)) == [INTERNAL_ERROR]
+
+
+# -- roles ---------------------------------------------------------------------------
+
+TOKEN = "s3cret-editor-token-0123"
+EDIT_CONTROLS = {"Test now", "Add feed", "Save changes", "Disable", "Remove for good"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_lockout():
+    """The lock-out counts per server process (st.cache_resource): one per test here."""
+    from pipeline.ui import access
+
+    access.lockout.clear()
+    yield
+    access.lockout.clear()
+
+
+def _buttons(at) -> set[str]:
+    return {b.label for b in at.button}
+
+
+def _info(at) -> str:
+    return " ".join(i.value for i in at.info)
+
+
+def _sign_in(at, token: str, name: str = "Alice"):
+    at.text_input(key="sign_in_name").input(name)
+    at.text_input(key="sign_in_token").input(token)
+    next(b for b in at.button if b.label == "Sign in").click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_exposed_with_no_sign_in_configured_is_read_only_and_says_how_to_edit(monkeypatch, tmp_path, bound):
+    bound("0.0.0.0")
+    at = _sources(monkeypatch, tmp_path)
+    assert not _buttons(at) & EDIT_CONTROLS
+    assert not [t for t in at.text_input if t.label == "URL"]
+    assert "ESCALATION_WATCH_EDITOR_TOKEN" in _info(at) and "reachable from other machines" in _info(at)
+
+
+def test_read_only_flag_wins_on_loopback(monkeypatch, tmp_path, bound):
+    bound("127.0.0.1")
+    at = _sources(monkeypatch, tmp_path, env={"ESCALATION_WATCH_READ_ONLY": "1"})
+    assert not _buttons(at) & EDIT_CONTROLS
+    assert "--read-only" in _info(at)
+
+
+def test_the_editor_token_enables_editing_and_a_wrong_one_does_not(monkeypatch, tmp_path, bound):
+    bound("0.0.0.0")
+    at = _sources(monkeypatch, tmp_path, env={"ESCALATION_WATCH_EDITOR_TOKEN": TOKEN})
+    assert not _buttons(at) & EDIT_CONTROLS
+    _sign_in(at, TOKEN + "x")
+    assert not _buttons(at) & EDIT_CONTROLS
+    assert "Wrong token." in [e.value for e in at.error]
+    _sign_in(at, TOKEN)
+    assert EDIT_CONTROLS <= _buttons(at)
+    assert any("Editing as **token\\: Alice**" in c.value for c in at.caption)
+    # viewers and editors alike: the error detail only for the editor
+    assert _errors_shown(at) == [INTERNAL_ERROR]
+
+
+def test_a_configured_token_is_required_on_loopback_too(monkeypatch, tmp_path, bound):
+    bound("127.0.0.1")
+    at = _sources(monkeypatch, tmp_path, env={"ESCALATION_WATCH_EDITOR_TOKEN": TOKEN})
+    assert not _buttons(at) & EDIT_CONTROLS
+
+
+def test_repeated_wrong_tokens_lock_the_sign_in_out(monkeypatch, tmp_path, bound):
+    from pipeline.ui.access import MAX_FAILURES
+
+    bound("0.0.0.0")
+    at = _sources(monkeypatch, tmp_path, env={"ESCALATION_WATCH_EDITOR_TOKEN": TOKEN})
+    for i in range(MAX_FAILURES):
+        _sign_in(at, f"guess-{i}")
+    _sign_in(at, TOKEN)  # the right token, but too late
+    assert not _buttons(at) & EDIT_CONTROLS
+    assert any("locked" in e.value for e in at.error)
+
+
+def test_the_lockout_lifts_once_the_failures_are_old():
+    from pipeline.ui.access import Lockout
+
+    now = [1000.0]
+    guard = Lockout(max_failures=3, window_s=60, clock=lambda: now[0])
+    for _ in range(3):
+        assert guard.locked_for_s() == 0
+        guard.failed()
+    assert guard.locked_for_s() == 60
+    now[0] += 59
+    assert guard.locked_for_s() == pytest.approx(1)
+    now[0] += 1
+    assert guard.locked_for_s() == 0
+
+
+def test_a_short_token_is_refused(monkeypatch, tmp_path, bound):
+    bound("0.0.0.0")
+    at = _sources(monkeypatch, tmp_path, env={"ESCALATION_WATCH_EDITOR_TOKEN": "short"})
+    assert not _buttons(at) & EDIT_CONTROLS
+    assert "shorter than 16 characters" in _info(at)
+
+
+OIDC = {"auth": {"redirect_uri": "https://ew.example/oauth2callback", "cookie_secret": "x" * 32,
+                 "client_id": "ew", "client_secret": "s", "server_metadata_url": "https://idp.example/.well-known"}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("user", "editor"),
+    [
+        ({"is_logged_in": True, "email": "alice@example.org"}, True),
+        ({"is_logged_in": True, "email": "mallory@example.org"}, False),
+        ({"is_logged_in": False}, False),
+    ],
+)
+def test_st_login_editors_are_the_listed_accounts(monkeypatch, tmp_path, bound, user, editor):
+    bound("0.0.0.0")
+    at = _sources(monkeypatch, tmp_path, env={"ESCALATION_WATCH_EDITORS": "Alice@example.org, bob@example.org"},
+                  secrets=OIDC, user=user)  # fmt: skip
+    assert (EDIT_CONTROLS <= _buttons(at)) is editor
+    if not editor:
+        assert not _buttons(at) & EDIT_CONTROLS
+        assert ("Sign in" in _buttons(at)) is (not user["is_logged_in"])
+
+
+def test_test_now_of_a_loopback_url_is_refused_when_exposed(monkeypatch, tmp_path, bound):
+    from tests.feedgen import make_rss
+    from tests.feedserver import FeedServer
+
+    bound("0.0.0.0")
+    with FeedServer() as srv:
+        url = srv.route("/local.xml", make_rss("local", 3))
+        at = _sources(monkeypatch, tmp_path, env={"ESCALATION_WATCH_EDITOR_TOKEN": TOKEN})
+        _sign_in(at, TOKEN)
+        at.text_input(key="add_url").input(url)
+        next(b for b in at.button if b.label == "Test now").click()
+        at.run()
+        assert not at.exception, at.exception
+        assert any("destination denied" in e.value for e in at.error)
+        assert srv.count("/local.xml") == 0
