@@ -131,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="backtest.html", metavar="FILE", help="Plotly chart (HTML; default backtest.html)")
     p.set_defaults(func=cmd_backtest)
 
-    p = sub.add_parser("export", parents=[common], help="write the articles, signals or daily index table to a file")
-    p.add_argument("--table", required=True, choices=["articles", "signals", "index"])
+    p = sub.add_parser("export", parents=[common],
+                       help="write the articles, signals, daily index or audit table to a file")  # fmt: skip
+    p.add_argument("--table", required=True, choices=["articles", "signals", "index", "audit"])
     p.add_argument("--format", dest="fmt", choices=["csv", "parquet", "xlsx"], default=None,
                    help="default: from the --out suffix")  # fmt: skip
     p.add_argument("--out", required=True, metavar="FILE")

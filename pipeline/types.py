@@ -160,3 +160,17 @@ class FeedUpdate:
     #: the story SimHash of each article (same order; None where it has no signal to cluster),
     #: computed with the scores so the single writer does not; empty: the store computes them
     simhashes: tuple[int | None, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One change to the feeds made from the dashboard, as the audit log keeps it."""
+
+    at: datetime
+    #: who made it: a signed-in email, "token: <name>" (shared token) or "local"
+    who: str
+    action: str  # "add" | "update" | "enable" | "disable" | "remove" | "import"
+    feed_url: str | None
+    feed_name: str | None
+    #: field -> [before, after] (None where a side does not exist); an import: {"feeds": [...]}
+    changes: dict

@@ -12,6 +12,7 @@ stored.
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,9 @@ import streamlit as st
 
 from pipeline import config as feeds_config
 from pipeline.errors import ConfigError, EscalationWatchError
-from pipeline.types import FeedsConfig, Settings
+from pipeline.types import FeedsConfig, FeedSpec, Settings
 
-from . import access, data
+from . import access, audit, data
 from .data import md_escape
 
 #: items/day is averaged over this many days
@@ -138,6 +139,12 @@ def page() -> None:
         sign_in_panel(who)
         st.divider()
         opml_section(path, cfg, can_import=False)
+        audit_section()
+        return
+    problem = audit.writer_problem()
+    if problem:
+        st.error(problem)
+        audit_section()
         return
     editor_bar(who)
     with st.container(key="feed_editor"):
@@ -149,6 +156,45 @@ def page() -> None:
                 edit_form(path, cfg)
     st.divider()
     opml_section(path, cfg, can_import=True)
+    audit_section()
+
+
+# -- audit log --------------------------------------------------------------------
+
+
+def audit_section() -> None:
+    st.divider()
+    st.subheader("Audit log")
+    df = audit.frame()
+    st.caption(
+        "Every feed edit made here: who, when (UTC), what changed. "
+        f"The newest {audit.SHOWN} are listed; `escalation-watch export --table audit` writes them all."
+    )
+    with st.container(key="audit_log"):
+        if df.empty:
+            st.markdown("_No edits yet._")
+            return
+        st.dataframe(
+            df,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+                "who": st.column_config.TextColumn("Who"),
+                "action": st.column_config.TextColumn("Action"),
+                "feed": st.column_config.TextColumn("Feed"),
+                "changes": st.column_config.TextColumn("What changed", width="large"),
+            },
+        )
+        st.download_button(
+            "Export audit log (CSV)",
+            data=functools.partial(data.export_bytes, data.db_url(), "audit", "csv", {}),
+            file_name="escalation-watch-audit.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key="dl_audit_csv",
+            on_click="ignore",
+        )
 
 
 # -- sign-in ----------------------------------------------------------------------
@@ -294,14 +340,8 @@ def add_form(path: Path, cfg: FeedsConfig | None) -> None:
             test_feed(url.strip(), cfg.settings if cfg else Settings())
     if save:
         spec = _spec_from_inputs(name, url, interval, tags, language, enabled)
-        try:
-            access.require_editor()
-            feeds_config.add_feed(path, spec)
-        except ConfigError as e:
-            st.error(str(e))
-        else:
-            _flash("ok", f"Added “{spec['name']}”. The poller fetches it on its next pass.")
-            st.rerun()
+        _apply(lambda: feeds_config.add_feed(path, spec), f"Added “{spec['name']}”. The poller fetches it on its next pass.",
+               "add", None, lambda after: audit.diff(None, _find(after, spec["url"])))  # fmt: skip
 
 
 def edit_form(path: Path, cfg: FeedsConfig) -> None:
@@ -332,17 +372,21 @@ def edit_form(path: Path, cfg: FeedsConfig) -> None:
             "language": new.get("language"),
             "enabled": None if enabled else False,  # None drops the key: enabled is the default
         }
-        _apply(lambda: feeds_config.update_feed(path, feed.url, changes), f"Saved “{new['name']}”.")
+        _apply(lambda: feeds_config.update_feed(path, feed.url, changes), f"Saved “{new['name']}”.",
+               "update", feed, lambda after: audit.diff(feed, _find(after, new["url"])))  # fmt: skip
     c1, c2 = st.columns(2)
     if feed.enabled:
         if c1.button("Disable", icon=":material/pause:", key="disable_feed", width="stretch"):
-            _apply(lambda: feeds_config.set_enabled(path, feed.url, False), f"Disabled “{feed.name}”.")
+            _apply(lambda: feeds_config.set_enabled(path, feed.url, False), f"Disabled “{feed.name}”.",
+                   "disable", feed, lambda _after: {"enabled": [True, False]})  # fmt: skip
     elif c1.button("Enable", icon=":material/play_arrow:", key="enable_feed", width="stretch"):
-        _apply(lambda: feeds_config.set_enabled(path, feed.url, True), f"Enabled “{feed.name}”.")
+        _apply(lambda: feeds_config.set_enabled(path, feed.url, True), f"Enabled “{feed.name}”.",
+               "enable", feed, lambda _after: {"enabled": [False, True]})  # fmt: skip
     with c2.popover("Remove …", icon=":material/delete:", width="stretch"):
         st.write(f"Remove “{feed.name}” from feeds.yaml? Its stored articles stay.")
         if st.button("Remove for good", type="primary", key="remove_feed"):
-            _apply(lambda: feeds_config.remove_feed(path, feed.url), f"Removed “{feed.name}”.")
+            _apply(lambda: feeds_config.remove_feed(path, feed.url), f"Removed “{feed.name}”.",
+                   "remove", feed, lambda _after: audit.diff(feed, None))  # fmt: skip
 
 
 def _interval_text(seconds: int) -> str:
@@ -353,15 +397,30 @@ def _interval_text(seconds: int) -> str:
     return str(seconds)
 
 
-def _apply(edit, message: str) -> None:
+def _find(cfg: FeedsConfig, url: str) -> FeedSpec | None:
+    want = feeds_config.normalize_url(url)
+    return next((f for f in cfg.feeds if feeds_config.normalize_url(f.url) == want), None)
+
+
+def _apply(edit, message: str, action: str, feed: FeedSpec | None, changes) -> None:
+    """Make one edit as the signed-in editor, then append it to the audit log.
+
+    ``edit()`` returns the new config; ``changes(new_config)`` what the audit log keeps."""
     try:
-        access.require_editor()
-        edit()
+        who = access.require_editor()
+        after = edit()
     except ConfigError as e:
         st.error(str(e))
-    else:
-        _flash("ok", message)
-        st.rerun()
+        return
+    try:
+        recorded = changes(after)
+        name = feed.name if feed else (recorded.get("name") or [None, None])[1]
+        audit.record(who.who or "editor", action, feed.url if feed else None, name, recorded)
+    except Exception as e:  # noqa: BLE001 - the edit is made: say that its record is missing
+        st.error(f"Saved, but the audit log could not record it: {e}")
+        return
+    _flash("ok", message)
+    st.rerun()
 
 
 # -- OPML -------------------------------------------------------------------------
@@ -404,12 +463,7 @@ def opml_section(path: Path, cfg: FeedsConfig | None, *, can_import: bool) -> No
             names.add(name.casefold())
         st.write(f"{len(specs):,} feeds in the file, {len(new):,} new.")
         if new and st.button(f"Add {len(new):,} feeds", type="primary", key="opml_add"):
+            imported = {"feeds": [{"name": f["name"], "url": f["url"]} for f in new]}
             with st.spinner(f"Validating and saving {len(new):,} feeds …"):
-                try:
-                    access.require_editor()
-                    feeds_config.add_feeds(path, new)
-                except ConfigError as e:
-                    st.error(str(e))
-                    return
-            _flash("ok", f"Imported {len(new):,} feeds.")
-            st.rerun()
+                _apply(lambda: feeds_config.add_feeds(path, new), f"Imported {len(new):,} feeds.",
+                       "import", None, lambda _after: imported)  # fmt: skip

@@ -109,3 +109,31 @@ def test_test_now_of_a_loopback_url_is_refused_when_exposed(shared, page):
     expect(page.get_by_text("destination denied", exact=False).first).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("private network address", exact=False).first).to_be_visible()
     assert shared["srv"].count("/local.xml") == 0
+
+
+def test_the_audit_log_records_an_edit(shared, page):
+    from playwright.sync_api import expect
+
+    from pipeline.store import Store
+
+    sources(page, shared["token"])
+    expect(page.locator(".st-key-audit_log")).to_be_visible(timeout=WAIT_MS)
+    sign_in(page, TOKEN)
+    form = page.locator(".st-key-feed_editor [data-testid='stForm']").nth(1)  # "Edit a feed"
+    expect(form).to_be_visible(timeout=WAIT_MS)
+    form.get_by_label("Name").fill("Alpha Wire")
+    form.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Saved “Alpha Wire”", exact=False)).to_be_visible(timeout=WAIT_MS)
+    assert "name: Alpha Wire" in shared["cfg"].read_text()
+    with Store.open(shared["db_url"], readonly=True) as s:
+        entry = s.audit_log()[0]
+    assert (entry.who, entry.action, entry.changes) == ("token: Alice", "update", {"name": ["Alpha", "Alpha Wire"]})
+    # listed on the page, for viewers too (the open dashboard reads the same store)
+    sources(page, shared["open"])
+    log = page.locator(".st-key-audit_log")
+    expect(log.get_by_role("button", name="Export audit log (CSV)")).to_be_visible(timeout=WAIT_MS)
+    with page.expect_download() as info:
+        log.get_by_role("button", name="Export audit log (CSV)").click()
+    text = Path(info.value.path()).read_text()
+    assert "token: Alice,update,Alpha," in text and "Alpha Wire" in text
+    save_screenshot(page, shared["tmp"], "sources-audit")

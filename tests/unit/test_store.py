@@ -419,3 +419,19 @@ def test_sync_feeds_writes_only_what_changed(store):
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", spy)
     assert {s.url: s.name for s in store.feed_states()}["http://a/rss"] == "A renamed"
+
+
+def test_audit_log_appends_and_reads_newest_first(store):
+    from pipeline.types import AuditEntry
+
+    t0 = datetime(2024, 6, 1, 12, tzinfo=timezone.utc)
+    store.record_audit(AuditEntry(t0, "local", "add", None, "A", {"url": [None, "http://a/rss"]}))
+    store.record_audit(AuditEntry(t0 + timedelta(minutes=1), "token: Ann", "update", "http://a/rss", "A",
+                                  {"name": ["A", "Ä"]}))  # fmt: skip
+    log = store.audit_log()
+    assert [(e.who, e.action, e.changes) for e in log] == [
+        ("token: Ann", "update", {"name": ["A", "Ä"]}),
+        ("local", "add", {"url": [None, "http://a/rss"]}),
+    ]
+    assert log[0].at == t0 + timedelta(minutes=1)
+    assert [e.action for e in store.audit_log(since=t0 + timedelta(seconds=30))] == ["update"]

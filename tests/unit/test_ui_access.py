@@ -236,3 +236,42 @@ def test_test_now_of_a_loopback_url_is_refused_when_exposed(monkeypatch, tmp_pat
         assert not at.exception, at.exception
         assert any("destination denied" in e.value for e in at.error)
         assert srv.count("/local.xml") == 0
+
+
+# -- audit log -------------------------------------------------------------------------
+
+
+def test_an_edit_is_recorded_with_who_made_it(monkeypatch, tmp_path, bound):
+    from pipeline.store import Store
+
+    bound("0.0.0.0")
+    at = _sources(monkeypatch, tmp_path, env={"ESCALATION_WATCH_EDITOR_TOKEN": TOKEN})
+    _sign_in(at, TOKEN, name="Alice")
+    at.button(key="disable_feed").click()
+    at.run()
+    assert not at.exception, at.exception
+    with Store.open(f"sqlite:///{tmp_path}/ew.db", readonly=True) as s:
+        (entry,) = s.audit_log()
+    assert (entry.who, entry.action, entry.feed_url, entry.changes) == (
+        "token: Alice", "disable", "http://intranet.corp/rss", {"enabled": [True, False]})  # fmt: skip
+    shown = at.dataframe[-1].value
+    assert shown[["who", "action", "feed"]].values.tolist() == [["token: Alice", "disable", "Intranet"]]
+
+
+def test_no_edit_without_an_audit_log(monkeypatch, tmp_path, bound):
+    """A store the dashboard cannot write (an old schema here) turns editing off."""
+    import sqlite3
+
+    bound("127.0.0.1")
+    at = _sources(monkeypatch, tmp_path)
+    assert EDIT_CONTROLS <= _buttons(at)
+    con = sqlite3.connect(tmp_path / "ew.db")
+    con.execute("UPDATE alembic_version SET version_num = '0006'")
+    con.commit()
+    con.close()
+    from pipeline.ui import audit
+
+    audit._writer.clear()
+    at.run()
+    assert not _buttons(at) & EDIT_CONTROLS
+    assert any("audit log cannot be written" in e.value for e in at.error)
