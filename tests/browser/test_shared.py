@@ -2,7 +2,8 @@
 
 `--host 0.0.0.0` makes it exposed (pipeline.deployment) while the browser still
 reaches it on 127.0.0.1. One dashboard has no sign-in configured (read-only),
-one has a shared editor token.
+one has a shared editor token; a third, on loopback, is reached directly and as
+through a reverse proxy (a forwarding header).
 """
 
 from __future__ import annotations
@@ -35,16 +36,19 @@ def shared(tmp_path_factory):
         poll(cfg, db_url)  # on loopback, from this machine: allowed
         (tmp / "open").mkdir()
         (tmp / "token").mkdir()
+        (tmp / "local").mkdir()
+        local = start_dashboard(db_url, tmp / "local", cfg, host="127.0.0.1")
         open_ = start_dashboard(db_url, tmp / "open", cfg, host="0.0.0.0")
         try:
             token = start_dashboard(db_url, tmp / "token", cfg, host="0.0.0.0",
                                     env={"ESCALATION_WATCH_EDITOR_TOKEN": TOKEN})  # fmt: skip
             try:
-                yield dict(open=open_.url, token=token.url, cfg=cfg, db_url=db_url, srv=srv, tmp=tmp)
+                yield dict(open=open_.url, token=token.url, local=local.url, cfg=cfg, db_url=db_url, srv=srv, tmp=tmp)
             finally:
                 stop_dashboard(token)
         finally:
             stop_dashboard(open_)
+            stop_dashboard(local)
 
 
 def sources(page, url: str) -> None:
@@ -137,3 +141,23 @@ def test_the_audit_log_records_an_edit(shared, page):
     text = Path(info.value.path()).read_text()
     assert "token: Alice,update,Alpha," in text and "Alpha Wire" in text
     save_screenshot(page, shared["tmp"], "sources-audit")
+
+
+def test_on_loopback_a_request_through_a_reverse_proxy_counts_as_exposed(shared, browser):
+    """nginx or Caddy on the same machine reach a loopback bind: their forwarding
+    header makes the session a viewer when no sign-in is configured."""
+    from playwright.sync_api import expect
+
+    direct = browser.new_context()
+    proxied = browser.new_context(extra_http_headers={"X-Forwarded-For": "203.0.113.7"})
+    try:
+        page = direct.new_page()
+        sources(page, shared["local"])
+        expect(page.get_by_role("button", name="Add feed")).to_be_visible(timeout=WAIT_MS)
+        page = proxied.new_page()
+        sources(page, shared["local"])
+        expect(page.locator(".st-key-read_only_notice")).to_contain_text("reachable from other machines")
+        assert_no_edit_controls(page)
+    finally:
+        direct.close()
+        proxied.close()
