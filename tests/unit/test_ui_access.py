@@ -275,3 +275,23 @@ def test_no_edit_without_an_audit_log(monkeypatch, tmp_path, bound):
     at.run()
     assert not _buttons(at) & EDIT_CONTROLS
     assert any("audit log cannot be written" in e.value for e in at.error)
+
+
+
+@pytest.mark.parametrize(("host", "shown"), [("0.0.0.0", "refused by the network policy"), ("127.0.0.1", INTERNAL_ERROR)])
+def test_the_overview_empty_state_shows_a_viewer_no_error_detail(monkeypatch, tmp_path, bound, host, shown):
+    """With nothing stored the Overview lists the feeds' errors: their kind only, for a viewer."""
+    from streamlit.testing.v1 import AppTest
+
+    bound(host)
+    _sources(monkeypatch, tmp_path)  # the store: one feed, failed with INTERNAL_ERROR, no article
+
+    def app() -> None:
+        from pipeline.ui import overview
+
+        overview.page()
+
+    at = AppTest.from_function(app, default_timeout=30)
+    at.run()
+    assert not at.exception, at.exception
+    assert [str(v) for df in at.dataframe for v in df.value["last_error"].tolist()] == [shown]
