@@ -125,3 +125,40 @@ def test_signal_ends_every_process_and_frees_the_port(tmp_path, command, name):
             except OSError:
                 pass
         proc.wait()
+
+
+# The parent-death path without prctl (other systems): only the getppid watchdog.
+_CHILD = """
+import sys, time
+sys.platform = "darwin"  # no PR_SET_PDEATHSIG: the watchdog alone
+from pipeline.ui import serve
+serve.die_with_parent(int(sys.argv[1]))
+print("ready", flush=True)
+time.sleep(60)
+"""
+_PARENT = """
+import subprocess, sys, os, time
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(os.getpid())], stdout=subprocess.PIPE, text=True)
+assert child.stdout.readline().strip() == "ready"
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_without_prctl_the_watchdog_ends_the_server_when_its_parent_dies():
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, _CHILD], stdout=subprocess.PIPE, text=True,
+                              start_new_session=True)  # fmt: skip
+    try:
+        child = int(parent.stdout.readline())
+        assert alive(child)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and alive(child):
+            time.sleep(0.1)
+        assert not alive(child), "the watchdog did not stop the orphaned child"
+    finally:
+        try:
+            os.killpg(parent.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
