@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from pipeline.errors import StoreError
 from pipeline.store import Store
 from tests.feedgen import make_rss
 from tests.feedserver import FeedServer
@@ -34,11 +35,13 @@ def poll_outcome(tmp_path, host: str, settings: str) -> tuple[int, str | None]:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 assert proc.poll() is None, log.read_text()
-                if os.path.exists(tmp_path / "ew.db"):
+                try:
                     with Store.open(db, readonly=True) as s:
                         health = [h for h in s.feed_health() if h["url"] == url]
-                    if health and (health[0]["last_success_at"] or health[0]["last_error"]):
-                        return srv.count("/a.xml"), health[0]["last_error"]
+                except StoreError:  # not created, or not migrated yet
+                    health = []
+                if health and (health[0]["last_success_at"] or health[0]["last_error"]):
+                    return srv.count("/a.xml"), health[0]["last_error"]
                 time.sleep(0.3)
             raise AssertionError(f"no poll within 60 s:\n{log.read_text()}")
         finally:
