@@ -1,8 +1,9 @@
 """Escalation Watch dashboard: a thin router. Pages live in pipeline/ui/.
 
 Run with `escalation-watch dashboard` (or `make run`); it reads the store named
-by $ESCALATION_WATCH_DB, read-only, and edits the feeds file named by
-$ESCALATION_WATCH_CONFIG.
+by $ESCALATION_WATCH_DB, read-only but for the audit log of feed edits
+(pipeline/ui/audit.py), and edits the feeds file named by $ESCALATION_WATCH_CONFIG
+for signed-in editors (pipeline/ui/access.py).
 """
 
 import streamlit as st

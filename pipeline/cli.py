@@ -23,6 +23,8 @@ log = logging.getLogger("escalation_watch.cli")
 
 ENV_CONFIG = "ESCALATION_WATCH_CONFIG"
 ENV_ALERTS = "ESCALATION_WATCH_ALERTS"
+#: set by --read-only for the dashboard process (read by pipeline.ui.access)
+ENV_READ_ONLY = "ESCALATION_WATCH_READ_ONLY"
 DEFAULT_CONFIG = "feeds.yaml"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -66,6 +68,8 @@ def _add_alerts(p: argparse.ArgumentParser) -> None:
 def _add_serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+    p.add_argument("--read-only", action="store_true",
+                   help="no feed editing or 'test now' for anyone (see docs/deployment.md for sign-in)")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="backtest.html", metavar="FILE", help="Plotly chart (HTML; default backtest.html)")
     p.set_defaults(func=cmd_backtest)
 
-    p = sub.add_parser("export", parents=[common], help="write the articles, signals or daily index table to a file")
-    p.add_argument("--table", required=True, choices=["articles", "signals", "index"])
+    p = sub.add_parser("export", parents=[common],
+                       help="write the articles, signals, daily index or audit table to a file")  # fmt: skip
+    p.add_argument("--table", required=True, choices=["articles", "signals", "index", "audit"])
     p.add_argument("--format", dest="fmt", choices=["csv", "parquet", "xlsx"], default=None,
                    help="default: from the --out suffix")  # fmt: skip
     p.add_argument("--out", required=True, metavar="FILE")
@@ -255,6 +260,8 @@ def _progress(total: int, unit: str = "item"):
 
 
 def _streamlit_cmd(args: argparse.Namespace, db_url: str) -> tuple[list[str], dict[str, str]]:
+    from .deployment import is_exposed
+
     app = Path(__file__).resolve().parent.parent / "dashboard.py"
     if not app.exists():
         raise EscalationWatchError(f"dashboard app not found at {app}: run from a source checkout")
@@ -268,60 +275,127 @@ def _streamlit_cmd(args: argparse.Namespace, db_url: str) -> tuple[list[str], di
         "--global.developmentMode", "false",
         "--client.toolbarMode", "viewer",
     ]  # fmt: skip
+    if is_exposed(args.host):
+        # an exception's message and traceback can name internal paths and addresses
+        cmd += ["--client.showErrorDetails", "none"]
     env = dict(os.environ)
+    if args.read_only:
+        env[ENV_READ_ONLY] = "1"
     env[ENV_DB] = db_url
     env[ENV_CONFIG] = str(config_path(args).resolve())
     return cmd, env
+
+
+#: the signals that stop `dashboard` and `run` (SIGHUP: the terminal closed, or a
+#: process manager's stop); each ends the Streamlit server too
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class _Stop(BaseException):
+    """Raised in the main thread by a stop signal (a BaseException, like KeyboardInterrupt,
+    so no ``except Exception`` swallows it)."""
+
+
+def _raise_stop(signum: int, _frame) -> None:
+    raise _Stop(signum)
+
+
+def _on_stop_signals() -> None:
+    """SIGTERM and SIGHUP stop the command the way Ctrl-C does (their default ends
+    Python at once, with no ``finally``: the Streamlit server was left orphaned)."""
+    for sig in STOP_SIGNALS:
+        if sig != signal.SIGINT:  # KeyboardInterrupt already
+            signal.signal(sig, _raise_stop)
+
+
+def _start_server(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """Start the Streamlit server in its own session (a terminal's Ctrl-C reaches this
+    process only, which stops the server in order) and tell it our pid: it stops
+    itself if we die without stopping it (SIGKILL, a crash; pipeline.ui.serve)."""
+    from .ui.serve import ENV_PARENT_PID
+
+    env = {**env, ENV_PARENT_PID: str(os.getpid())}
+    # from the main thread: Linux's parent-death signal follows the thread that forks
+    assert threading.current_thread() is threading.main_thread()
+    return subprocess.Popen(cmd, env=env, start_new_session=True)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from .store import resolve_db_url
 
     cmd, env = _streamlit_cmd(args, resolve_db_url(args.db))
+    _on_stop_signals()
     print(f"dashboard on http://{args.host}:{args.port}", file=sys.stderr)
-    proc = subprocess.Popen(cmd, env=env)
+    proc = _start_server(cmd, env)
     try:
         return proc.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stop):
         return _stop_child(proc)
+    finally:
+        _stop_child(proc)  # an error above must not leave it running either
 
 
 def _stop_child(proc: subprocess.Popen) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    # a second stop signal while waiting here must not cut the wait short
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS} if _in_main() else {}
+    try:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return EXIT_OK
 
 
+def _in_main() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from .deployment import is_exposed
     from .poller import poll_forever
     from .store import Store, resolve_db_url
 
+    _on_stop_signals()  # until the poller installs its own (the same three signals)
     _load_config(args)  # a bad file stops here, before anything starts
     alerts = _load_alerts(args)
     db_url = resolve_db_url(args.db)
     store = Store.open(db_url)  # creates and migrates the database before the dashboard reads it
-    cmd, env = _streamlit_cmd(args, db_url)
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
-    print(f"dashboard on http://{args.host}:{args.port} — Ctrl-C stops poller and dashboard", file=sys.stderr)
-    stop = threading.Event()
-
-    def watch_dashboard() -> None:
-        proc.wait()
-        if not stop.is_set():
-            log.error("dashboard exited", extra={"code": proc.returncode})
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch_dashboard, daemon=True).start()
+    proc = None
     try:
-        poll_forever(store, config_path(args), alerts=alerts, parse_pool=True)
+        cmd, env = _streamlit_cmd(args, db_url)
+        proc = _start_server(cmd, env)
+        print(f"dashboard on http://{args.host}:{args.port} — Ctrl-C stops poller and dashboard", file=sys.stderr)
+        stop = threading.Event()
+
+        def watch_dashboard() -> None:
+            proc.wait()
+            if not stop.is_set():
+                log.error("dashboard exited", extra={"code": proc.returncode})
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=watch_dashboard, daemon=True).start()
+        exposed = is_exposed(args.host)
+        if exposed:
+            log.warning(
+                "dashboard exposed beyond this machine: private, loopback and link-local feed "
+                "destinations are refused unless feeds.yaml sets deny_private_networks: false",
+                extra={"host": args.host},
+            )
+        try:
+            poll_forever(store, config_path(args), alerts=alerts, parse_pool=True, exposed=exposed)
+        except (KeyboardInterrupt, _Stop):
+            pass  # a signal before the poller's own handlers were in place
+        finally:
+            stop.set()
     finally:
-        stop.set()
-        _stop_child(proc)
+        if proc is not None:
+            _stop_child(proc)
         store.close()
     return EXIT_OK
 

@@ -12,6 +12,8 @@ Tables
     ``signals``   one row per signal, with the evidence and its sentence
     ``index``     one row per theatre and day from :func:`pipeline.trend.index_series`
                   (only ``theatre``, ``since`` and ``until`` apply)
+    ``audit``     one row per feed edit made from the dashboard, newest first: at, who,
+                  action, feed_name, feed_url, changes (JSON); only ``since`` applies
 
 Formula injection: a CSV or Excel cell holding feed text that starts with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would run as a formula
@@ -33,7 +35,7 @@ import pandas as pd
 
 __all__ = ["FORMATS", "TABLES", "export_frame", "export_table", "write_export", "neutralise"]
 
-TABLES = ("articles", "signals", "index")
+TABLES = ("articles", "signals", "index", "audit")
 FORMATS = ("csv", "parquet", "xlsx")
 
 MIME = {
@@ -50,6 +52,7 @@ _SIGNAL_COLUMNS = [
     "modality", "source", "target", "theatre", "weight", "evidence", "sentence", "span_start", "span_end",
 ]  # fmt: skip
 _INDEX_COLUMNS = ["theatre", "day", "index", "threats", "acts", "deescalation", "zscore", "articles"]
+_AUDIT_COLUMNS = ["at", "who", "action", "feed_name", "feed_url", "changes"]
 
 
 def neutralise(value: Any) -> Any:
@@ -78,6 +81,16 @@ def export_frame(
         for r in rows:
             r["signals"] = ";".join(dict.fromkeys(s["signal"] for s in r["signals"]))
         df = pd.DataFrame(rows, columns=_ARTICLE_COLUMNS)
+    elif table == "audit":
+        import json
+
+        rows = [
+            dict(at=e.at, who=e.who, action=e.action, feed_name=e.feed_name, feed_url=e.feed_url,
+                 changes=json.dumps(e.changes, ensure_ascii=False, sort_keys=True, default=str))
+            for e in store.audit_log(limit=None, since=since)
+        ]  # fmt: skip
+        df = pd.DataFrame(rows, columns=_AUDIT_COLUMNS)
+        df["at"] = pd.to_datetime(df["at"], utc=True)
     elif table == "signals":
         rows = reads.signals_table(store, theatre=theatre, since=since, **filters)
         df = pd.DataFrame(rows, columns=_SIGNAL_COLUMNS)

@@ -92,7 +92,9 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 def _deny_private(settings: Settings) -> bool:
-    return settings.deny_private_networks or os.environ.get(DENY_PRIVATE_ENV, "") == "1"
+    # unset (None) allows: deciding it from where the dashboard listens is the caller's
+    # job (pipeline.deployment.network_settings), as this module cannot know
+    return settings.deny_private_networks is True or os.environ.get(DENY_PRIVATE_ENV, "") == "1"
 
 
 def _address_problem(

@@ -34,6 +34,7 @@ from pathlib import Path
 from . import config as config_mod
 from . import trend
 from .alerts import AlertConfig, check_and_notify
+from .deployment import network_config
 from ._aio import run_sync
 from .errors import ConfigError, FetchError, ParseError
 from .fetch import fetch_feed, make_client
@@ -587,7 +588,9 @@ def _install_signal_handlers(stop: asyncio.Event) -> None:
     if threading.current_thread() is not threading.main_thread():
         return
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: a closed terminal or a process manager's stop ends the poll in order
+    # (its default ends Python with no cleanup; `run` then left its dashboard behind)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - non-POSIX
@@ -601,15 +604,22 @@ def poll_forever(
     stop_flag: threading.Event | None = None,
     alerts: AlertConfig | None = None,
     parse_pool: bool = False,
+    exposed: bool = False,
 ) -> None:
-    """Poll each feed on its own schedule until SIGINT/SIGTERM (or ``stop_flag``).
+    """Poll each feed on its own schedule until SIGINT/SIGTERM/SIGHUP (or ``stop_flag``).
 
     feeds.yaml is re-read when it changes on disk, so edits from the dashboard or
     a text editor take effect without a restart; an invalid edit is logged and
-    the last good config stays in force.
+    the last good config stays in force. ``exposed``: this poller serves a
+    dashboard others can reach (``run --host 0.0.0.0``), so an unset
+    ``deny_private_networks`` denies private destinations (pipeline.deployment).
     """
     path = Path(config_path)
-    config = config_mod.load(path)
+
+    def load() -> FeedsConfig:
+        return network_config(config_mod.load(path), exposed=exposed)
+
+    config = load()
     mtime = _mtime(path)
     poller = Poller(store, config, parse_pool=parse_pool)
     poller.set_config(config)
@@ -625,7 +635,7 @@ def poll_forever(
             if m != mtime:
                 mtime = m
                 try:
-                    config = config_mod.load(path)
+                    config = load()
                     poller.set_config(config)
                     log.info("feeds.yaml reloaded", extra={"feeds": len(config.feeds)})
                 except ConfigError as e:

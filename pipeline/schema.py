@@ -279,3 +279,19 @@ alerts = Table(
     # cool-down lookups: the latest alert of a rule
     Index("ix_alerts_rule_fired", "rule", "fired_at"),
 )
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    # a signed-in email, "token: <name>" (a shared token: the name is the editor's own word), "local"
+    Column("who", Text, nullable=False),
+    Column("action", String(16), nullable=False),  # add, update, enable, disable, remove, import
+    Column("feed_url", Text),  # the feed's URL before the change; NULL for an OPML import
+    Column("feed_name", Text),
+    # JSON: field -> [before, after]; an import: {"feeds": [{name, url}, ...]}
+    Column("changes", Text, nullable=False),
+    # the Sources page and the export read the newest first
+    Index("ix_audit_at", "at"),
+)

@@ -34,8 +34,10 @@ class Settings:
     """The optional ``settings:`` section of feeds.yaml."""
 
     #: refuse private and loopback destinations (shared deployments); link-local
-    #: and cloud-metadata addresses are refused whatever this says
-    deny_private_networks: bool = False
+    #: and cloud-metadata addresses are refused whatever this says. None: not set in
+    #: feeds.yaml, which allows them, except behind an exposed dashboard
+    #: (pipeline.deployment: unset is not the same as an explicit false)
+    deny_private_networks: bool | None = None
     #: whole-request deadline, headers and body included
     timeout_s: float = 20.0
     connect_timeout_s: float = 10.0
@@ -177,3 +179,17 @@ class FeedUpdate:
     #: the story SimHash of each article (same order; None where it has no signal to cluster),
     #: computed with the scores so the single writer does not; empty: the store computes them
     simhashes: tuple[int | None, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One change to the feeds made from the dashboard, as the audit log keeps it."""
+
+    at: datetime
+    #: who made it: a signed-in email, "token: <name>" (shared token) or "local"
+    who: str
+    action: str  # "add" | "update" | "enable" | "disable" | "remove" | "import"
+    feed_url: str | None
+    feed_name: str | None
+    #: field -> [before, after] (None where a side does not exist); an import: {"feeds": [...]}
+    changes: dict

@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from .. import schema
 from . import aggregates, fastsql
 from ..errors import StoreError
-from ..types import DEFAULT_INTERVAL_S, Article, FeedSpec, FeedUpdate, ScoredArticle
+from ..types import DEFAULT_INTERVAL_S, Article, AuditEntry, FeedSpec, FeedUpdate, ScoredArticle
 
 DEFAULT_DB_URL = "sqlite:///data/escalation-watch.db"
 ENV_DB = "ESCALATION_WATCH_DB"
@@ -1016,6 +1016,31 @@ class Store:
         for a in self.list_alerts(limit=500, since=since):
             seen.setdefault(a["theatre"], a)
         return list(seen.values())
+
+    # -- audit log ----------------------------------------------------------
+
+    def record_audit(self, entry: AuditEntry) -> int:
+        """Append one feed edit to the audit log (the one write the dashboard makes)."""
+        t = schema.audit
+        with self._write() as conn:
+            return conn.execute(
+                t.insert().values(
+                    at=entry.at, who=entry.who, action=entry.action, feed_url=entry.feed_url,
+                    feed_name=entry.feed_name, changes=json.dumps(entry.changes, ensure_ascii=False, default=str),
+                )  # fmt: skip
+            ).inserted_primary_key[0]
+
+    def audit_log(self, *, limit: int | None = 100, since: datetime | None = None) -> list[AuditEntry]:
+        """The audit log, newest first."""
+        t = schema.audit
+        q = sa.select(t).order_by(t.c.at.desc(), t.c.id.desc())
+        if since is not None:
+            q = q.where(t.c.at >= since)
+        if limit is not None:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        return [AuditEntry(r.at, r.who, r.action, r.feed_url, r.feed_name, json.loads(r.changes)) for r in rows]
 
     # -- reads for the dashboard and CLI -----------------------------------
 

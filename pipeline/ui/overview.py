@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from . import data, evidence, palette, state
+from . import access, data, evidence, palette, state
 from .data import md_escape, md_link
 
 #: a point whose z-score reaches this is marked on the trend (two standard
@@ -108,9 +108,12 @@ def empty_state(reason: str | None) -> None:
                     "but no article has been stored so far."
                 )
         if len(failing):
+            shown = failing[["name", "url", "error_streak", "last_error"]]
+            if not access.current().can_edit:  # a viewer sees each error's kind, not its detail
+                shown = shown.assign(last_error=shown["last_error"].map(access.public_error))
             st.markdown("Latest errors:")
             st.dataframe(
-                failing[["name", "url", "error_streak", "last_error"]],
+                shown,
                 hide_index=True,
                 width="stretch",
                 column_config={

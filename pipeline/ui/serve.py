@@ -7,13 +7,23 @@ Plotly, SQLAlchemy, Alembic and our own modules to be imported (~1 s of a fresh
 process's first page; benchmarks/dashboard.py measures it). Importing them here,
 before the server starts, moves that cost to start-up. Nothing that defines a
 Streamlit cache is imported here (those belong to the runtime, which does not exist yet).
+
+It also ends the server when the command that started it dies (issue 13): the
+command forwards SIGTERM, SIGINT and SIGHUP, but a SIGKILL or a crash of the
+command leaves nobody to forward anything, and the server used to stay up,
+orphaned, holding the port. :func:`die_with_parent` covers that case.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import logging
+import os
+import signal
 import sys
+import threading
+import time
 
 #: what the first run of dashboard.py imports and takes time to import
 PRELOAD = (
@@ -33,6 +43,41 @@ PRELOAD = (
 )
 
 log = logging.getLogger("escalation_watch.dashboard")
+
+#: the pid of the command that started this server (set by pipeline.cli)
+ENV_PARENT_PID = "ESCALATION_WATCH_PARENT_PID"
+#: how often the watchdog checks that the parent still lives
+WATCHDOG_S = 1.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """SIGTERM this process (Streamlit's graceful stop) when ``parent_pid`` dies.
+
+    On Linux the kernel sends it (``PR_SET_PDEATHSIG``), at once. The kernel sends
+    it when the parent's *thread* that started this process ends, so
+    :mod:`pipeline.cli` starts the server from its main thread. A watchdog thread
+    also checks ``getppid()`` every :data:`WATCHDOG_S`, for systems without prctl.
+    A parent already gone before either was set up is caught by the first check.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+                log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+        except (OSError, AttributeError) as e:  # no libc symbol: the watchdog still works
+            log.warning("prctl unavailable: %s", e)
+    if os.getppid() != parent_pid:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(WATCHDOG_S)
+        log.warning("the command that started the dashboard is gone; stopping")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="ew-parent-watchdog", daemon=True).start()
 
 
 def preload() -> None:
@@ -61,6 +106,9 @@ def _warm_plotly() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parent = os.environ.get(ENV_PARENT_PID, "")
+    if parent.isdigit():
+        die_with_parent(int(parent))
     preload()
     from streamlit.web import cli
 

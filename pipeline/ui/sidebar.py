@@ -6,7 +6,8 @@ from datetime import date
 
 import streamlit as st
 
-from . import data, state
+from . import access, data, state
+from .data import md_escape
 from .filters import PERIODS
 
 
@@ -61,6 +62,9 @@ def render() -> None:
                 state.update(start=cur.start or st.session_state[state.widget_key("start")],
                              end=cur.end or st.session_state[state.widget_key("end")])  # fmt: skip
         st.divider()
+        who = access.current()
+        with st.container(key="role"):
+            st.caption(f"Editor: {md_escape(who.who)}" if who.can_edit else "Viewer (read-only)")
         st.caption(
             f"Live: pages re-read the store every {data.REFRESH_S} s. "
             "Filters are in the address bar: copy it to share this view."

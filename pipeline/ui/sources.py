@@ -1,5 +1,8 @@
 """Sources: the health of every feed, and the feed editor (feeds.yaml through pipeline.config).
 
+Only editors (pipeline.ui.access) get the editor and "test now"; viewers get the
+health table, with each error's kind only, and the sign-in.
+
 The dashboard never writes to the store: edits go to feeds.yaml through
 ``pipeline.config``'s edit functions (locked, validated, atomic, comments and
 order kept), and the poller picks the file up when it changes. "Test now"
@@ -9,6 +12,7 @@ stored.
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,9 +22,9 @@ import streamlit as st
 
 from pipeline import config as feeds_config
 from pipeline.errors import ConfigError, EscalationWatchError
-from pipeline.types import FeedsConfig, Settings
+from pipeline.types import FeedsConfig, FeedSpec, Settings
 
-from . import data
+from . import access, audit, data
 from .data import md_escape
 
 #: items/day is averaged over this many days
@@ -56,8 +60,9 @@ def _show_flash() -> None:
         (st.success if kind == "ok" else st.error)(message)
 
 
-def health_frame(cfg: FeedsConfig | None) -> pd.DataFrame:
-    """One row per configured feed: its feeds.yaml entry joined with the poller's health."""
+def health_frame(cfg: FeedsConfig | None, *, redact_errors: bool = False) -> pd.DataFrame:
+    """One row per configured feed: its feeds.yaml entry joined with the poller's health;
+    ``redact_errors``: each last error as its kind only (what a viewer may see)."""
     s, _reason = data.open_store()
     url = data.db_url()
     if s is not None:
@@ -107,6 +112,8 @@ def health_frame(cfg: FeedsConfig | None) -> pd.DataFrame:
     cols = ["name", "url", "status", "enabled", "last_success_at", "last_error_at", "error_streak",
             "items_per_day", "items_total", "next_due_at", "interval_min", "last_error", "parse_notes"]  # fmt: skip
     df = pd.DataFrame(rows, columns=cols)
+    if redact_errors:
+        df["last_error"] = df["last_error"].map(access.public_error)
     for c in ("last_success_at", "last_error_at", "next_due_at"):
         df[c] = pd.to_datetime(df[c], utc=True)
     return df
@@ -115,28 +122,124 @@ def health_frame(cfg: FeedsConfig | None) -> pd.DataFrame:
 def page() -> None:
     st.title("Sources")
     path = data.config_path()
-    st.caption(f"Feeds from {md_escape(path)}. Edits are saved there (comments and order kept); the poller reloads it.")
+    who = access.current()
+    if who.can_edit:
+        st.caption(f"Feeds from {md_escape(path)}. Edits are saved there (comments and order kept); the poller reloads it.")
+    else:
+        st.caption(f"Feeds from {md_escape(path)}.")
     _show_flash()
     cfg, problem = _load_config(path)
     if problem:
-        st.error(problem)
-    health_table(cfg)
+        st.error(problem if who.can_edit else "The feeds file has errors; an editor sees which.")
+    # a viewer sees each error's kind, never its detail (an internal address, a body)
+    health_table(cfg, not who.can_edit)
     if cfg is None and path.exists():
         return  # an invalid file is never rewritten: fix it first
     st.divider()
-    add_col, edit_col = st.columns(2, gap="large")
-    with add_col:
-        add_form(path, cfg)
-    with edit_col:
-        if cfg is not None and cfg.feeds:
-            edit_form(path, cfg)
+    if not who.can_edit:
+        sign_in_panel(who)
+        st.divider()
+        opml_section(path, cfg, can_import=False)
+        audit_section()
+        return
+    problem = audit.writer_problem()
+    if problem:
+        st.error(problem)
+        audit_section()
+        return
+    editor_bar(who)
+    with st.container(key="feed_editor"):
+        add_col, edit_col = st.columns(2, gap="large")
+        with add_col:
+            add_form(path, cfg)
+        with edit_col:
+            if cfg is not None and cfg.feeds:
+                edit_form(path, cfg)
     st.divider()
-    opml_section(path, cfg)
+    opml_section(path, cfg, can_import=True)
+    audit_section()
+
+
+# -- audit log --------------------------------------------------------------------
+
+
+def audit_section() -> None:
+    st.divider()
+    st.subheader("Audit log")
+    df = audit.frame()
+    st.caption(
+        "Every feed edit made here: who, when (UTC), what changed. "
+        f"The newest {audit.SHOWN} are listed; `escalation-watch export --table audit` writes them all."
+    )
+    with st.container(key="audit_log"):
+        if df.empty:
+            st.markdown("_No edits yet._")
+            return
+        st.dataframe(
+            df,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+                "who": st.column_config.TextColumn("Who"),
+                "action": st.column_config.TextColumn("Action"),
+                "feed": st.column_config.TextColumn("Feed"),
+                "changes": st.column_config.TextColumn("What changed", width="large"),
+            },
+        )
+        st.download_button(
+            "Export audit log (CSV)",
+            data=functools.partial(data.export_bytes, data.db_url(), "audit", "csv", {}),
+            file_name="escalation-watch-audit.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key="dl_audit_csv",
+            on_click="ignore",
+        )
+
+
+# -- sign-in ----------------------------------------------------------------------
+
+
+def sign_in_panel(who: access.Access) -> None:
+    """What a viewer gets instead of the editor: why, and the sign-in when there is one."""
+    with st.container(key="read_only_notice"):
+        st.info(who.reason or "Read-only.", icon=":material/lock:")
+    if who.sign_in == "token":
+        with st.form("token_sign_in", border=True, clear_on_submit=True):
+            st.markdown("**Editor sign-in**")
+            name = st.text_input("Your name (for the audit log)", key="sign_in_name")
+            token = st.text_input("Editor token", type="password", key="sign_in_token")
+            submitted = st.form_submit_button("Sign in", icon=":material/login:")
+        if submitted:
+            problem = access.sign_in_with_token(name, token)
+            if problem:
+                with st.container(key="sign_in_error"):
+                    st.error(problem)
+            else:
+                _flash("ok", "Signed in: you can edit the feeds.")
+                st.rerun()
+    elif who.sign_in == "oidc":
+        if st.user.is_logged_in:
+            st.button("Sign out", key="oidc_sign_out", on_click=st.logout, icon=":material/logout:")
+        else:
+            st.button("Sign in", key="oidc_sign_in", on_click=st.login, icon=":material/login:")
+
+
+def editor_bar(who: access.Access) -> None:
+    c1, c2 = st.columns([4, 1])
+    c1.caption(f"Editing as **{md_escape(who.who or 'editor')}**. Every change is recorded below.")
+    if who.sign_in == "token":
+        if c2.button("Sign out", key="token_sign_out", icon=":material/logout:"):
+            access.sign_out()
+            st.rerun()
+    elif who.sign_in == "oidc":
+        c2.button("Sign out", key="oidc_sign_out", on_click=st.logout, icon=":material/logout:")
 
 
 @st.fragment(run_every=data.REFRESH_S)
-def health_table(cfg: FeedsConfig | None) -> None:
-    df = health_frame(cfg)
+def health_table(cfg: FeedsConfig | None, redact_errors: bool = False) -> None:
+    df = health_frame(cfg, redact_errors=redact_errors)
     ok = int((df["status"] == "ok").sum()) if len(df) else 0
     failing = int(df["error_streak"].gt(0).sum()) if len(df) else 0
     with st.container(key="feed_health"):
@@ -194,10 +297,12 @@ def test_feed(url: str, settings: Settings) -> None:
     from pipeline.fetch import fetch_feed_sync
     from pipeline.parse import parse_feed, parse_notes
 
+    access.require_editor()
     with st.status(f"Testing {url} …", expanded=True) as status:
         try:
             st.write("Fetching …")
-            result = fetch_feed_sync(url, settings=settings)
+            # exposed, an unset deny_private_networks denies, as for the poller of `run`
+            result = fetch_feed_sync(url, settings=access.fetch_settings(settings))
             size = len(result.body or b"")
             st.write(f"HTTP {result.status}, {size:,} bytes in {result.elapsed_s:.1f} s. Parsing …")
             parsed = parse_feed(result.body or b"", feed_url=url, headers=result.headers, now=data.utcnow())
@@ -241,13 +346,8 @@ def add_form(path: Path, cfg: FeedsConfig | None) -> None:
             test_feed(url.strip(), cfg.settings if cfg else Settings())
     if save:
         spec = _spec_from_inputs(name, url, interval, tags, language, enabled)
-        try:
-            feeds_config.add_feed(path, spec)
-        except ConfigError as e:
-            st.error(str(e))
-        else:
-            _flash("ok", f"Added “{spec['name']}”. The poller fetches it on its next pass.")
-            st.rerun()
+        _apply(lambda: feeds_config.add_feed(path, spec), f"Added “{spec['name']}”. The poller fetches it on its next pass.",
+               "add", None, lambda after: audit.diff(None, _find(after, spec["url"])))  # fmt: skip
 
 
 def edit_form(path: Path, cfg: FeedsConfig) -> None:
@@ -278,17 +378,21 @@ def edit_form(path: Path, cfg: FeedsConfig) -> None:
             "language": new.get("language"),
             "enabled": None if enabled else False,  # None drops the key: enabled is the default
         }
-        _apply(lambda: feeds_config.update_feed(path, feed.url, changes), f"Saved “{new['name']}”.")
+        _apply(lambda: feeds_config.update_feed(path, feed.url, changes), f"Saved “{new['name']}”.",
+               "update", feed, lambda after: audit.diff(feed, _find(after, new["url"])))  # fmt: skip
     c1, c2 = st.columns(2)
     if feed.enabled:
         if c1.button("Disable", icon=":material/pause:", key="disable_feed", width="stretch"):
-            _apply(lambda: feeds_config.set_enabled(path, feed.url, False), f"Disabled “{feed.name}”.")
+            _apply(lambda: feeds_config.set_enabled(path, feed.url, False), f"Disabled “{feed.name}”.",
+                   "disable", feed, lambda _after: {"enabled": [True, False]})  # fmt: skip
     elif c1.button("Enable", icon=":material/play_arrow:", key="enable_feed", width="stretch"):
-        _apply(lambda: feeds_config.set_enabled(path, feed.url, True), f"Enabled “{feed.name}”.")
+        _apply(lambda: feeds_config.set_enabled(path, feed.url, True), f"Enabled “{feed.name}”.",
+               "enable", feed, lambda _after: {"enabled": [False, True]})  # fmt: skip
     with c2.popover("Remove …", icon=":material/delete:", width="stretch"):
         st.write(f"Remove “{feed.name}” from feeds.yaml? Its stored articles stay.")
         if st.button("Remove for good", type="primary", key="remove_feed"):
-            _apply(lambda: feeds_config.remove_feed(path, feed.url), f"Removed “{feed.name}”.")
+            _apply(lambda: feeds_config.remove_feed(path, feed.url), f"Removed “{feed.name}”.",
+                   "remove", feed, lambda _after: audit.diff(feed, None))  # fmt: skip
 
 
 def _interval_text(seconds: int) -> str:
@@ -299,20 +403,36 @@ def _interval_text(seconds: int) -> str:
     return str(seconds)
 
 
-def _apply(edit, message: str) -> None:
+def _find(cfg: FeedsConfig, url: str) -> FeedSpec | None:
+    want = feeds_config.normalize_url(url)
+    return next((f for f in cfg.feeds if feeds_config.normalize_url(f.url) == want), None)
+
+
+def _apply(edit, message: str, action: str, feed: FeedSpec | None, changes) -> None:
+    """Make one edit as the signed-in editor, then append it to the audit log.
+
+    ``edit()`` returns the new config; ``changes(new_config)`` what the audit log keeps."""
     try:
-        edit()
+        who = access.require_editor()
+        after = edit()
     except ConfigError as e:
         st.error(str(e))
-    else:
-        _flash("ok", message)
-        st.rerun()
+        return
+    try:
+        recorded = changes(after)
+        name = feed.name if feed else (recorded.get("name") or [None, None])[1]
+        audit.record(who.who or "editor", action, feed.url if feed else None, name, recorded)
+    except Exception as e:  # noqa: BLE001 - the edit is made: say that its record is missing
+        st.error(f"Saved, but the audit log could not record it: {e}")
+        return
+    _flash("ok", message)
+    st.rerun()
 
 
 # -- OPML -------------------------------------------------------------------------
 
 
-def opml_section(path: Path, cfg: FeedsConfig | None) -> None:
+def opml_section(path: Path, cfg: FeedsConfig | None, *, can_import: bool) -> None:
     st.subheader("OPML")
     c1, c2 = st.columns(2, gap="large")
     with c1:
@@ -326,6 +446,8 @@ def opml_section(path: Path, cfg: FeedsConfig | None) -> None:
                 icon=":material/upload_file:",
                 on_click="ignore",
             )
+    if not can_import:
+        return
     with c2:
         upload = st.file_uploader("Import OPML", type=["opml", "xml"], key="opml_upload")
         if upload is None:
@@ -347,11 +469,7 @@ def opml_section(path: Path, cfg: FeedsConfig | None) -> None:
             names.add(name.casefold())
         st.write(f"{len(specs):,} feeds in the file, {len(new):,} new.")
         if new and st.button(f"Add {len(new):,} feeds", type="primary", key="opml_add"):
+            imported = {"feeds": [{"name": f["name"], "url": f["url"]} for f in new]}
             with st.spinner(f"Validating and saving {len(new):,} feeds …"):
-                try:
-                    feeds_config.add_feeds(path, new)
-                except ConfigError as e:
-                    st.error(str(e))
-                    return
-            _flash("ok", f"Imported {len(new):,} feeds.")
-            st.rerun()
+                _apply(lambda: feeds_config.add_feeds(path, new), f"Imported {len(new):,} feeds.",
+                       "import", None, lambda _after: imported)  # fmt: skip

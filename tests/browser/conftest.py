@@ -51,13 +51,26 @@ class Dashboard:
         self.log = log
 
 
-def start_dashboard(db_url: str, tmp_path: Path, config: Path | None = None) -> Dashboard:
+def start_dashboard(
+    db_url: str,
+    tmp_path: Path,
+    config: Path | None = None,
+    *,
+    host: str | None = None,
+    env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> Dashboard:
+    """``escalation-watch dashboard`` on a free port; ``host`` for --host (0.0.0.0: exposed,
+    still reached on 127.0.0.1), ``env`` added to the environment."""
     port = free_port()
     log = tmp_path / "dashboard.log"
-    args = [sys.executable, "-m", "pipeline", "dashboard", "--db", db_url, "--port", str(port)]
+    args = [sys.executable, "-m", "pipeline", "dashboard", "--db", db_url, "--port", str(port), *extra_args]
     if config is not None:
         args += ["--config", str(config)]
-    proc = subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    if host is not None:
+        args += ["--host", host]
+    proc = subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **(env or {})})  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -117,8 +130,8 @@ def save_screenshot(page, tmp_path: Path, name: str) -> Path:
 def dashboard_factory(tmp_path) -> Iterator:
     started: list[Dashboard] = []
 
-    def make(db_url: str, config: Path | None = None) -> Dashboard:
-        d = start_dashboard(db_url, tmp_path, config)
+    def make(db_url: str, config: Path | None = None, **kw) -> Dashboard:
+        d = start_dashboard(db_url, tmp_path, config, **kw)
         started.append(d)
         return d
 

@@ -53,3 +53,21 @@ def test_bad_arguments_exit_2(tmp_path, db, capsys):
     assert "give --format" in capsys.readouterr().err
     assert main(["export", "--table", "index", "--out", str(tmp_path / "x.csv"), "--db", db, "--theatre", "X"]) == 2
     assert main(["export", "--table", "index", "--out", str(tmp_path / "x.csv"), "--db", db, "--since", "soon"]) == 2
+
+
+def test_export_audit_table(tmp_path, db):
+    from datetime import datetime, timezone
+
+    from pipeline.store import Store
+    from pipeline.types import AuditEntry
+
+    with Store.open(db) as s:
+        s.record_audit(AuditEntry(datetime(2024, 6, 1, tzinfo=timezone.utc), "token: Ann", "remove",
+                                  "http://a/rss", "=cmd()", {"name": ["=cmd()", None]}))  # fmt: skip
+    out = tmp_path / "audit.csv"
+    assert main(["export", "--table", "audit", "--out", str(out), "--db", db]) == 0
+    df = pd.read_csv(out)
+    assert list(df.columns) == ["at", "who", "action", "feed_name", "feed_url", "changes"]
+    assert (df.loc[0, "who"], df.loc[0, "feed_name"]) == ("token: Ann", "'=cmd()")  # a formula, made inert
+    assert (df.loc[0, "action"], df.loc[0, "feed_url"]) == ("remove", "http://a/rss")
+    assert df.loc[0, "changes"] == '{"name": ["=cmd()", null]}'

@@ -461,7 +461,23 @@ def test_migration_0007_keeps_existing_rows(db_url):
         conn.commit()
     eng.dispose()
     with Store.open(db_url) as s, s.engine.connect() as conn:
-        assert s.schema_version() == "0007"
+        assert s.schema_version() == "0008"
         assert conn.execute(sa.text("SELECT title_derived FROM articles")).scalar() in (False, 0)
         assert conn.execute(sa.text("SELECT items_duplicate, items_refused FROM fetch_log")).one() == (0, 0)
         assert conn.execute(sa.text("SELECT parse_notes FROM feeds")).scalar() is None
+
+
+def test_audit_log_appends_and_reads_newest_first(store):
+    from pipeline.types import AuditEntry
+
+    t0 = datetime(2024, 6, 1, 12, tzinfo=timezone.utc)
+    store.record_audit(AuditEntry(t0, "local", "add", None, "A", {"url": [None, "http://a/rss"]}))
+    store.record_audit(AuditEntry(t0 + timedelta(minutes=1), "token: Ann", "update", "http://a/rss", "A",
+                                  {"name": ["A", "Ä"]}))  # fmt: skip
+    log = store.audit_log()
+    assert [(e.who, e.action, e.changes) for e in log] == [
+        ("token: Ann", "update", {"name": ["A", "Ä"]}),
+        ("local", "add", {"url": [None, "http://a/rss"]}),
+    ]
+    assert log[0].at == t0 + timedelta(minutes=1)
+    assert [e.action for e in store.audit_log(since=t0 + timedelta(seconds=30))] == ["update"]

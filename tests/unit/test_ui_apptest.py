@@ -140,7 +140,8 @@ def test_articles_page_lists_and_filters(monkeypatch, env):
     assert "China launches drills" not in text
 
 
-def test_sources_page_shows_health_and_forms(monkeypatch, env):
+def test_sources_page_shows_health_and_forms(monkeypatch, env, bound):
+    bound("127.0.0.1")  # loopback, no sign-in configured: the editor is there
     at = run_page(monkeypatch, env, "sources")
     assert at.title[0].value == "Sources"
     assert len(at.dataframe) >= 1
