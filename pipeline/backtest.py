@@ -54,14 +54,82 @@ def load_gpr(path: str | Path) -> pd.Series:
     return df.set_index("date")["GPRD_MA7"].astype(float)
 
 
-def our_series(store: Store, theatre: str) -> pd.Series:
-    pts = trend.index_series(store, theatre=theatre, granularity="day")
+#: how the daily index is normalised (see :func:`series_for`)
+BASES = ("trailing", "fixed", "per-source")
+
+
+def our_series(store: Store, theatre: str, base_period: tuple[datetime, datetime] | None = None) -> pd.Series:
+    pts = trend.index_series(store, theatre=theatre, granularity="day", base_period=base_period)
     s = pd.Series(
         {pd.Timestamp(p.bucket_start.date()): (p.index if p.index is not None else float("nan")) for p in pts},
         dtype=float,
     )
     # 7-day mean over the days that have an index (gaps stay gaps, never zeros)
     return s.rolling(ROLL_DAYS, min_periods=3).mean()
+
+
+def per_source_series(store: Store, theatre: str) -> pd.Series:
+    """Each source's daily share of ``theatre`` against that source's own mean share,
+    averaged over the sources of the day (weighted by their articles).
+
+    A Ukraine-only feed carries a far higher share than a general one; with one
+    pooled share, a change in the mix of sources (a general feed stops, a Ukraine
+    feed starts) moves the index although nothing happened. Against its own level,
+    each source only says whether *it* reports more escalation than usual. Sources
+    whose mean share is below the floor (they never report the theatre) say nothing
+    about it and are left out. Computed from the stored articles and their signals
+    (stories are not de-duplicated across sources here).
+    """
+    from .signals import load_lexicon
+    from .store.aggregates import load_batch
+
+    scale = load_lexicon().score_scale
+    per: dict[tuple[int, pd.Timestamp], list[float]] = {}
+    after = None
+    with store.engine.connect() as conn:
+        while True:
+            batch = load_batch(conn, after, 5000)
+            if not batch:
+                break
+            for art in batch:
+                day = pd.Timestamp(art.published_at.date())
+                cell = per.setdefault((art.feed_id, day), [0, 0.0])
+                cell[0] += 1
+                if art.theatre == theatre:
+                    cell[1] += trend.contribution(art.signals, scale).intensity
+            after = (batch[-1].published_at, batch[-1].id)
+    if not per:
+        return pd.Series(dtype=float)
+    df = pd.DataFrame([(f, d, n, e) for (f, d), (n, e) in per.items()], columns=["feed", "day", "n", "esc"])
+    totals = df.groupby("day")["n"].sum()
+    df = df[df["day"].map(totals) >= trend.MIN_VOLUME["day"]]
+    df["share"] = df["esc"] / df["n"]
+    base = df.groupby("feed").apply(lambda g: g["esc"].sum() / g["n"].sum(), include_groups=False)
+    df = df[df["feed"].map(base) >= trend.BASELINE_FLOOR]
+    df["rel"] = df["share"] / df["feed"].map(base)
+    daily = df.groupby("day").apply(lambda g: 100.0 * (g["rel"] * g["n"]).sum() / g["n"].sum(), include_groups=False)
+    daily = daily.reindex(pd.date_range(daily.index.min(), daily.index.max(), freq="D"))
+    return daily.rolling(ROLL_DAYS, min_periods=3).mean()
+
+
+def series_for(store: Store, theatre: str, base: str) -> pd.Series:
+    """Our daily index of ``theatre`` (7-day mean) with one of :data:`BASES`:
+    ``trailing`` the product's (each day against the previous 365), ``fixed`` the
+    whole replay as one base period (GPR's way), ``per-source`` see
+    :func:`per_source_series`."""
+    if base == "trailing":
+        return our_series(store, theatre)
+    if base == "fixed":
+        lo, hi = store.published_range() if hasattr(store, "published_range") else (None, None)
+        if lo is None:
+            rows = store.trend_rows("day", [trend.ALL]).get(trend.ALL, [])
+            if not rows:
+                return pd.Series(dtype=float)
+            lo, hi = rows[0]["bucket_start"], rows[-1]["bucket_start"]
+        return our_series(store, theatre, base_period=(lo, hi))
+    if base == "per-source":
+        return per_source_series(store, theatre)
+    raise EscalationWatchError(f"unknown base {base!r} ({', '.join(BASES)})")
 
 
 def spearman(a: pd.Series, b: pd.Series) -> float:
@@ -97,10 +165,10 @@ def compare(ours: pd.Series, gpr: pd.Series, label: str) -> BacktestResult:
                           windows, full)  # fmt: skip
 
 
-def replay(headlines: Path, db_url: str, theatre: str, now: datetime) -> pd.Series:
+def replay(headlines: Path, db_url: str, theatre: str, now: datetime) -> dict[str, pd.Series]:
     with Store.open(db_url) as store:
         import_csv(store, headlines, now=now)
-        return our_series(store, theatre)
+        return {base: series_for(store, theatre, base) for base in BASES}
 
 
 def _split_by_collection(headlines: Path, tmp: Path) -> dict[str, Path]:
@@ -134,10 +202,13 @@ def run_backtest(
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         ours = replay(headlines, f"sqlite:///{tmp_path}/all.db", theatre, now)
-        results.append(compare(ours, gpr, "all headlines"))
+        results.append(compare(ours["trailing"], gpr, "all headlines"))
+        extra = [compare(ours[b], gpr, f"all headlines, {b} base") for b in BASES if b != "trailing"]
         for name, path in _split_by_collection(headlines, tmp_path).items():
             series = replay(path, f"sqlite:///{tmp_path}/{name}.db", theatre, now)
-            results.append(compare(series, gpr, f"collection {name}"))
+            results.append(compare(series["trailing"], gpr, f"collection {name}"))
+            extra += [compare(series[b], gpr, f"collection {name}, {b} base") for b in BASES if b != "trailing"]
+        results += extra
     if out is not None:
         save_chart(results[0], gpr, Path(out), theatre)
     return results
@@ -178,16 +249,22 @@ def save_chart(result: BacktestResult, gpr: pd.Series, out: Path, theatre: str) 
 
 
 def format_results(results: list[BacktestResult]) -> str:
-    lines = [f"{'series':<38} {'days':>5} {'spearman':>9} {'best lag':>9} {'rho@lag':>8}"]
+    lines = [f"{'series':<58} {'days':>5} {'spearman':>9} {'best lag':>9} {'rho@lag':>8}"]
     for r in results:
         lag = "" if r.best_lag_days is None else f"{r.best_lag_days:+d} d"
         lines.append(
-            f"{r.label:<38} {r.days:>5} {_f(r.spearman):>9} {lag:>9} {_f(r.best_lag_spearman):>8}"
+            f"{r.label:<58} {r.days:>5} {_f(r.spearman):>9} {lag:>9} {_f(r.best_lag_spearman):>8}"
         )
+    lines.append("(trailing: the product's index, each day against the 365 before it; fixed: the replay as one "
+                 "base period; per-source: each source against its own level, then averaged)")
     lines.append("")
-    lines.append("mean index (7-day mean) by window, all headlines:")
-    for name, v in results[0].windows.items():
-        lines.append(f"  {name:<24} {_f(v)}")
+    by_label = {r.label: r for r in results}
+    for label in ("all headlines", "all headlines, fixed base", "all headlines, per-source base"):
+        if label not in by_label:
+            continue
+        lines.append(f"mean index (7-day mean) by window, {label}:")
+        for name, v in by_label[label].windows.items():
+            lines.append(f"  {name:<24} {_f(v)}")
     lines.append("(lag > 0: our index moves that many days before GPR)")
     return "\n".join(lines)
 

@@ -213,8 +213,13 @@ def compute_series(
     baseline_volume: dict[datetime, int] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    base_period: tuple[datetime, datetime] | None = None,
 ) -> list[TrendPoint]:
     """Index points from per-bucket sums.
+
+    ``base_period``: normalise against the mean daily share of that fixed period
+    (GPR's way: a crisis that lasts stays high) instead of the trailing 365 days
+    (a crisis that lasts becomes its own baseline).
 
     ``rows``: per bucket of this theatre ``{bucket_start, articles, stories,
     escalation, threats, acts, deescalation}``; ``volume``: all articles per
@@ -227,7 +232,9 @@ def compute_series(
     if baseline_rows is None:
         baseline_rows, baseline_volume = rows, volume
     assert baseline_volume is not None
-    baseline = _Baseline(_daily_shares(baseline_rows, baseline_volume))
+    daily_shares = _daily_shares(baseline_rows, baseline_volume)
+    baseline: _Baseline | _FixedBaseline
+    baseline = _Baseline(daily_shares) if base_period is None else _FixedBaseline(daily_shares, base_period)
     buckets = sorted(b for b in volume if (since is None or b >= since) and (until is None or b <= until))
     # history before `since` still feeds the z-score and EWMA
     history = sorted(b for b in volume if since is not None and b < since)
@@ -334,6 +341,24 @@ class _Baseline:
         return max(esc, BASELINE_FLOOR), max(de, BASELINE_FLOOR)
 
 
+class _FixedBaseline:
+    """The mean daily shares of one fixed period, the same for every day (floored)."""
+
+    def __init__(self, daily: list[tuple[datetime, float, float]], period: tuple[datetime, datetime]):
+        lo, hi = period
+        inside = [(e, d) for t, e, d in daily if lo <= t <= hi]
+        if inside:
+            self.value: tuple[float | None, float | None] = (
+                max(sum(e for e, _ in inside) / len(inside), BASELINE_FLOOR),
+                max(sum(d for _, d in inside) / len(inside), BASELINE_FLOOR),
+            )
+        else:
+            self.value = (None, None)  # no data in the base period: no index, never a made-up scale
+
+    def at(self, day: datetime) -> tuple[float | None, float | None]:
+        return self.value
+
+
 # -- reading through the store ------------------------------------------------------
 
 
@@ -358,19 +383,25 @@ def index_series(
     granularity: str = "day",
     since: datetime | None = None,
     until: datetime | None = None,
+    base_period: tuple[datetime, datetime] | None = None,
 ) -> list[TrendPoint]:
-    """The index of one theatre (or every watched theatre when None), oldest first."""
+    """The index of one theatre (or every watched theatre when None), oldest first.
+
+    ``base_period``: a fixed base (see :func:`compute_series`); None is the trailing one."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
     theatres = [theatre] if theatre else [t["id"] for t in watched_theatres()]
     # baseline and z-score need history before `since`
     hist_since = None if since is None else since - timedelta(days=BASELINE_DAYS)
+    if base_period is not None and hist_since is not None:
+        hist_since = min(hist_since, base_period[0])
     daily = store.trend_rows("day", theatres + [ALL], since=hist_since, until=until)
     day_volume = {r["bucket_start"]: r["articles"] for r in daily.get(ALL, [])}
     out: list[TrendPoint] = []
     if granularity == "day":
         for t in theatres:
-            out += compute_series(t, "day", daily.get(t, []), day_volume, since=since, until=until)
+            out += compute_series(t, "day", daily.get(t, []), day_volume, since=since, until=until,
+                                  base_period=base_period)
         return out
     hour_since = None if since is None else since - timedelta(hours=ZSCORE_WINDOW["hour"])
     hourly = store.trend_rows("hour", theatres + [ALL], since=hour_since, until=until)
@@ -379,6 +410,7 @@ def index_series(
         out += compute_series(
             t, "hour", hourly.get(t, []), hour_volume,
             baseline_rows=daily.get(t, []), baseline_volume=day_volume, since=since, until=until,
+            base_period=base_period,
         )  # fmt: skip
     return out
 

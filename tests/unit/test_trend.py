@@ -310,3 +310,47 @@ def test_story_hashes_from_the_parse_pool_cluster_exactly_as_the_store_would(tmp
     given, computed = tables(True, "given"), tables(False, "computed")
     assert given == computed
     assert max(size for _, size, _, _ in given[0]) > 1  # the copies did cluster
+
+
+def _series(days: list[tuple[int, float]]) -> tuple[list[dict], dict]:
+    rows, volume = [], {}
+    for d, esc in days:
+        b = DAY0 + timedelta(days=d)
+        volume[b] = 100
+        rows.append(dict(bucket_start=b, articles=100, stories=int(esc), escalation=esc, threats=0.0, acts=esc,
+                         deescalation=0.0))
+    return rows, volume
+
+
+def test_a_long_crisis_stays_high_against_a_fixed_base_but_fades_against_the_trailing_one():
+    # 30 calm days, then 60 days of a crisis at five times the calm share
+    rows, volume = _series([(d, 2.0) for d in range(30)] + [(d, 10.0) for d in range(30, 90)])
+    trailing = compute_series("RUS-UKR", "day", rows, volume)
+    fixed = compute_series("RUS-UKR", "day", rows, volume, base_period=(DAY0, DAY0 + timedelta(days=29)))
+    assert fixed[-1].index == pytest.approx(500.0)  # the crisis against the calm base
+    assert fixed[10].index == pytest.approx(100.0)
+    assert trailing[-1].index < 200  # the crisis has become its own baseline
+    # a base period with no data gives no index, never a made-up scale
+    none = compute_series("RUS-UKR", "day", rows, volume,
+                          base_period=(DAY0 + timedelta(days=400), DAY0 + timedelta(days=430)))
+    assert all(p.index is None for p in none)
+
+
+def test_per_source_index_is_not_moved_by_the_mix_of_sources(tmp_path, store):
+    from pipeline.backtest import per_source_series
+
+    # a general source stops on day 10 and a theatre-only source starts; neither changes its own share
+    rows = []
+    for day in range(20):
+        if day < 10:
+            rows += [row(day, "general", ESCALATION[i % 5] if i < 2 else CALM[i % 5] + f" {day}-{i}", i)
+                     for i in range(10)]
+        else:
+            rows += [row(day, "ukraine-only", ESCALATION[i % 5] + f" {day}-{i}" if i < 8 else CALM[i % 5] + f" {day}-{i}", i)
+                     for i in range(10)]
+    import_csv(store, write_csv(tmp_path / "mix.csv", rows), now=NOW)
+    s = per_source_series(store, "RUS-UKR").dropna()
+    pooled = [p.index for p in trend.index_series(store, theatre="RUS-UKR",
+                                                  base_period=(DAY0, DAY0 + timedelta(days=19))) if p.index]
+    assert max(pooled) > 2 * min(pooled)  # the pooled share jumps with the mix
+    assert s.max() < 1.5 * s.min()  # each source against its own level does not
