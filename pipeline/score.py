@@ -458,9 +458,9 @@ def _weigh(lex: Lexicon, text: str, final: list[list[Any]], sent_starts: list[in
 def _relevance_refusal(lex: Lexicon, cat: Any, ctx: set[str], judgement: Any) -> str | None:
     """Why a hit does not count as geopolitics, or None when it does."""
     if cat.vetoed_by:
-        veto = cat.vetoed_by & ctx
-        if veto and not (ctx & lex.veto_lifted_by):
-            return f"not counted: {'/'.join(sorted(veto))} context in the sentence"
+        for v in sorted(cat.vetoed_by & ctx):
+            if not (ctx & lex.strict_vetoes.get(v, lex.veto_lifted_by)):
+                return f"not counted: {v} context in the sentence"
     if cat.needs and not (cat.needs & ctx):
         return f"not counted: the sentence has no {' or '.join(sorted(cat.needs))} context"
     if judgement is None or judgement.relevant:

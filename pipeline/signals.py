@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,9 @@ class Lexicon:
     rescue_contexts: frozenset[str] = frozenset()
     #: contexts that lift a category's ``vetoed_by``
     veto_lifted_by: frozenset[str] = frozenset()
+    #: vetoes that only their own contexts lift (a court's sentence is not lifted by the
+    #: word "militant" in it, only by a political target: opposition, journalists ...)
+    strict_vetoes: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
     def scan(self, text: str) -> Scan:
         return scan(self, text)
@@ -379,7 +383,17 @@ def load_taxonomy(path: Path = TAXONOMY_PATH) -> dict[str, Any]:
             _check_pattern(c, probs, f"contexts.{name}[{i}]", _line(ctx_node[name], i))
     known_ctx = set(contexts) | set(ACTOR_CONTEXTS)
     rel_node = doc.get("relevance") or {}
-    probs.unknown_keys(rel_node, ("gate_floor", "rescue_contexts", "veto_lifted_by"), "relevance")
+    probs.unknown_keys(rel_node, ("gate_floor", "rescue_contexts", "veto_lifted_by", "strict_vetoes"), "relevance")
+    strict: dict[str, frozenset[str]] = {}
+    strict_node = (rel_node.get("strict_vetoes") or {}) if isinstance(rel_node, dict) else {}
+    if not isinstance(strict_node, dict):
+        probs.add(_line(rel_node, "strict_vetoes"), "relevance.strict_vetoes", "must map a context to a list")
+        strict_node = {}
+    for k, vals in strict_node.items():
+        for v in [k, *(vals or [])]:
+            if v not in known_ctx:
+                probs.add(_line(strict_node, k), f"relevance.strict_vetoes.{k}", f"unknown context {v!r}")
+        strict[str(k)] = frozenset(str(v) for v in vals or [])
     gate_floor = rel_node.get("gate_floor", 0.2) if isinstance(rel_node, dict) else 0.2
     if isinstance(gate_floor, bool) or not isinstance(gate_floor, (int, float)) or not 0 <= gate_floor <= 1:
         probs.add(_line(rel_node, "gate_floor"), "relevance.gate_floor", f"must be in [0, 1] (got {gate_floor!r})")
@@ -499,6 +513,7 @@ def load_taxonomy(path: Path = TAXONOMY_PATH) -> dict[str, Any]:
         "gate_floor": float(gate_floor),
         "rescue_contexts": frozenset(str(r) for r in rescue),
         "veto_lifted_by": frozenset(str(r) for r in lifted),
+        "strict_vetoes": strict,
         "modality_weights": modality_weights,
         "score_scale": score_scale,
         "repeat_decay": repeat_decay,
@@ -674,6 +689,7 @@ def compile_lexicon(
         gate_floor=tax["gate_floor"],
         rescue_contexts=tax["rescue_contexts"],
         veto_lifted_by=tax["veto_lifted_by"],
+        strict_vetoes=tax["strict_vetoes"],
     )
 
 
