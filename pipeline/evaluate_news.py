@@ -41,9 +41,10 @@ def _main_escalation(scored: Any) -> Any:
 
 
 def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
+    from .relevance_train import TrainConfig, fit_gate, grouped_folds, load_labelled, load_weak, relevance_label
+    from .relevance_train import CONFLIBERT_WEIGHT, Item, load_conflibert_train, load_own, own_items, with_titles
+
     try:
-        from .relevance_train import TrainConfig, fit_gate, grouped_folds, load_labelled, load_weak, relevance_label
-        from .relevance_train import Item, load_own, own_items, with_titles
         import sklearn  # noqa: F401
     except ImportError as e:
         raise DatasetError(f"evaluate --dataset news trains a gate per fold and needs scikit-learn "
@@ -58,7 +59,8 @@ def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
     cfg = TrainConfig()
     folds = grouped_folds(rows, k)
     texts = [article_text(r["title"], r["summary"]) for r in rows]
-    weak = load_weak(path.parent, {r["id"] for r in rows}, cfg.weak_weight) + own_items(load_own("train"))
+    weak = (load_weak(path.parent, {r["id"] for r in rows}, cfg.weak_weight) + own_items(load_own("train"))
+            + load_conflibert_train(path.parent, CONFLIBERT_WEIGHT))
     scored: list[Any] = [None] * len(rows)
     for f in range(k):
         train = [Item(r["id"], texts[i], relevance_label(r), 1.0, r) for i, r in enumerate(rows) if folds[i] != f]
@@ -133,7 +135,8 @@ def _own_block(cfg: Any) -> dict[str, Any] | None:
     train part): escalation, category, modality and theatre."""
     from pathlib import Path as _P
 
-    from .relevance_train import Item, load_labelled, load_own, load_weak, own_items, relevance_label, with_titles
+    from .relevance_train import (CONFLIBERT_WEIGHT, Item, load_conflibert_train, load_labelled, load_own, load_weak,
+                                  own_items, relevance_label, with_titles)
 
     test = load_own("test")
     if not test:
@@ -144,6 +147,7 @@ def _own_block(cfg: Any) -> dict[str, Any] | None:
         rows = load_labelled(labelled_path)
         items += [Item(r["id"], article_text(r["title"], r["summary"]), relevance_label(r), 1.0, r) for r in rows]
         items += load_weak(labelled_path.parent, {r["id"] for r in rows}, cfg.weak_weight)
+        items += load_conflibert_train(labelled_path.parent, CONFLIBERT_WEIGHT)
     from .relevance_train import fit_gate
 
     gate = fit_gate(with_titles(items), cfg)
