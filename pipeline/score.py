@@ -222,7 +222,8 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
     cond_starts = [c[0] for c in cues if c[2] == "conditional"]
 
     # --- per hit: clause, modality, variant -------------------------------------
-    # [start, end, cat_id, modality, sent_idx, clause_idx, in_condition, fold_key, topic_cue, own category]
+    # [start, end, cat_id, modality, sent_idx, clause_idx, in_condition, fold_key, topic_cue, own category,
+    #  the cue of the modality]
     judged: list[list[Any]] = []
     for start, end, cat_id, gapped in hits:
         if any(ds <= start and end <= de for ds, de in swallowing):
@@ -238,16 +239,19 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
         fold_key: Any = c_idx
         topic_cue = None
         neg_cue = ""
+        cue_of: dict[str, str] = {}  # modality -> the cue that set it, for the signal's "why"
         for cs, ce, ctype, flag in cues:
             if cs >= s_hi or ce <= s_lo:
                 continue
             if ctype == "denied_before":
                 if s_lo <= cs and ce <= start:
                     denied = True
+                    cue_of.setdefault("denied", text[cs:ce])
             elif ctype == "consequence":
                 # "An attack would be met with sanctions": what comes before is the
                 # condition, what comes after the conditional threat
                 conditional = True
+                cue_of.setdefault("conditional", text[cs:ce])
                 if ce <= start:
                     continue
                 in_condition = True
@@ -261,14 +265,18 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
                     if not any(ce <= q < start for q in cond_starts):  # "won't open if Russia invades"
                         negated = True
                         neg_cue = text[cs:ce].lower()
+                        cue_of.setdefault("negated", text[cs:ce])
                 elif gapped and start < cs and ce <= end:  # "NATO ruled out sending troops"
                     negated = True
+                    cue_of.setdefault("negated", text[cs:ce])
             elif ctype == "negated_after":
                 if cs >= end and _words_between(text, end, cs) <= 3:
                     negated = True
+                    cue_of.setdefault("negated", text[cs:ce])
             elif ctype == "denied_after":
                 if cs >= end and _words_between(text, end, cs) <= 8:
                     denied = True
+                    cue_of.setdefault("denied", text[cs:ce])
             elif ctype == "conditional":
                 if hedge_spans and any(hs <= cs and ce <= he for hs, he in hedge_spans):
                     continue
@@ -277,6 +285,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
                     if not (cs == c_lo or before.endswith(",") or cs == s_lo):
                         continue
                 conditional = True
+                cue_of.setdefault("conditional", text[cs:ce])
                 # the condition runs from the cue to the next comma:
                 # "If Russia invades, the West will impose sanctions"
                 if ce <= start and "," not in text[ce:start]:
@@ -287,16 +296,20 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
                 if (ce <= start and _words_between(text, ce, start) <= _HEDGE_BEFORE_WORDS) or (
                         cs >= end and _words_between(text, end, cs) <= _HEDGE_AFTER_WORDS) or start <= cs < end:
                     hedged = True
+                    cue_of.setdefault("hedged", text[cs:ce])
             elif ctype == "threat":
                 if ce <= start and _words_between(text, ce, start) <= lex.threat_window_words:
                     threatened = True
+                    cue_of.setdefault("threat", text[cs:ce])
                 elif cs == start and ce < end:  # the trigger opens with it: "ready to deploy"
                     threatened = True
+                    cue_of.setdefault("threat", text[cs:ce])
             elif ctype == "agenda":
                 if ce <= start and _words_between(text, ce, start) <= _AGENDA_WINDOW_WORDS:
                     topic_cue = text[cs:ce]
         if not conditional and _any_would(text, start, end, c_lo, c_hi):
             conditional = True  # "any invasion would be very tough": a hypothesis, not an act
+            cue_of["conditional"] = "any ... would"
         cat = cats[cat_id]
         if denied:
             modality = "denied"
@@ -322,7 +335,8 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
             modality = "action"
         if topic_cue is not None and cats[cat_id].kind != "threat":
             topic_cue = None  # "talks on the attacks": the attacks still happened
-        judged.append([start, end, cat_id, modality, s_idx, c_idx, in_condition, fold_key, topic_cue, own])
+        judged.append([start, end, cat_id, modality, s_idx, c_idx, in_condition, fold_key, topic_cue, own,
+                       cue_of.get(modality)])
 
     # --- fold conditions into their threat, apply yields_to, dedupe ----------------
     counting_by_clause: dict[Any, int] = {}
@@ -411,7 +425,8 @@ def _weigh(lex: Lexicon, text: str, final: list[list[Any]], sent_starts: list[in
     counts: dict[str, int] = {}
     out: list[tuple[Any, ...]] = []
     ctx_cache: dict[int, set[str]] = {}
-    for start, end, cat_id, modality, s_idx, c_idx, _, _, topic_cue, _ in final:
+    for start, end, cat_id, modality, s_idx, c_idx, _, _, topic_cue, _, mod_cue in final:
+        shown = f"{modality} (cue {mod_cue!r})" if mod_cue else modality
         cat = cats[cat_id]
         s_lo = sent_starts[s_idx]
         s_hi = sent_starts[s_idx + 1] if s_idx + 1 < len(sent_starts) else len(text)
@@ -435,7 +450,7 @@ def _weigh(lex: Lexicon, text: str, final: list[list[Any]], sent_starts: list[in
         weight = 0.0
         if why is None:
             if mult == 0:
-                why = f"not counted: {modality}"
+                why = f"not counted: {shown}"
             else:
                 k = counts.get(cat_id, 0)
                 counts[cat_id] = k + 1
@@ -443,7 +458,7 @@ def _weigh(lex: Lexicon, text: str, final: list[list[Any]], sent_starts: list[in
                 if cat.direction == "de-escalation":
                     weight = -weight
                 weight = round(weight, 3) + 0.0
-                why = f"counted: {modality}; actors {source or '?'} -> {target or '?'}; "
+                why = f"counted: {shown}; actors {source or '?'} -> {target or '?'}; "
                 if judgement is None:
                     why += "no relevance gate"
                 elif judgement.relevant:

@@ -181,3 +181,12 @@ def test_bad_gate_file_is_a_clear_error(tmp_path):
         read_gate(bad)
     with pytest.raises(ConfigError, match="missing"):
         read_gate(tmp_path / "absent.npz")
+
+
+def test_score_text_explains_relevance_modality_cue_and_actors():
+    text = ("Thousands of Russian troops have massed near Ukraine's border; Washington warned of severe "
+            "sanctions if Russia invades, but an official stopped short of suggesting US military intervention")
+    sigs = {g.signal: g for g in score_text(text).signals}
+    assert sigs["troop_buildup"].why.startswith("counted: action; actors RUS -> UKR; geopolitical (p=")
+    assert "conditional (cue 'if')" in sigs["sanctions_threat"].why and "USA -> RUS" in sigs["sanctions_threat"].why
+    assert sigs["invasion_offensive"].why == "not counted: negated (cue 'stopped short of')"
