@@ -624,6 +624,9 @@ def _theatre(lex: Lexicon, actors: list[tuple[int, int, str]], pairs: Any) -> st
         side_a, side_b = th.sides
         both = bool(codes & side_a and codes & side_b)
         anchored = bool(codes & th.anchors)
+        if anchored and not both and th.anchor_categories and pairs and not any(
+                p[3] in th.anchor_categories for p in pairs):
+            anchored = False  # the anchor alone, but not the kind of signal it stands for
         if not (both or anchored):
             continue  # a theatre needs both sides present, or an anchor actor
         present.add(th.id)

@@ -119,6 +119,10 @@ class Theatre:
     defers_to: str | None = None
     #: ... unless the article's heaviest signal is one of these (NATO posture, security demands)
     keeps: frozenset[str] = frozenset()
+    #: an anchor alone makes the theatre only with a counted signal of these categories
+    #: (Russia alone is RUS-NATO when it threatens or drills, not when a bomb goes off in
+    #: Moscow); empty: any signal
+    anchor_categories: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -575,7 +579,7 @@ def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | No
         if not isinstance(node, dict):
             probs.add(line, where, "must be a mapping")
             continue
-        probs.unknown_keys(node, ("id", "name", "sides", "anchors", "defers_to", "keeps"), where)
+        probs.unknown_keys(node, ("id", "name", "sides", "anchors", "defers_to", "keeps", "anchor_categories"), where)
         tid = node.get("id")
         if not isinstance(tid, str) or not tid:
             probs.add(line, f"{where}.id", "required")
@@ -599,7 +603,8 @@ def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | No
                                 (frozenset(map(str, sides[0])), frozenset(map(str, sides[1]))),
                                 frozenset(map(str, anchors)),
                                 str(node["defers_to"]) if node.get("defers_to") else None,
-                                frozenset(map(str, keeps))))
+                                frozenset(map(str, keeps)),
+                                frozenset(map(str, node.get("anchor_categories") or []))))
     ids = {t.id for t in theatres}
     for i, t in enumerate(theatres):
         if t.defers_to is not None and t.defers_to not in ids:

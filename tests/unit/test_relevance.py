@@ -190,3 +190,12 @@ def test_score_text_explains_relevance_modality_cue_and_actors():
     assert sigs["troop_buildup"].why.startswith("counted: action; actors RUS -> UKR; geopolitical (p=")
     assert "conditional (cue 'if')" in sigs["sanctions_threat"].why and "USA -> RUS" in sigs["sanctions_threat"].why
     assert sigs["invasion_offensive"].why == "not counted: negated (cue 'stopped short of')"
+
+
+def test_russia_alone_is_rus_nato_only_for_the_signals_it_stands_for():
+    assert score_text("A suicide bomber killed 12 people at a Moscow metro station.").theatre == "other"
+    assert score_text("Russia holds snap nuclear drills as the Kremlin warns the West.").theatre == "RUS-NATO"
+
+
+def test_kashmir_anchors_india_pakistan():
+    assert score_text("Militants attacked an army camp in Kashmir, killing four soldiers.").theatre == "IND-PAK"
