@@ -116,6 +116,7 @@ def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
     own = _own_block(cfg)
     everything = list(range(len(rows)))
     holdout = [i for i in everything if folds[i] == RULES_HOLDOUT_FOLD]
+    confident = [i for i in everything if rows[i].get("confidence", "high") == "high"]
     return {
         "dataset": "news",
         "path": str(path),
@@ -125,6 +126,7 @@ def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
         "gate_config": cfg.as_dict(),
         "all": block(everything),
         "rules_holdout": block(holdout),
+        "high_confidence": block(confident),
         "own_test": own,
     }
 
@@ -181,8 +183,11 @@ def format_news_report(r: dict[str, Any]) -> str:
     out = [f"dataset news: {r['path']} ({r['rows']} rows, {r['folds']} grouped folds, gate trained per fold on "
            f"the other folds + {r['weak_items']} section-labelled items; taxonomy {r.get('taxonomy_version', '?')})"]
     for key, title in (("all", "all rows, out of fold"),
-                       ("rules_holdout", f"fold {RULES_HOLDOUT_FOLD} only (texts never read while writing rules)")):
-        b = r[key]
+                       ("rules_holdout", f"fold {RULES_HOLDOUT_FOLD} only (texts never read while writing rules)"),
+                       ("high_confidence", "rows the annotator marked high confidence, out of fold")):
+        b = r.get(key)
+        if not b:
+            continue
         fa = b["off_topic_false_alarm"]
         out.append(f"escalation, {title} (n={b['n']})")
         out.append(_line("ours (rules + gate)", b["ours"]))
