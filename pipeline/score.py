@@ -27,6 +27,7 @@ with that same function. Pure: no clock, network or database.
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_right
 from typing import Any
 
@@ -152,6 +153,8 @@ def _clauses(text: str, sent_starts: list[int], clause_cues: list[int]) -> list[
 
 
 _AGENDA_WINDOW_WORDS = 10
+#: "to stop", "will halt": a negation cue that, inside a trigger, is the trigger's own demand
+_PURPOSE = re.compile(r"(?i)(to|will|would) ")
 _HEDGE_BEFORE_WORDS = 8
 _HEDGE_AFTER_WORDS = 4
 #: negations that refuse nothing by themselves: with a one-word trigger ("no deal yet",
@@ -240,6 +243,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
         topic_cue = None
         neg_cue = ""
         cue_of: dict[str, str] = {}  # modality -> the cue that set it, for the signal's "why"
+        warn_at = -1  # start of a threat cue before the trigger: "Kremlin warns Kyiv of a response"
         for cs, ce, ctype, flag in cues:
             if cs >= s_hi or ce <= s_lo:
                 continue
@@ -266,7 +270,8 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
                         negated = True
                         neg_cue = text[cs:ce].lower()
                         cue_of.setdefault("negated", text[cs:ce])
-                elif gapped and start < cs and ce <= end:  # "NATO ruled out sending troops"
+                elif gapped and start < cs and ce <= end and not _PURPOSE.match(text, cs):
+                    # "NATO ruled out sending troops"; but "warned Moscow to stop" is the demand itself
                     negated = True
                     cue_of.setdefault("negated", text[cs:ce])
             elif ctype == "negated_after":
@@ -301,6 +306,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
                 if ce <= start and _words_between(text, ce, start) <= lex.threat_window_words:
                     threatened = True
                     cue_of.setdefault("threat", text[cs:ce])
+                    warn_at = cs
                 elif cs == start and ce < end:  # the trigger opens with it: "ready to deploy"
                     threatened = True
                     cue_of.setdefault("threat", text[cs:ce])
@@ -336,7 +342,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
         if topic_cue is not None and cats[cat_id].kind != "threat":
             topic_cue = None  # "talks on the attacks": the attacks still happened
         judged.append([start, end, cat_id, modality, s_idx, c_idx, in_condition, fold_key, topic_cue, own,
-                       cue_of.get(modality)])
+                       cue_of.get(modality), warn_at])
 
     # --- fold conditions into their threat, apply yields_to, dedupe ----------------
     counting_by_clause: dict[Any, int] = {}
@@ -425,13 +431,13 @@ def _weigh(lex: Lexicon, text: str, final: list[list[Any]], sent_starts: list[in
     counts: dict[str, int] = {}
     out: list[tuple[Any, ...]] = []
     ctx_cache: dict[int, set[str]] = {}
-    for start, end, cat_id, modality, s_idx, c_idx, _, _, topic_cue, _, mod_cue in final:
+    for start, end, cat_id, modality, s_idx, c_idx, _, _, topic_cue, _, mod_cue, warn_at in final:
         shown = f"{modality} (cue {mod_cue!r})" if mod_cue else modality
         cat = cats[cat_id]
         s_lo = sent_starts[s_idx]
         s_hi = sent_starts[s_idx + 1] if s_idx + 1 < len(sent_starts) else len(text)
         c_lo = clause_starts[c_idx]
-        source, target = _actors_for(text, actors, start, end, s_lo, s_hi, c_lo)
+        source, target = _actors_for(text, actors, start, end, s_lo, s_hi, c_lo, warn_at)
         kind = cat.kind if modality not in ("threat", "conditional") or cat.direction != "escalation" else "threat"
         if modality == "conditional" and cat.kind == "act" and cat.direction == "escalation":
             kind = "threat"
@@ -564,8 +570,16 @@ def _dedupe_actors(actors: list[tuple[int, int, str]]) -> list[tuple[int, int, s
 
 
 def _actors_for(
-    text: str, actors: list[tuple[int, int, str]], start: int, end: int, s_lo: int, s_hi: int, c_lo: int
+    text: str, actors: list[tuple[int, int, str]], start: int, end: int, s_lo: int, s_hi: int, c_lo: int,
+    warn_at: int = -1,
 ) -> tuple[str | None, str | None]:
+    if warn_at >= 0:
+        # "the Kremlin warns Kyiv of a military response": who warns is before the cue,
+        # whom it warns between the cue and the threat
+        speaker = [a for a in actors if max(s_lo, c_lo) <= a[0] < warn_at]
+        addressee = [a for a in actors if warn_at < a[0] < start]
+        if speaker and addressee and speaker[-1][2] != addressee[0][2]:
+            return speaker[-1][2], addressee[0][2]
     befores: list[tuple[int, int, str]] = []
     after: list[tuple[int, int, str]] = []
     for a in actors:
@@ -644,10 +658,17 @@ def _theatre(lex: Lexicon, actors: list[tuple[int, int, str]], pairs: Any) -> st
     for th in lex.theatres:
         if th.id in scores and scores[th.id] > best_score:
             best, best_score, wider = th.id, scores[th.id], th
+    heaviest = max(pairs, key=lambda p: p[2], default=None)
     if wider is not None and wider.defers_to in present:
-        heaviest = max(pairs, key=lambda p: p[2], default=None)
         if heaviest is None or heaviest[3] not in wider.keeps:
             return wider.defers_to
+    elif heaviest is not None:
+        # the other way round: the narrower theatre won, but the article is about what the
+        # wider one keeps ("Moscow demands guarantees that Ukraine never joins NATO")
+        for th in lex.theatres:
+            if th.defers_to == best and th.id in present and heaviest[3] in th.keeps and (
+                    codes & th.sides[0] and codes & th.sides[1]):
+                return th.id
     return best
 
 

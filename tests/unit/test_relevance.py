@@ -199,3 +199,17 @@ def test_russia_alone_is_rus_nato_only_for_the_signals_it_stands_for():
 
 def test_kashmir_anchors_india_pakistan():
     assert score_text("Militants attacked an army camp in Kashmir, killing four soldiers.").theatre == "IND-PAK"
+
+
+def test_who_warns_whom():
+    (g,) = escalation("Kremlin warns Kyiv of a military response over NATO ties")
+    assert (g.source, g.target) == ("RUS", "UKR")
+
+
+def test_a_security_demand_over_ukraine_is_rus_nato():
+    assert score_text("Moscow demands guarantees that Ukraine never joins NATO").theatre == "RUS-NATO"
+
+
+def test_a_demand_to_stop_is_a_demand_not_a_negation():
+    gs = escalation("Obama gave Putin a stern warning to stop its activities.")
+    assert gs and all(g.modality != "negated" for g in gs)
