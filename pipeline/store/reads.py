@@ -29,6 +29,7 @@ from .. import schema
 __all__ = [
     "ARTICLE_FILTERS",
     "article_sources",
+    "article_span",
     "count_articles",
     "data_version",
     "feed_item_counts",
@@ -295,3 +296,12 @@ def data_version(store: Any) -> tuple[int, int, str]:
     with store.engine.connect() as conn:
         art, fetch, scored = conn.execute(q).one()
     return int(art or 0), int(fetch or 0), str(scored or "")
+
+
+def article_span(store: Any) -> tuple[datetime | None, datetime | None]:
+    """(first, last) ``published_at`` of the stored articles, or (None, None): two index lookups."""
+    a = schema.articles
+    with store.engine.connect() as conn:
+        first = conn.execute(sa.select(sa.func.min(a.c.published_at))).scalar()
+        last = conn.execute(sa.select(sa.func.max(a.c.published_at))).scalar()
+    return first, last

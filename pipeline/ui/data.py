@@ -229,6 +229,28 @@ def explain_point(url: str, ver: Version, theatre: str, bucket_start: datetime, 
     return trend.explain_point(_store(url), theatre=theatre, bucket_start=bucket_start, granularity=granularity, limit=20)
 
 
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
+def driving_now(url: str, ver: Version, theatre: str | None, now_minute: datetime, limit: int) -> list[dict[str, Any]]:
+    from pipeline import trend
+
+    rows = trend.driving_now(_store(url), now=now_minute, theatre=theatre, limit=limit)
+    for r in rows:
+        r["url"] = safe_link(r["url"])
+    return rows
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
+def signal_changes(url: str, ver: Version, theatre: str | None, now_minute: datetime) -> tuple[list[str], list[str]]:
+    from pipeline import trend
+
+    return trend.signal_changes(_store(url), now=now_minute, theatre=theatre)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def article_span(url: str, ver: Version) -> tuple[datetime | None, datetime | None]:
+    return reads.article_span(_store(url))
+
+
 # -- exports ------------------------------------------------------------------------
 
 

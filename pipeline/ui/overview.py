@@ -60,6 +60,7 @@ def live() -> None:
         f"{md_escape(' · '.join(f.describe(labels)))}"
     )
     kpi_row(url, ver)
+    driving_now(url, ver, f.theatre, labels)
 
     st.subheader("Risk trend")
     trend_picker(labels)
@@ -178,6 +179,67 @@ def kpi_card(k: dict[str, Any], spark: pd.DataFrame) -> None:
             st.markdown(f":red-badge[:material/warning: Alert] {md_escape(alert)}")
         else:
             st.markdown(":green-badge[No alert]" if index is not None else ":gray-badge[Not enough data]")
+
+
+# -- driving now ---------------------------------------------------------------------
+
+#: stories shown under "Driving now": the few an analyst reads before the charts
+DRIVING_N = 5
+
+
+def _names(signals: list[str], n: int = 4) -> str:
+    shown = ", ".join(md_escape(palette.signal_label(x)) for x in signals[:n])
+    return shown + (f" and {len(signals) - n} more" if len(signals) > n else "")
+
+
+def driving_now(url: str, ver, theatre: str | None, labels: dict[str, str]) -> None:
+    """The stories of the last 24 hours adding most to the index, with their evidence: no click needed."""
+    now = data.now_minute()
+    rows = data.driving_now(url, ver, theatre, now, DRIVING_N)
+    where = labels.get(theatre, theatre) if theatre else "all theatres"
+    st.subheader("Driving now")
+    with st.container(key="driving_now"):
+        new, stopped = data.signal_changes(url, ver, theatre, now)
+        bits = []
+        if new:
+            bits.append(f"new: {_names(new)}")
+        if stopped:
+            bits.append(f"stopped: {_names(stopped)}")
+        st.caption(
+            f"Since yesterday ({md_escape(where)}): " + ("; ".join(bits) if bits else "the same signals as the 24 hours before.")
+        )
+        if not rows:
+            _, last = data.article_span(url, ver)
+            if last is not None and last < now - timedelta(hours=24):
+                st.info(
+                    f"No story in the last 24 hours: the newest stored article is from {last:%d %b %Y %H:%M} UTC "
+                    "(an imported history, or the poller has stopped; see **Sources**)."
+                )
+            else:
+                st.info(f"No story with an escalation signal in the last 24 hours in {md_escape(where)}.")
+            return
+        st.caption(
+            "The stories of the last 24 hours that add most to the index, each once however many outlets "
+            "carried it, with its strongest signal."
+        )
+        for i, r in enumerate(rows):
+            driving_card(r, labels, key=f"driving_{i}")
+
+
+def driving_card(r: dict[str, Any], labels: dict[str, str], *, key: str) -> None:
+    with st.container(border=True, key=key):
+        outlets = int(r.get("outlets") or 1)
+        meta = [
+            md_escape(labels.get(r["theatre"], r["theatre"])),
+            md_escape(r.get("source") or ""),
+            evidence.fmt_time(r.get("published_at")),
+            f"{outlets} outlet{'s' if outlets != 1 else ''}",
+            f"adds {float(r['intensity']):.2f}",
+        ]
+        st.markdown(f"**{md_link(r.get('title') or '(untitled)', r.get('url'))}**  \n" + " · ".join(meta))
+        sig = r.get("strongest")
+        if sig is not None:
+            st.markdown(f"{evidence.signal_line(sig)}  \n{evidence.highlight(sig, r.get('title'), r.get('summary'))}")
 
 
 # -- the trend chart -------------------------------------------------------------------

@@ -157,3 +157,65 @@ def test_downloads_page_offers_each_table(monkeypatch, env):
     text = _all_text(at)
     for table in ("articles", "signals", "index"):
         assert table in text.lower()
+
+
+# -- analyst views (issue 16) ---------------------------------------------------------
+
+#: one story carried by two outlets (same words, two links), one by one
+FRESH = [
+    ("Wire", 1, "Russia threatens to strike Ukraine with missiles", "Officials said troops were massing at the border."),
+    ("Gazette", 1.5, "Russia threatens to strike Ukraine with missiles", "Officials said troops were massing at the border."),
+    ("Wire", 5, "China launches drills near Taiwan", "The exercises began at dawn, the ministry said."),
+    ("Gazette", 30, "India imposes sanctions on Pakistan", "New sanctions target banks."),
+    ("Wire", 3, "Weather report for the weekend", "Sunny with light winds."),
+]
+
+
+@pytest.fixture(scope="module")
+def fresh_env(tmp_path_factory):
+    """A store whose articles are hours old by the wall clock: the dashboard's "now" is real."""
+    from datetime import datetime, timezone
+
+    tmp = tmp_path_factory.mktemp("fresh")
+    url = f"sqlite:///{tmp}/ew.db"
+    build_store(url, FRESH, now=datetime.now(timezone.utc))
+    cfg = tmp / "feeds.yaml"
+    cfg.write_text("feeds:\n  - name: Wire\n    url: http://feeds.example/wire.xml\n")
+    return {"ESCALATION_WATCH_DB": url, "ESCALATION_WATCH_CONFIG": str(cfg)}
+
+
+def _driving_text(at) -> str:
+    texts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    return " ".join(texts)
+
+
+def test_driving_now_lists_a_syndicated_story_once_with_its_evidence(monkeypatch, fresh_env):
+    at = run_page(monkeypatch, fresh_env, "overview")
+    assert "Driving now" in [h.value for h in at.subheader]
+    cards = [m.value for m in at.markdown if "outlet" in m.value]
+    missiles = [c for c in cards if "Russia threatens to strike Ukraine" in c]
+    assert len(missiles) == 1, cards  # two copies, one story
+    assert "2 outlets" in missiles[0]
+    taiwan = [c for c in cards if "China launches drills" in c]
+    assert taiwan and "1 outlet" in taiwan[0]
+    # the strongest signal, its modality badge and the highlighted span
+    evidence = [m.value for m in at.markdown if ":orange-background[" in m.value]
+    assert len(evidence) == 2, evidence
+    assert any(":red-badge[reported action]" in e and "Officials said :orange-background[troops" in e for e in evidence)
+    assert any("China launches :orange-background[drills near Taiwan]" in e for e in evidence)
+    assert "Since yesterday" in _driving_text(at)
+
+
+def test_driving_now_on_a_stale_store_says_how_old_it_is(monkeypatch, env):
+    at = run_page(monkeypatch, env, "overview", period="all")
+    text = _driving_text(at)
+    assert "No story in the last 24 hours: the newest stored article is from 10 Jun 2024" in text
+
+
+def test_driving_now_without_a_story_today_says_so(monkeypatch, tmp_path):
+    from datetime import datetime, timezone
+
+    url = f"sqlite:///{tmp_path}/calm.db"
+    build_store(url, [("Wire", 2, "Weather report for the weekend", "Sunny with light winds.")], now=datetime.now(timezone.utc))
+    at = run_page(monkeypatch, {"ESCALATION_WATCH_DB": url, "ESCALATION_WATCH_CONFIG": str(tmp_path / "f.yaml")}, "overview")
+    assert "No story with an escalation signal in the last 24 hours in all theatres" in _driving_text(at)
