@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import data, evidence, palette, state
+from . import data, evidence, palette, period, state
 from .filters import SCORE_MAX
 
 PAGE_SIZE = 25
@@ -114,6 +114,8 @@ def results() -> None:
     if not rows:
         if data.article_count(url, ver) == 0:
             st.info("Nothing stored yet: the poller has not stored any article. See Sources for feed health.")
+        elif period.notice(url, ver, kw["since"], kw["until"], key="articles_history"):
+            pass
         else:
             st.info("No article matches these filters. Widen the period or clear a filter.")
         return

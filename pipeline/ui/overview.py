@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from . import access, data, evidence, palette, state
+from . import access, data, evidence, palette, period, state
 from .data import md_escape, md_link
 
 #: a point whose z-score reaches this is marked on the trend (two standard
@@ -59,6 +59,7 @@ def live() -> None:
         f"{data.article_count(url, ver):,} articles stored · data as of {now:%Y-%m-%d %H:%M} UTC · "
         f"{md_escape(' · '.join(f.describe(labels)))}"
     )
+    period.notice(url, ver, since, until, key="history_notice")
     kpi_row(url, ver)
     driving_now(url, ver, f.theatre, labels)
 

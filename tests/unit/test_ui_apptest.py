@@ -219,3 +219,41 @@ def test_driving_now_without_a_story_today_says_so(monkeypatch, tmp_path):
     build_store(url, [("Wire", 2, "Weather report for the weekend", "Sunny with light winds.")], now=datetime.now(timezone.utc))
     at = run_page(monkeypatch, {"ESCALATION_WATCH_DB": url, "ESCALATION_WATCH_CONFIG": str(tmp_path / "f.yaml")}, "overview")
     assert "No story with an escalation signal in the last 24 hours in all theatres" in _driving_text(at)
+
+
+def test_history_outside_the_period_is_one_click_away(monkeypatch, env):
+    """The fixture store ends on 10 Jun 2024; the default period (last 30 days) misses it."""
+    import datetime as dt
+
+    at = run_page(monkeypatch, env, "overview")
+    warn = " ".join(w.value for w in at.warning)
+    assert "Stored articles run from 2 Jun 2024 to 10 Jun 2024" in warn
+    jump = [b for b in at.button if b.label.startswith("Show 2 Jun 2024")]
+    assert len(jump) == 1
+    jump[0].click().run()
+    assert not at.exception
+    f = at.session_state["filters"]
+    assert (f.period, f.start, f.end) == ("custom", dt.date(2024, 6, 2), dt.date(2024, 6, 10))
+    assert not any("Stored articles run from" in w.value for w in at.warning)
+    assert any("articles stored" in c.value for c in at.caption)
+
+
+def test_history_notice_on_articles_too(monkeypatch, env):
+    at = run_page(monkeypatch, env, "articles")
+    assert "Stored articles run from 2 Jun 2024 to 10 Jun 2024" in " ".join(w.value for w in at.warning)
+    at = run_page(monkeypatch, env, "articles", period="all")
+    assert not any("Stored articles run from" in w.value for w in at.warning)
+
+
+def test_period_outside_the_span():
+    from datetime import datetime, timezone
+
+    from pipeline.ui.period import outside
+
+    d = lambda *a: datetime(*a, tzinfo=timezone.utc)  # noqa: E731
+    first, last = d(2021, 11, 16), d(2022, 3, 13)
+    assert outside(d(2026, 1, 1), None, first, last)
+    assert outside(None, d(2021, 1, 1), first, last)
+    assert not outside(d(2022, 1, 1), None, first, last)
+    assert not outside(None, None, first, last)
+    assert not outside(d(2026, 1, 1), None, None, None)  # an empty store keeps its own guidance
