@@ -287,9 +287,45 @@ def is_dense(series: pd.DataFrame) -> bool:
     return not series.empty and series["bucket_start"].nunique() > DENSE_BUCKETS
 
 
+#: the "All theatres" trend draws this many theatres unless the user asks for all of them:
+#: eight overlapping lines read as noise
+TOP_THEATRES = 3
+#: a daily index whose typical day-to-day change is this share of its typical level or more
+#: is drawn as its 7-day EWMA (the raw value stays in the hover): a line that jumps by a
+#: third from one day to the next hides its own trend
+NOISY_CHANGE = 0.3
+#: below this many points a series is too short to call noisy or to smooth
+NOISY_MIN_POINTS = 10
+
+
+def is_noisy(index: pd.Series) -> bool:
+    """Median absolute day-to-day change over the median level reaches NOISY_CHANGE."""
+    v = index.dropna()
+    if len(v) < NOISY_MIN_POINTS:
+        return False
+    level = float(v.abs().median())
+    if level <= 0:
+        return False
+    return float(v.diff().abs().median()) / level >= NOISY_CHANGE
+
+
+def top_theatres(series: pd.DataFrame, n: int) -> list[str]:
+    """The ``n`` theatres with the highest mean index in the period, highest first."""
+    if series.empty:
+        return []
+    means = series[series["index"].notna()].groupby("theatre")["index"].mean().sort_values(ascending=False)
+    return list(means.index[:n])
+
+
 def trend_figure(
-    series: pd.DataFrame, volume: pd.DataFrame, theatre: str | None, labels: dict[str, str], granularity: str
+    series: pd.DataFrame,
+    volume: pd.DataFrame,
+    theatre: str | None,
+    labels: dict[str, str],
+    granularity: str,
+    shown: list[str] | None = None,
 ) -> go.Figure:
+    """The trend; ``shown``: the theatres to draw on the "All theatres" view (None: every one)."""
     dense = is_dense(series)
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06,
@@ -297,23 +333,31 @@ def trend_figure(
     )  # fmt: skip
     hover_time = "%{x|%Y-%m-%d %H:%M} UTC" if granularity == "hour" else "%{x|%a %d %b %Y}"
     if theatre is None:
+        if shown is not None:
+            series = series[series["theatre"].isin(shown)]
         for t, df in series.groupby("theatre", sort=False):
             df = df[df["index"].notna()]
             if df.empty:
                 continue
             name = labels.get(t, t)
+            smooth = granularity == "day" and is_noisy(df["index"])
+            y = df["index_ewma"] if smooth else df["index"]
+            hover = f"<b>{md_safe(name)}</b><br>{hover_time}<br>index %{{customdata[2]:.0f}}"
+            if smooth:
+                hover += "<br>7-day EWMA %{y:.0f}"
             fig.add_trace(
                 go.Scatter(
-                    x=_x(df), y=df["index"], mode="lines" if dense else "lines+markers", name=name,
+                    x=_x(df), y=y, mode="lines" if dense else "lines+markers",
+                    name=f"{name} (7-day EWMA)" if smooth else name,
                     line=dict(color=palette.theatre_colour(t), width=2), marker=dict(size=7),
-                    customdata=[[t, _day_key(b)] for b in df["bucket_start"]],
-                    hovertemplate=f"<b>{md_safe(name)}</b><br>{hover_time}<br>index %{{y:.0f}}<extra></extra>",
+                    customdata=[[t, _day_key(b), v] for b, v in zip(df["bucket_start"], df["index"], strict=True)],
+                    hovertemplate=hover + "<extra></extra>",
                 ),
                 row=1, col=1,
             )  # fmt: skip
     else:
         df = series[series["theatre"] == theatre]
-        cd = [[theatre, _day_key(b)] for b in df["bucket_start"]]
+        cd = [[theatre, _day_key(b), v] for b, v in zip(df["bucket_start"], df["index"], strict=True)]
         x = _x(df)
         for col, name, colour, sign in (
             ("threats", "Threats", palette.THREATS, 1),
@@ -335,10 +379,12 @@ def trend_figure(
             go.Scatter(
                 x=x, y=df["index_ewma"], mode="lines", name="Index (smoothed)", customdata=cd,
                 line=dict(color=palette.theatre_colour(theatre), width=2.5),
-                hovertemplate=f"smoothed index<br>{hover_time}<br>%{{y:.0f}}<extra></extra>",
+                hovertemplate=f"smoothed index (EWMA, {7 if granularity == 'day' else 24} {granularity}s)<br>"
+                              f"{hover_time}<br>%{{y:.0f}} · raw %{{customdata[2]:.0f}}<extra></extra>",
             ),
             row=1, col=1,
         )  # fmt: skip
+    # the alerts of the drawn theatres only (``series`` is already cut to them)
     alerts = series[(series["zscore"].fillna(0) >= ALERT_Z) & series["index"].notna()]
     if theatre is not None:
         alerts = alerts[alerts["theatre"] == theatre]
@@ -396,7 +442,19 @@ def trend_chart(url: str, ver, theatre: str | None, gran: str, since, until, lab
     volume = data.source_volume(url, ver, gran, since)
     if until is not None and not volume.empty:
         volume = volume[pd.to_datetime(volume["bucket_start"], utc=True) < until]
-    fig = trend_figure(series, volume, theatre, labels, gran)
+    shown = None
+    if theatre is None:
+        ranked = top_theatres(series, len(labels) + 1)
+        if len(ranked) > TOP_THEATRES:
+            everything = st.toggle(
+                f"All {len(ranked)} theatres", key="w_trend_all",
+                help=f"By default the {TOP_THEATRES} theatres with the highest mean index in the period.",
+            )  # fmt: skip
+            if not everything:
+                shown = ranked[:TOP_THEATRES]
+                rest = ", ".join(md_escape(labels.get(t, t)) for t in ranked[TOP_THEATRES:])
+                st.caption(f"The {TOP_THEATRES} highest theatres of the period; not drawn: {rest}.")
+    fig = trend_figure(series, volume, theatre, labels, gran, shown)
     event = st.plotly_chart(
         fig, key="trend_chart", on_select="rerun", selection_mode=("points",), config=_CONFIG, width="stretch",
     )  # fmt: skip
