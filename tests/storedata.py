@@ -38,13 +38,13 @@ def article(feed_url: str, i: int, hours: float, title: str, summary: str, now: 
     )
 
 
-def build_store(db_url: str, items=ITEMS, now: datetime = NOW) -> None:
+def build_store(db_url: str, items=ITEMS, now: datetime = NOW, tags: dict[str, tuple[str, ...]] | None = None) -> None:
     """Write ``items`` through the poller's own store verbs (with scores), then close;
-    ``now`` is the time the hours of ``items`` count back from."""
+    ``now`` is the time the hours of ``items`` count back from, ``tags`` each feed's tags."""
     feeds = sorted({f for f, *_ in items})
     urls = {f: f"http://feeds.example/{f.lower()}.xml" for f in feeds}
     with Store.open(db_url) as store:
-        store.sync_feeds([FeedSpec(f, urls[f]) for f in feeds], now)
+        store.sync_feeds([FeedSpec(f, urls[f], tags=(tags or {}).get(f, ())) for f in feeds], now)
         for f in feeds:
             arts = tuple(article(urls[f], i, h, t, s, now) for i, (ff, h, t, s) in enumerate(items) if ff == f)
             scores = tuple(score_article(a.title, a.summary) for a in arts)

@@ -232,7 +232,7 @@ def driving_card(r: dict[str, Any], labels: dict[str, str], *, key: str) -> None
         outlets = int(r.get("outlets") or 1)
         meta = [
             md_escape(labels.get(r["theatre"], r["theatre"])),
-            md_escape(r.get("source") or ""),
+            " ".join([md_escape(r.get("source") or ""), *(f":blue-badge[{md_escape(t)}]" for t in r.get("tags") or ())]),
             evidence.fmt_time(r.get("published_at")),
             f"{outlets} outlet{'s' if outlets != 1 else ''}",
             f"adds {float(r['intensity']):.2f}",

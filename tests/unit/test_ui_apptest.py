@@ -257,3 +257,47 @@ def test_period_outside_the_span():
     assert not outside(d(2022, 1, 1), None, first, last)
     assert not outside(None, None, first, last)
     assert not outside(d(2026, 1, 1), None, None, None)  # an empty store keeps its own guidance
+
+
+def test_map_page_with_data_shows_map_matrix_and_heaviest_actors(monkeypatch, fresh_env):
+    at = run_page(monkeypatch, fresh_env, "actors")
+    assert at.title[0].value == "Map"
+    charts = [c for c in at.get("plotly_chart")]
+    assert len(charts) == 2  # the map and the matrix
+    labels = [b.label for b in at.button]
+    # the missile threat, carried by two outlets, weighs once on Russia and on Ukraine
+    assert {"Russia · 4.0", "Ukraine · 4.0", "India · 4.0", "Taiwan · 3.0"} <= set(labels)
+    assert "Who threatens whom" in [h.value for h in at.subheader]
+    assert {"RUS → UKR · threats · weight 4.0", "CHN → TWN · acts · weight 3.0"} <= set(at.selectbox(key="w_pair_pick").options)
+    # a heaviest-actor button sets the Articles filter (in a one-page app it cannot switch pages)
+    next(b for b in at.button if b.label.startswith("Taiwan")).click().run()
+    assert at.session_state["filters"].actor == "TWN"
+
+
+def test_map_page_empty_and_stale(monkeypatch, env, tmp_path):
+    at = run_page(monkeypatch, env, "actors")  # the fixture store is from 2024: the last 30 days are empty
+    assert "Stored articles run from 2 Jun 2024 to 10 Jun 2024" in " ".join(w.value for w in at.warning)
+    assert not at.get("plotly_chart")
+    from datetime import datetime, timezone
+
+    url = f"sqlite:///{tmp_path}/calm.db"
+    build_store(url, [("Wire", 2, "Weather report for the weekend", "Sunny with light winds.")], now=datetime.now(timezone.utc))
+    at = run_page(monkeypatch, {"ESCALATION_WATCH_DB": url, "ESCALATION_WATCH_CONFIG": str(tmp_path / "f.yaml")}, "actors")
+    assert "No counted escalation signal in this period" in " ".join(i.value for i in at.info)
+
+
+def test_articles_from_the_map_show_the_filter_badges_and_labels(monkeypatch, tmp_path):
+    from datetime import datetime, timezone
+
+    url = f"sqlite:///{tmp_path}/tags.db"
+    build_store(url, FRESH, now=datetime.now(timezone.utc), tags={"Gazette": ("state-media",), "Wire": ("wire",)})
+    env = {"ESCALATION_WATCH_DB": url, "ESCALATION_WATCH_CONFIG": str(tmp_path / "f.yaml")}
+    at = run_page(monkeypatch, env, "articles", actor="TWN")
+    text = _all_text(at)
+    assert "**1** matching article " in text and "China launches drills near Taiwan" in text
+    assert "naming **TWN**" in text and ":blue-badge[wire]" in text
+    at.button(key="actor_clear").click().run()
+    assert at.session_state["filters"].actor is None and "**5** matching articles" in _all_text(at)
+    at = run_page(monkeypatch, env, "articles", tag="state-media")
+    assert at.selectbox(key="w_tag").value == "state-media"
+    assert "**2** matching articles" in _all_text(at) and ":blue-badge[wire]" not in _all_text(at)
