@@ -98,12 +98,17 @@ def weights(pairs: pd.DataFrame) -> dict[str, float]:
 
 
 def map_figure(per_actor: dict[str, float]) -> go.Figure:
-    """A choropleth of the shipped boundaries coloured by weight; no base map is fetched."""
+    """A choropleth of the shipped boundaries coloured by weight, drawn offline.
+
+    ``go.Choroplethmap`` (MapLibre) on the ``white-bg`` style: no tile source and no
+    topojson to fetch. (``go.Choropleth`` on a geo subplot fetches
+    cdn.plot.ly/un/world_110m.json even with ``geojson=`` and ``geo.visible=False``, and
+    draws nothing without it.)"""
     names = country_names()
     ids = list(names)
     z = [per_actor.get(c, 0.0) for c in ids]
     fig = go.Figure(
-        go.Choropleth(
+        go.Choroplethmap(
             geojson=countries(), featureidkey="id", locations=ids, z=z,
             colorscale=[[0.0, NO_WEIGHT], [1e-6, palette.HEATMAP_SCALE[0][1]], *palette.HEATMAP_SCALE[1:]],
             zmin=0, zmax=max(z) or 1, marker_line_color="white", marker_line_width=0.5,
@@ -112,10 +117,10 @@ def map_figure(per_actor: dict[str, float]) -> go.Figure:
             hovertemplate="<b>%{text}</b><br>escalation weight %{z:.1f}<extra></extra>",
         )
     )  # fmt: skip
-    # geo.visible=False: no coastlines, land or frame from plotly's CDN topojson; the
-    # GeoJSON above is the whole map
-    fig.update_geos(visible=False, projection_type="natural earth", lataxis_range=[-58, 85])
-    fig.update_layout(height=480, margin=dict(l=0, r=0, t=0, b=0), clickmode="event+select", dragmode=False)
+    fig.update_layout(
+        map=dict(style="white-bg", center=dict(lat=20, lon=10), zoom=0.45),
+        height=480, margin=dict(l=0, r=0, t=0, b=0), clickmode="event+select",
+    )  # fmt: skip
     return fig
 
 

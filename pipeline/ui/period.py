@@ -30,10 +30,18 @@ def _jump(start: date, end: date) -> None:
     st.session_state[state.widget_key("start")] = start
     st.session_state[state.widget_key("end")] = end
     state.update(period="custom", start=start, end=end, drill=None)
+    # the click reruns only the fragment the button is in, where the notice is then gone:
+    # the next notice() call reruns the whole app, so the sidebar shows the new dates
+    st.session_state[_FULL_RERUN] = True
+
+
+_FULL_RERUN = "_period_full_rerun"
 
 
 def notice(url: str, ver, since: datetime | None, until: datetime | None, *, key: str) -> bool:
     """Show where the stored articles are when the period holds none of them; True when shown."""
+    if st.session_state.pop(_FULL_RERUN, False):
+        st.rerun(scope="app")
     first, last = data.article_span(url, ver)
     if not outside(since, until, first, last):
         return False
@@ -41,9 +49,8 @@ def notice(url: str, ver, since: datetime | None, until: datetime | None, *, key
         st.warning(
             f"**Nothing in this period.** Stored articles run from {fmt_day(first)} to {fmt_day(last)}."
         )
-        if st.button(
+        st.button(
             f"Show {fmt_day(first)} – {fmt_day(last)}", key=f"{key}_jump", icon=":material/history:",
             on_click=_jump, args=(first.date(), last.date()), type="primary",
-        ):  # fmt: skip
-            st.rerun(scope="app")  # the sidebar, outside any fragment, shows the new dates
+        )  # fmt: skip
     return True
