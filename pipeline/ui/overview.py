@@ -184,8 +184,8 @@ def kpi_card(k: dict[str, Any], spark: pd.DataFrame) -> None:
 
 # -- driving now ---------------------------------------------------------------------
 
-#: stories shown under "Driving now": the few an analyst reads before the charts
-DRIVING_N = 5
+#: stories shown under "Driving now": the few an analyst reads before the charts, two a row
+DRIVING_N = 4
 
 
 def _names(signals: list[str], n: int = 4) -> str:
@@ -223,8 +223,10 @@ def driving_now(url: str, ver, theatre: str | None, labels: dict[str, str]) -> N
             "The stories of the last 24 hours that add most to the index, each once however many outlets "
             "carried it, with its strongest signal."
         )
-        for i, r in enumerate(rows):
-            driving_card(r, labels, key=f"driving_{i}")
+        for i in range(0, len(rows), 2):
+            for j, (col, r) in enumerate(zip(st.columns(2), rows[i : i + 2], strict=False)):
+                with col:
+                    driving_card(r, labels, key=f"driving_{i + j}")
 
 
 def driving_card(r: dict[str, Any], labels: dict[str, str], *, key: str) -> None:
