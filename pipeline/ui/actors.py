@@ -188,13 +188,23 @@ def matrix_figure(pairs: pd.DataFrame) -> go.Figure:
     zmax = max(float(g.max().max()) if g.notna().any().any() else 0.0 for g in grids.values()) or 1.0
     for col, kind in enumerate(("threat", "act"), start=1):
         g = grids[kind]
-        custom = [[[s, t, kind] for t in targets] for s in sources]
         fig.add_trace(
             go.Heatmap(
-                z=g.values, x=targets, y=sources, customdata=custom, zmin=0, zmax=zmax,
+                z=g.values, x=targets, y=sources, zmin=0, zmax=zmax, hoverinfo="skip",
                 colorscale=palette.HEATMAP_SCALE, hoverongaps=False, xgap=2, ygap=2, showscale=col == 2,
                 colorbar=dict(title="weight", thickness=12),
-                hovertemplate=f"%{{y}} → %{{x}}<br>{kind}s: weight %{{z:.1f}}<extra></extra>",
+            ),
+            row=1, col=col,
+        )  # fmt: skip
+        # a heatmap cell cannot be selected (plotly has no point selection on heatmaps, so
+        # Streamlit gets no event): a near-invisible square marker on every filled cell can
+        cells = [(s, t, float(g.at[s, t])) for s in sources for t in targets if pd.notna(g.at[s, t])]
+        fig.add_trace(
+            go.Scatter(
+                x=[c[1] for c in cells], y=[c[0] for c in cells], mode="markers", showlegend=False,
+                marker=dict(symbol="square", size=26, color="rgba(0,0,0,0.01)"),
+                customdata=[[c[0], c[1], kind, c[2]] for c in cells],
+                hovertemplate=f"%{{y}} → %{{x}}<br>{kind}s: weight %{{customdata[3]:.1f}}<br>click: its articles<extra></extra>",
             ),
             row=1, col=col,
         )  # fmt: skip

@@ -1,6 +1,6 @@
 """Issue 16's analyst views in Chromium: the map renders with the outside network blocked,
-a click on a country opens the Articles page filtered to it, and a stale store's history is
-one click away. One dashboard serves the module; every request that is not to 127.0.0.1 is
+a click on a country or on a cell of who threatens whom opens the Articles page filtered to
+it, and a stale store's history is one click away. One dashboard serves the module; every request that is not to 127.0.0.1 is
 aborted (and recorded), so a CDN topojson or a map tile would leave the map blank."""
 
 from __future__ import annotations
@@ -101,6 +101,31 @@ def test_map_renders_offline_and_a_country_opens_its_articles(site, page, tmp_pa
     expect(page.get_by_text("China launches drills near Taiwan")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("India imposes sanctions on Pakistan")).to_have_count(0)
     save_screenshot(page, tmp_path, "articles_from_map")
+
+
+def test_a_matrix_cell_opens_its_articles(site, page, tmp_path):
+    from playwright.sync_api import expect
+
+    offline(page)
+    page.goto(site.url + "/map")
+    matrix = page.locator(".st-key-actor_matrix .js-plotly-plot")
+    expect(matrix).to_be_visible(timeout=WAIT_MS)
+    expect(matrix.locator(".scatterlayer path.point").first).to_be_attached(timeout=WAIT_MS)
+    # the centre of the cell "RUS against UKR" of the threats panel, on the chart's own axes
+    at = page.evaluate(
+        """() => { const gd = document.querySelector('.st-key-actor_matrix .js-plotly-plot');
+                   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
+                   return {x: r.x + xa._offset + xa.d2p(xa.d2c('UKR')), y: r.y + ya._offset + ya.d2p(ya.d2c('RUS'))}; }"""
+    )
+    page.mouse.click(at["x"], at["y"])
+    page.wait_for_url("**/articles?*pair=RUS%3EUKR*", timeout=WAIT_MS)
+    assert "kind=threat" in page.url
+    expect(page.locator(".st-key-actor_filter")).to_contain_text("from RUS against UKR (threats)", timeout=WAIT_MS)
+    titles = page.locator(".st-key-article_list h4")
+    expect(titles).to_have_count(2, timeout=WAIT_MS)  # the two outlets' copies: both articles listed
+    expect(titles.first).to_contain_text("Russia threatens to strike Ukraine with missiles")
+    expect(page.get_by_text("China launches drills near Taiwan")).to_have_count(0)
+    save_screenshot(page, tmp_path, "articles_from_matrix")
 
 
 def test_overview_driving_now_in_the_browser(site, page, tmp_path):
