@@ -155,3 +155,35 @@ def test_signal_mix_is_daily_for_short_periods_and_weekly_means_for_long_ones():
     # hours are never summed into weeks
     _, weekly = overview.signal_mix(_category_rows(days), "hour")
     assert not weekly
+
+
+def test_matrix_splits_threats_and_acts_and_names_the_unknown_actor():
+    from pipeline.ui import actors
+
+    pairs = pd.DataFrame(
+        [("RUS", "UKR", "threat", 4.0, 1, 2), ("RUS", "UKR", "act", 6.0, 1, 1), (None, None, "act", 2.0, 1, 1),
+         ("CHN", "TWN", "act", 3.0, 1, 1)],
+        columns=["source", "target", "kind", "weight", "stories", "articles"],
+    )  # fmt: skip
+    sources, targets, grids = actors.matrix_frames(pairs)
+    assert sources == ["RUS", "CHN", "?"] and targets == ["UKR", "TWN", "?"]
+    assert grids["threat"].at["RUS", "UKR"] == 4.0 and pd.isna(grids["threat"].at["CHN", "TWN"])
+    assert grids["act"].at["RUS", "UKR"] == 6.0 and grids["act"].at["?", "?"] == 2.0
+    fig = actors.matrix_figure(pairs)
+    clickable = [tr for tr in fig.data if tr.type == "scatter"]
+    # one clickable marker per filled cell, carrying what the Articles filter needs
+    assert sorted(tuple(c[:3]) for tr in clickable for c in tr.customdata) == [
+        ("?", "?", "act"), ("CHN", "TWN", "act"), ("RUS", "UKR", "act"), ("RUS", "UKR", "threat")]
+    assert actors.weights(pairs) == {"RUS": 10.0, "UKR": 10.0, "CHN": 3.0, "TWN": 3.0}
+
+
+def test_map_colours_every_shipped_country_and_fetches_nothing():
+    from pipeline.ui import actors
+
+    fig = actors.map_figure({"RUS": 10.0, "NATO": 5.0})
+    (trace,) = fig.data
+    assert trace.type == "choroplethmap" and len(trace.locations) > 150
+    assert dict(zip(trace.locations, trace.z, strict=True))["RUS"] == 10.0
+    assert "NATO" not in trace.locations  # no shape: listed beside the map instead
+    assert fig.layout.map.style == "white-bg"  # no tile source to fetch
+    assert trace.featureidkey == "id" and {f["id"] for f in trace.geojson["features"]} == set(trace.locations)
