@@ -8,7 +8,7 @@ for signed-in editors (pipeline/ui/access.py).
 
 import streamlit as st
 
-from pipeline.ui import articles, downloads, overview, sidebar, sources
+from pipeline.ui import actors, articles, downloads, overview, sidebar, sources
 
 st.set_page_config(page_title="Escalation Watch", page_icon=":material/crisis_alert:", layout="wide")
 
@@ -16,6 +16,7 @@ pg = st.navigation(
     [
         st.Page(overview.page, title="Overview", icon=":material/monitoring:", default=True),
         st.Page(articles.page, title="Articles", icon=":material/article:", url_path="articles"),
+        st.Page(actors.page, title="Map", icon=":material/public:", url_path="map"),
         st.Page(sources.page, title="Sources", icon=":material/rss_feed:", url_path="sources"),
         st.Page(downloads.page, title="Downloads", icon=":material/download:", url_path="downloads"),
     ]

@@ -3,12 +3,13 @@
 The dashboard's Downloads page and the ``escalation-watch export`` command both
 call :func:`export_table` / :func:`write_export`, with the filters of
 :mod:`pipeline.store.reads` (theatre, signal, modality, source, min_score,
-max_score, since, until, text), so a download holds exactly the rows the
+max_score, since, until, text, actor, pair, kind, tag), so a download holds exactly the rows the
 Articles page lists.
 
 Tables
-    ``articles``  one row per article: id, published_at, source, theatre, score,
-                  signals (its categories, ``;``-separated), title, url, summary
+    ``articles``  one row per article: id, published_at, source, tags (the feed's,
+                  ``;``-separated), theatre, score, signals (its categories,
+                  ``;``-separated), title, url, summary
     ``signals``   one row per signal, with the evidence and its sentence
     ``index``     one row per theatre and day from :func:`pipeline.trend.index_series`
                   (only ``theatre``, ``since`` and ``until`` apply)
@@ -46,7 +47,7 @@ MIME = {
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-_ARTICLE_COLUMNS = ["id", "published_at", "source", "theatre", "score", "signals", "title", "url", "summary"]
+_ARTICLE_COLUMNS = ["id", "published_at", "source", "tags", "theatre", "score", "signals", "title", "url", "summary"]
 _SIGNAL_COLUMNS = [
     "article_id", "published_at", "feed", "title", "url", "article_score", "signal", "direction", "kind",
     "modality", "source", "target", "theatre", "weight", "evidence", "sentence", "span_start", "span_end",
@@ -80,6 +81,7 @@ def export_frame(
         rows = reads.search_articles(store, theatre=theatre, since=since, limit=None, **filters)
         for r in rows:
             r["signals"] = ";".join(dict.fromkeys(s["signal"] for s in r["signals"]))
+            r["tags"] = ";".join(r["tags"])  # the feed's tags (feeds.yaml), as the signals column
         df = pd.DataFrame(rows, columns=_ARTICLE_COLUMNS)
     elif table == "audit":
         import json

@@ -42,6 +42,7 @@ import math
 import statistics
 from bisect import bisect_left
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -421,6 +422,50 @@ def explain_point(
     """The articles and signals behind one point: strongest first, one article per story."""
     start = _bucket_of(bucket_start, granularity)
     return store.explain_bucket(theatre, start, start + _step(granularity), limit=limit)
+
+
+#: "Driving now" looks at the stories that first appeared in this many hours before now
+DRIVING_HOURS = 24
+
+
+def strongest_signal(signals: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The escalation signal that weighs most (weight 0: negated, denied or judged not
+    geopolitical, never counts); de-escalation only when there is no escalation."""
+    counted = [s for s in signals if (s.get("weight") or 0) > 0]
+    esc = [s for s in counted if s.get("direction") == "escalation"]
+    pool = esc or counted
+    return max(pool, key=lambda s: (s["weight"], -(s.get("span_start") or 0))) if pool else None
+
+
+def driving_now(
+    store, *, now: datetime, theatre: str | None = None, limit: int = 5, hours: int = DRIVING_HOURS
+) -> list[dict[str, Any]]:
+    """The stories of the last ``hours`` that add most to the index, one row per story (a
+    syndicated story is one row, with its ``outlets``), each with its ``strongest`` signal."""
+    theatres = [theatre] if theatre else [t["id"] for t in watched_theatres()]
+    rows = store.driving_stories(theatres, now - timedelta(hours=hours), now, limit=limit)
+    for r in rows:
+        r["strongest"] = strongest_signal(r["signals"])
+    return rows
+
+
+def signal_changes(
+    store, *, now: datetime, theatre: str | None = None, hours: int = DRIVING_HOURS
+) -> tuple[list[str], list[str]]:
+    """(signals seen in the last ``hours`` but not in the ``hours`` before, signals seen then
+    but not now), strongest first, from the hourly category aggregates."""
+    at = bucket_start(now, "hour")
+    lo = at - timedelta(hours=2 * hours - 1)
+    cut = at - timedelta(hours=hours - 1)
+    now_w: dict[str, float] = defaultdict(float)
+    before_w: dict[str, float] = defaultdict(float)
+    for r in store.category_rows("hour", theatre=theatre, since=lo):
+        if r["bucket_start"] > at or not (r["weight"] or 0) > 0:
+            continue
+        (now_w if r["bucket_start"] >= cut else before_w)[r["signal"]] += r["weight"]
+    new = sorted((s for s in now_w if s not in before_w), key=lambda s: -now_w[s])
+    stopped = sorted((s for s in before_w if s not in now_w), key=lambda s: -before_w[s])
+    return new, stopped
 
 
 def category_series(

@@ -22,7 +22,7 @@ ITEMS = [
 ]
 
 
-def article(feed_url: str, i: int, hours: float, title: str, summary: str) -> Article:
+def article(feed_url: str, i: int, hours: float, title: str, summary: str, now: datetime = NOW) -> Article:
     return Article(
         feed_url=feed_url,
         guid=f"{feed_url}#{i}",
@@ -30,7 +30,7 @@ def article(feed_url: str, i: int, hours: float, title: str, summary: str) -> Ar
         canonical_url=f"https://news.example/{i}",
         title=title,
         summary=summary,
-        published_at=NOW - timedelta(hours=hours),
+        published_at=now - timedelta(hours=hours),
         published_estimated=False,
         language="en",
         author=None,
@@ -38,17 +38,18 @@ def article(feed_url: str, i: int, hours: float, title: str, summary: str) -> Ar
     )
 
 
-def build_store(db_url: str, items=ITEMS) -> None:
-    """Write ``items`` through the poller's own store verbs (with scores), then close."""
+def build_store(db_url: str, items=ITEMS, now: datetime = NOW, tags: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Write ``items`` through the poller's own store verbs (with scores), then close;
+    ``now`` is the time the hours of ``items`` count back from, ``tags`` each feed's tags."""
     feeds = sorted({f for f, *_ in items})
     urls = {f: f"http://feeds.example/{f.lower()}.xml" for f in feeds}
     with Store.open(db_url) as store:
-        store.sync_feeds([FeedSpec(f, urls[f]) for f in feeds], NOW)
+        store.sync_feeds([FeedSpec(f, urls[f], tags=(tags or {}).get(f, ())) for f in feeds], now)
         for f in feeds:
-            arts = tuple(article(urls[f], i, h, t, s) for i, (ff, h, t, s) in enumerate(items) if ff == f)
+            arts = tuple(article(urls[f], i, h, t, s, now) for i, (ff, h, t, s) in enumerate(items) if ff == f)
             scores = tuple(score_article(a.title, a.summary) for a in arts)
             store.record_update(
-                FeedUpdate(urls[f], NOW, NOW, "ok", status=200, articles=arts, scores=scores),
-                next_due_at=NOW + timedelta(minutes=15),
+                FeedUpdate(urls[f], now, now, "ok", status=200, articles=arts, scores=scores),
+                next_due_at=now + timedelta(minutes=15),
                 status="ok",
             )

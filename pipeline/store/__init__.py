@@ -963,6 +963,12 @@ class Store:
         with self.engine.connect() as conn:
             return aggregates.explain_bucket(conn, theatre, start, end, limit)
 
+    def driving_stories(
+        self, theatres: Sequence[str], start: datetime, end: datetime, *, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return aggregates.driving_stories(conn, theatres, start, end, limit)
+
     def category_rows(
         self, granularity: str, *, theatre: str | None = None, since: datetime | None = None
     ) -> list[dict[str, Any]]:

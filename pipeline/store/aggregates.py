@@ -376,3 +376,60 @@ def source_volume_rows(conn: Connection, since: datetime | None, top: int | None
         .order_by(fb.c.bucket_start, source)
     )
     return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def driving_stories(
+    conn: Connection, theatres: Sequence[str], start: datetime, end: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Stories that first appeared in [start, end) in ``theatres``, largest contribution first.
+
+    A story adds its strongest member's intensity to the bucket of its first article, so
+    these are the stories that move the index of the window. Each row is the story's
+    strongest article in the window, with ``intensity`` (the story's), ``cluster_size``,
+    ``outlets`` (distinct feeds that carried it) and the article's ``signals``.
+    """
+    a, f, s = schema.articles, schema.feeds, schema.stories
+    rank = sa.func.row_number().over(partition_by=a.c.story_id, order_by=(a.c.score.desc(), a.c.id))
+    inner = (
+        sa.select(
+            a.c.id.label("article_id"), a.c.title, a.c.summary, a.c.url, a.c.canonical_url,
+            f.c.name.label("source"), f.c.tags.label("feed_tags"), a.c.published_at, a.c.score, a.c.theatre,
+            a.c.story_id, s.c.size.label("cluster_size"), s.c.intensity, rank.label("rk"),
+        )
+        .join(f, f.c.id == a.c.feed_id)
+        .join(s, s.c.id == a.c.story_id)
+        # the articles index bounds the scan to the window; the story must start in it too
+        .where(a.c.published_at >= start, a.c.published_at < end, a.c.theatre.in_(list(theatres)),
+               s.c.first_published_at >= start, s.c.first_published_at < end, s.c.intensity > 0)
+        .subquery()
+    )  # fmt: skip
+    q = (
+        sa.select(inner).where(inner.c.rk == 1)
+        .order_by(inner.c.intensity.desc(), inner.c.score.desc(), inner.c.article_id).limit(limit)
+    )  # fmt: skip
+    rows = [dict(r._mapping) for r in conn.execute(q)]
+    if not rows:
+        return rows
+    story_ids = [r["story_id"] for r in rows]
+    # outlets over the whole story: a copy carried the next morning still counts as an outlet
+    outlets = dict(
+        conn.execute(
+            sa.select(a.c.story_id, sa.func.count(sa.distinct(a.c.feed_id)))
+            .where(a.c.story_id.in_(story_ids)).group_by(a.c.story_id)
+        ).all()
+    )  # fmt: skip
+    sig = schema.signals
+    by_article: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    q = sa.select(sig).where(sig.c.article_id.in_([r["article_id"] for r in rows])).order_by(sig.c.article_id, sig.c.span_start)
+    for r in conn.execute(q):
+        by_article[r.article_id].append(
+            {k: r._mapping[k] for k in ("signal", "direction", "kind", "modality", "source", "target",
+                                        "evidence", "sentence", "span_start", "span_end", "weight")}  # fmt: skip
+        )
+    for r in rows:
+        r.pop("rk", None)
+        r["outlets"] = int(outlets.get(r["story_id"], 1))
+        r["url"] = r.pop("canonical_url") or r["url"]
+        r["signals"] = by_article.get(r["article_id"], [])
+    return rows
+

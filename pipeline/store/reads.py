@@ -10,6 +10,10 @@ everywhere, so what the Articles page lists is exactly what Downloads writes:
 ``source``    the feed's name, as shown on the Sources page
 ``min_score`` / ``max_score``  inclusive bounds on the article score
 ``since`` / ``until``          ``since <= published_at < until`` (aware datetimes)
+``actor``     a counted escalation signal (weight > 0) has this actor code as source or target
+``pair``      a counted escalation signal goes from one actor to another: ``"RUS>UKR"``
+``kind``      a counted escalation signal of this kind: ``threat`` or ``act``
+``tag``       the feed carries this tag (feeds.yaml ``tags``)
 ``text``      full-text search over title and summary (FTS5 on SQLite, a GIN
               ``to_tsvector`` index on PostgreSQL, LIKE elsewhere); every word
               must match, the last one as a prefix ("sanct" finds "sanctions")
@@ -17,6 +21,7 @@ everywhere, so what the Articles page lists is exactly what Downloads writes:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -29,9 +34,13 @@ from .. import schema
 __all__ = [
     "ARTICLE_FILTERS",
     "article_sources",
+    "actor_pairs",
+    "actor_weights",
+    "article_span",
     "count_articles",
     "data_version",
     "feed_item_counts",
+    "feed_tag_names",
     "fts_query",
     "search_articles",
     "signals_table",
@@ -40,6 +49,7 @@ __all__ = [
 #: the filter keywords every function here accepts
 ARTICLE_FILTERS = (
     "theatre", "signal", "modality", "source", "min_score", "max_score", "since", "until", "text",
+    "actor", "pair", "kind", "tag",
 )  # fmt: skip
 
 #: signal columns attached to each article (``source``/``target`` are actor codes)
@@ -99,10 +109,15 @@ def _article_conditions(
     since: datetime | None = None,
     until: datetime | None = None,
     text: str | None = None,
+    actor: str | None = None,
+    pair: str | None = None,
+    kind: str | None = None,
+    tag: str | None = None,
     signal_rows: bool = False,
 ) -> list[Any]:
     """WHERE terms over articles ``a`` joined to feeds ``f`` (and signals ``s`` when
-    ``signal_rows``: then signal/modality filter the signal rows themselves)."""
+    ``signal_rows``: then the signal filters keep the signal rows themselves). The signal
+    filters (signal, modality, actor, pair, kind) all hold for one and the same signal."""
     a, f, s = schema.articles, schema.feeds, schema.signals
     where: list[Any] = []
     if theatre:
@@ -121,12 +136,29 @@ def _article_conditions(
         cond = _text_condition(dialect, text)
         if cond is not None:
             where.append(cond)
-    if signal or modality:
+    if tag:
+        # tags are a JSON list of strings: match the quoted element, not a substring of another tag
+        # (written by Store.sync_feeds with json.dumps)
+        where.append(f.c.tags.contains(json.dumps(tag), autoescape=True))
+    if signal or modality or actor or pair or kind:
         sig_where = []
         if signal:
             sig_where.append(s.c.signal == signal)
         if modality:
             sig_where.append(s.c.modality == modality)
+        if actor or pair or kind:
+            # who threatens whom counts escalation that counts: weight 0 is negated, denied
+            # or judged not geopolitical
+            sig_where += [s.c.weight > 0, s.c.direction == "escalation"]
+        if actor:
+            sig_where.append(sa.or_(s.c.source == actor, s.c.target == actor))
+        if pair:
+            src, _, tgt = pair.partition(">")
+            # "?" is the matrix's unknown actor: a signal without one
+            sig_where += [s.c.source == (None if src in ("", "?") else src),
+                          s.c.target == (None if tgt in ("", "?") else tgt)]  # fmt: skip
+        if kind:
+            sig_where.append(s.c.kind == kind)
         if signal_rows:
             where.extend(sig_where)
         else:
@@ -152,6 +184,10 @@ def search_articles(
     since: datetime | None = None,
     until: datetime | None = None,
     text: str | None = None,
+    actor: str | None = None,
+    pair: str | None = None,
+    kind: str | None = None,
+    tag: str | None = None,
     limit: int | None = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
@@ -163,7 +199,7 @@ def search_articles(
     a, f = schema.articles, schema.feeds
     filters = dict(
         theatre=theatre, signal=signal, modality=modality, source=source, min_score=min_score,
-        max_score=max_score, since=since, until=until, text=text,
+        max_score=max_score, since=since, until=until, text=text, actor=actor, pair=pair, kind=kind, tag=tag,
     )  # fmt: skip
     q = (
         sa.select(
@@ -175,6 +211,7 @@ def search_articles(
             a.c.summary,
             a.c.url,
             f.c.name.label("source"),
+            f.c.tags.label("feed_tags"),
             a.c.theatre,
             a.c.score,
             a.c.taxonomy_version,
@@ -191,7 +228,17 @@ def search_articles(
         signals = _signals_by_article(conn, [r["id"] for r in rows])
     for r in rows:
         r["signals"] = signals.get(r["id"], [])
+        r["tags"] = feed_tags(r.pop("feed_tags"))
     return rows
+
+
+def feed_tags(raw: Any) -> list[str]:
+    """The feeds.tags column (a JSON list) as a list of strings; [] when malformed."""
+    try:
+        tags = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return [str(t) for t in tags] if isinstance(tags, list) else []
 
 
 def _signals_by_article(conn: Any, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
@@ -295,3 +342,69 @@ def data_version(store: Any) -> tuple[int, int, str]:
     with store.engine.connect() as conn:
         art, fetch, scored = conn.execute(q).one()
     return int(art or 0), int(fetch or 0), str(scored or "")
+
+
+def article_span(store: Any) -> tuple[datetime | None, datetime | None]:
+    """(first, last) ``published_at`` of the stored articles, or (None, None): two index lookups."""
+    a = schema.articles
+    with store.engine.connect() as conn:
+        first = conn.execute(sa.select(sa.func.min(a.c.published_at))).scalar()
+        last = conn.execute(sa.select(sa.func.max(a.c.published_at))).scalar()
+    return first, last
+
+
+def actor_pairs(store: Any, **filters: Any) -> list[dict[str, Any]]:
+    """Escalation weight between actors: one row per (source, target, kind) of the counted
+    escalation signals (weight > 0) of the matching articles, heaviest first.
+
+    A story carried by many outlets counts once, at its heaviest copy (as in the index):
+    the weight of a (source, target, kind) is summed over stories, each story's being its
+    largest. Keys: source, target (actor codes, None when the scorer found none), kind,
+    weight, stories, articles. Same filters as :func:`search_articles`.
+    """
+    _check_filters(filters)
+    a, f, s = schema.articles, schema.feeds, schema.signals
+    story = sa.func.coalesce(a.c.story_id, -a.c.id)
+    per_story = (
+        sa.select(
+            story.label("story"), s.c.source, s.c.target, s.c.kind,
+            sa.func.max(s.c.weight).label("weight"), sa.func.count(sa.distinct(a.c.id)).label("articles"),
+        )
+        .select_from(s.join(a, a.c.id == s.c.article_id).join(f, f.c.id == a.c.feed_id))
+        .where(s.c.weight > 0, s.c.direction == "escalation",
+               *_article_conditions(store.backend, signal_rows=True, **filters))
+        .group_by(story, s.c.source, s.c.target, s.c.kind)
+        .subquery()
+    )  # fmt: skip
+    p = per_story.c
+    q = (
+        sa.select(p.source, p.target, p.kind, sa.func.sum(p.weight).label("weight"),
+                  sa.func.count().label("stories"), sa.func.sum(p.articles).label("articles"))
+        .group_by(p.source, p.target, p.kind)
+        .order_by(sa.func.sum(p.weight).desc(), p.source, p.target, p.kind)
+    )  # fmt: skip
+    with store.engine.connect() as conn:
+        return [
+            dict(source=r.source, target=r.target, kind=r.kind, weight=float(r.weight), stories=int(r.stories),
+                 articles=int(r.articles))
+            for r in conn.execute(q)
+        ]  # fmt: skip
+
+
+def actor_weights(pairs: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Escalation weight per actor code from :func:`actor_pairs`, source and target both
+    (a signal from RUS to UKR weighs on both); signals without an actor add to neither."""
+    out: dict[str, float] = {}
+    for p in pairs:
+        for code in {p["source"], p["target"]} - {None}:
+            out[code] = out.get(code, 0.0) + p["weight"]
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def feed_tag_names(store: Any) -> list[str]:
+    """Every tag of the feeds that have stored articles, sorted case-insensitively."""
+    a, f = schema.articles, schema.feeds
+    q = sa.select(f.c.tags).where(sa.exists().where(a.c.feed_id == f.c.id))
+    with store.engine.connect() as conn:
+        tags = {t for (raw,) in conn.execute(q) for t in feed_tags(raw)}
+    return sorted(tags, key=str.casefold)

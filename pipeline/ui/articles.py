@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import data, evidence, palette, state
+from . import data, evidence, palette, period, state
 from .filters import SCORE_MAX
 
 PAGE_SIZE = 25
@@ -32,9 +32,25 @@ def _on_text() -> None:
     state.update(text=(st.session_state[state.widget_key("text")] or "")[:200])
 
 
-def filter_bar(sources: list[str]) -> None:
+def _clear_actor() -> None:
+    for key in ("_last_map_pick", "_last_cell_pick"):
+        st.session_state.pop(key, None)
+    state.update(actor=None, pair=None, kind=None)
+
+
+def filter_bar(sources: list[str], tags: list[str]) -> None:
     f = state.filters()
-    c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+    if f.actor or f.pair:
+        # set from the Map page (a country, a cell of who threatens whom): say so, one click to drop it
+        what = f"naming **{data.md_escape(f.actor)}**" if f.actor else (
+            f"from **{data.md_escape(f.pair.split('>')[0])}** against **{data.md_escape(f.pair.split('>')[-1])}**")
+        if f.kind:
+            what += f" ({'threats' if f.kind == 'threat' else 'acts'})"
+        c1, c2 = st.columns([5, 1], vertical_alignment="center")
+        with c1, st.container(key="actor_filter"):
+            st.markdown(f":material/public: Articles with counted escalation {what}")
+        c2.button("Clear", icon=":material/close:", key="actor_clear", on_click=_clear_actor, width="stretch")
+    c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 2, 2])
     c1.text_input(
         "Search titles and summaries",
         key=state.seed("text", f.text),
@@ -71,6 +87,18 @@ def filter_bar(sources: list[str]) -> None:
         on_change=state.from_widget,
         args=("source", _none_if_blank),
     )
+    tag_options = [ANY, *tags]
+    if f.tag and f.tag not in tag_options:
+        tag_options.append(f.tag)
+    c5.selectbox(
+        "Source label",
+        tag_options,
+        format_func=lambda t: "Any label" if t == ANY else t,
+        key=state.seed("tag", f.tag or ANY),
+        on_change=state.from_widget,
+        args=("tag", _none_if_blank),
+        help="The feed's tags in feeds.yaml, e.g. wire, state-media, think-tank.",
+    )
     st.slider(
         "Score",
         min_value=0.0,
@@ -91,7 +119,7 @@ def page() -> None:
         return
     url = data.db_url()
     ver = data.version(url)
-    filter_bar(data.sources(url, ver))
+    filter_bar(data.sources(url, ver), data.feed_tags(url, ver))
     results()
 
 
@@ -114,6 +142,8 @@ def results() -> None:
     if not rows:
         if data.article_count(url, ver) == 0:
             st.info("Nothing stored yet: the poller has not stored any article. See Sources for feed health.")
+        elif period.notice(url, ver, kw["since"], kw["until"], key="articles_history"):
+            pass
         else:
             st.info("No article matches these filters. Widen the period or clear a filter.")
         return

@@ -98,12 +98,17 @@ def search(
     since: datetime | None,
     until: datetime | None,
     text: str | None,
+    actor: str | None = None,
+    pair: str | None = None,
+    kind: str | None = None,
+    tag: str | None = None,
     limit: int,
     offset: int,
 ) -> list[dict[str, Any]]:
     return reads.search_articles(
         _store(url), theatre=theatre, signal=signal, modality=modality, source=source, min_score=min_score,
-        max_score=max_score, since=since, until=until, text=text, limit=limit, offset=offset,
+        max_score=max_score, since=since, until=until, text=text, actor=actor, pair=pair, kind=kind, tag=tag,
+        limit=limit, offset=offset,
     )  # fmt: skip
 
 
@@ -121,10 +126,14 @@ def count(
     since: datetime | None,
     until: datetime | None,
     text: str | None,
+    actor: str | None = None,
+    pair: str | None = None,
+    kind: str | None = None,
+    tag: str | None = None,
 ) -> int:
     return reads.count_articles(
         _store(url), theatre=theatre, signal=signal, modality=modality, source=source, min_score=min_score,
-        max_score=max_score, since=since, until=until, text=text,
+        max_score=max_score, since=since, until=until, text=text, actor=actor, pair=pair, kind=kind, tag=tag,
     )  # fmt: skip
 
 
@@ -227,6 +236,40 @@ def explain_point(url: str, ver: Version, theatre: str, bucket_start: datetime, 
     from pipeline import trend
 
     return trend.explain_point(_store(url), theatre=theatre, bucket_start=bucket_start, granularity=granularity, limit=20)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
+def driving_now(url: str, ver: Version, theatre: str | None, now_minute: datetime, limit: int) -> list[dict[str, Any]]:
+    from pipeline import trend
+
+    rows = trend.driving_now(_store(url), now=now_minute, theatre=theatre, limit=limit)
+    for r in rows:
+        r["url"] = safe_link(r["url"])
+        r["tags"] = reads.feed_tags(r.pop("feed_tags", None))
+    return rows
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
+def signal_changes(url: str, ver: Version, theatre: str | None, now_minute: datetime) -> tuple[list[str], list[str]]:
+    from pipeline import trend
+
+    return trend.signal_changes(_store(url), now=now_minute, theatre=theatre)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
+def actor_pairs(url: str, ver: Version, theatre: str | None, since: datetime | None, until: datetime | None) -> pd.DataFrame:
+    rows = reads.actor_pairs(_store(url), theatre=theatre, since=since, until=until)
+    return pd.DataFrame(rows, columns=["source", "target", "kind", "weight", "stories", "articles"])
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def feed_tags(url: str, ver: Version) -> list[str]:
+    return reads.feed_tag_names(_store(url))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def article_span(url: str, ver: Version) -> tuple[datetime | None, datetime | None]:
+    return reads.article_span(_store(url))
 
 
 # -- exports ------------------------------------------------------------------------

@@ -81,7 +81,10 @@ def article_card(row: dict[str, Any], *, labels: dict[str, str], key: str) -> No
     with st.container(border=True, key=key):
         top, right = st.columns([5, 1], vertical_alignment="top")
         top.markdown(f"#### {md_link(row.get('title') or '(untitled)', row.get('url'))}")
-        meta = [md_escape(row.get("source") or ""), fmt_time(row.get("published_at"))]
+        source = md_escape(row.get("source") or "")
+        # the feed's tags (feeds.yaml) as badges: a wire, state media, a think tank read differently
+        badges = " ".join(f":blue-badge[{md_escape(t)}]" for t in row.get("tags") or ())
+        meta = [f"{source} {badges}".strip(), fmt_time(row.get("published_at"))]
         if row.get("published_estimated"):
             meta[-1] += " (first seen)"
         if row.get("title_derived"):

@@ -40,7 +40,13 @@ _PARAMS = {
     "max_score": "max",
     "text": "q",
     "drill": "drill",
+    "actor": "actor",
+    "pair": "pair",
+    "kind": "kind",
+    "tag": "tag",
 }
+#: the kinds of escalation (as in the GPR index): the "who threatens whom" split
+KINDS = ("threat", "act")
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,14 @@ class Filters:
     text: str = ""
     #: the Overview's drill-down: "THEATRE@YYYY-MM-DD" (a day bucket)
     drill: str | None = None
+    #: an actor code (the map's country): a counted escalation signal from or against it
+    actor: str | None = None
+    #: "SRC>TGT" (a cell of who threatens whom): a counted escalation signal from SRC to TGT
+    pair: str | None = None
+    #: threat | act: with ``actor`` or ``pair``, that kind of escalation
+    kind: str | None = None
+    #: a feed tag (feeds.yaml ``tags``)
+    tag: str | None = None
 
     def replace(self, **changes: Any) -> Filters:
         return dataclasses.replace(self, **changes)
@@ -89,6 +103,10 @@ class Filters:
             since=since,
             until=until,
             text=self.text.strip() or None,
+            actor=self.actor,
+            pair=self.pair,
+            kind=self.kind,
+            tag=self.tag,
         )
 
     def drill_point(self) -> tuple[str, datetime] | None:
@@ -158,6 +176,10 @@ class Filters:
             max_score=number("max_score"),
             text=(get("text") or "")[:200],
             drill=get("drill"),
+            actor=_code(get("actor")),
+            pair=get("pair") if get("pair") and ">" in get("pair") else None,
+            kind=get("kind") if get("kind") in KINDS else None,
+            tag=(get("tag") or "")[:64] or None,
         )
 
     def describe(self, theatre_labels: Mapping[str, str] | None = None) -> list[str]:
@@ -180,4 +202,17 @@ class Filters:
             out.append(f"Score: {self.min_score or 0:g} to {self.max_score if self.max_score is not None else SCORE_MAX:g}")
         if self.text.strip():
             out.append(f"Search: {self.text.strip()}")
+        if self.actor:
+            out.append(f"Actor: {self.actor}")
+        if self.pair:
+            out.append(f"Who → whom: {self.pair.replace('>', ' → ')}")
+        if self.kind:
+            out.append(f"Kind: {self.kind}")
+        if self.tag:
+            out.append(f"Tag: {self.tag}")
         return out
+
+
+def _code(v: str | None) -> str | None:
+    """An actor code from a link: letters only, at most 16 (the signals column's width)."""
+    return v.upper() if v and v.isalpha() and len(v) <= 16 else None

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from . import access, data, evidence, palette, state
+from . import access, data, evidence, palette, period, state
 from .data import md_escape, md_link
 
 #: a point whose z-score reaches this is marked on the trend (two standard
@@ -59,7 +59,9 @@ def live() -> None:
         f"{data.article_count(url, ver):,} articles stored · data as of {now:%Y-%m-%d %H:%M} UTC · "
         f"{md_escape(' · '.join(f.describe(labels)))}"
     )
+    period.notice(url, ver, since, until, key="history_notice")
     kpi_row(url, ver)
+    driving_now(url, ver, f.theatre, labels)
 
     st.subheader("Risk trend")
     trend_picker(labels)
@@ -180,6 +182,69 @@ def kpi_card(k: dict[str, Any], spark: pd.DataFrame) -> None:
             st.markdown(":green-badge[No alert]" if index is not None else ":gray-badge[Not enough data]")
 
 
+# -- driving now ---------------------------------------------------------------------
+
+#: stories shown under "Driving now": the few an analyst reads before the charts, two a row
+DRIVING_N = 4
+
+
+def _names(signals: list[str], n: int = 4) -> str:
+    shown = ", ".join(md_escape(palette.signal_label(x)) for x in signals[:n])
+    return shown + (f" and {len(signals) - n} more" if len(signals) > n else "")
+
+
+def driving_now(url: str, ver, theatre: str | None, labels: dict[str, str]) -> None:
+    """The stories of the last 24 hours adding most to the index, with their evidence: no click needed."""
+    now = data.now_minute()
+    rows = data.driving_now(url, ver, theatre, now, DRIVING_N)
+    where = labels.get(theatre, theatre) if theatre else "all theatres"
+    st.subheader("Driving now")
+    with st.container(key="driving_now"):
+        new, stopped = data.signal_changes(url, ver, theatre, now)
+        bits = []
+        if new:
+            bits.append(f"new: {_names(new)}")
+        if stopped:
+            bits.append(f"stopped: {_names(stopped)}")
+        st.caption(
+            f"Since yesterday ({md_escape(where)}): " + ("; ".join(bits) if bits else "the same signals as the 24 hours before.")
+        )
+        if not rows:
+            _, last = data.article_span(url, ver)
+            if last is not None and last < now - timedelta(hours=24):
+                st.info(
+                    f"No story in the last 24 hours: the newest stored article is from {last:%d %b %Y %H:%M} UTC "
+                    "(an imported history, or the poller has stopped; see **Sources**)."
+                )
+            else:
+                st.info(f"No story with an escalation signal in the last 24 hours in {md_escape(where)}.")
+            return
+        st.caption(
+            "The stories of the last 24 hours that add most to the index, each once however many outlets "
+            "carried it, with its strongest signal."
+        )
+        for i in range(0, len(rows), 2):
+            for j, (col, r) in enumerate(zip(st.columns(2), rows[i : i + 2], strict=False)):
+                with col:
+                    driving_card(r, labels, key=f"driving_{i + j}")
+
+
+def driving_card(r: dict[str, Any], labels: dict[str, str], *, key: str) -> None:
+    with st.container(border=True, key=key):
+        outlets = int(r.get("outlets") or 1)
+        meta = [
+            md_escape(labels.get(r["theatre"], r["theatre"])),
+            " ".join([md_escape(r.get("source") or ""), *(f":blue-badge[{md_escape(t)}]" for t in r.get("tags") or ())]),
+            evidence.fmt_time(r.get("published_at")),
+            f"{outlets} outlet{'s' if outlets != 1 else ''}",
+            f"adds {float(r['intensity']):.2f}",
+        ]
+        st.markdown(f"**{md_link(r.get('title') or '(untitled)', r.get('url'))}**  \n" + " · ".join(meta))
+        sig = r.get("strongest")
+        if sig is not None:
+            st.markdown(f"{evidence.signal_line(sig)}  \n{evidence.highlight(sig, r.get('title'), r.get('summary'))}")
+
+
 # -- the trend chart -------------------------------------------------------------------
 
 
@@ -224,9 +289,45 @@ def is_dense(series: pd.DataFrame) -> bool:
     return not series.empty and series["bucket_start"].nunique() > DENSE_BUCKETS
 
 
+#: the "All theatres" trend draws this many theatres unless the user asks for all of them:
+#: eight overlapping lines read as noise
+TOP_THEATRES = 3
+#: a daily index whose typical day-to-day change is this share of its typical level or more
+#: is drawn as its 7-day EWMA (the raw value stays in the hover): a line that jumps by a
+#: third from one day to the next hides its own trend
+NOISY_CHANGE = 0.3
+#: below this many points a series is too short to call noisy or to smooth
+NOISY_MIN_POINTS = 10
+
+
+def is_noisy(index: pd.Series) -> bool:
+    """Median absolute day-to-day change over the median level reaches NOISY_CHANGE."""
+    v = index.dropna()
+    if len(v) < NOISY_MIN_POINTS:
+        return False
+    level = float(v.abs().median())
+    if level <= 0:
+        return False
+    return float(v.diff().abs().median()) / level >= NOISY_CHANGE
+
+
+def top_theatres(series: pd.DataFrame, n: int) -> list[str]:
+    """The ``n`` theatres with the highest mean index in the period, highest first."""
+    if series.empty:
+        return []
+    means = series[series["index"].notna()].groupby("theatre")["index"].mean().sort_values(ascending=False)
+    return list(means.index[:n])
+
+
 def trend_figure(
-    series: pd.DataFrame, volume: pd.DataFrame, theatre: str | None, labels: dict[str, str], granularity: str
+    series: pd.DataFrame,
+    volume: pd.DataFrame,
+    theatre: str | None,
+    labels: dict[str, str],
+    granularity: str,
+    shown: list[str] | None = None,
 ) -> go.Figure:
+    """The trend; ``shown``: the theatres to draw on the "All theatres" view (None: every one)."""
     dense = is_dense(series)
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06,
@@ -234,23 +335,31 @@ def trend_figure(
     )  # fmt: skip
     hover_time = "%{x|%Y-%m-%d %H:%M} UTC" if granularity == "hour" else "%{x|%a %d %b %Y}"
     if theatre is None:
+        if shown is not None:
+            series = series[series["theatre"].isin(shown)]
         for t, df in series.groupby("theatre", sort=False):
             df = df[df["index"].notna()]
             if df.empty:
                 continue
             name = labels.get(t, t)
+            smooth = granularity == "day" and is_noisy(df["index"])
+            y = df["index_ewma"] if smooth else df["index"]
+            hover = f"<b>{md_safe(name)}</b><br>{hover_time}<br>index %{{customdata[2]:.0f}}"
+            if smooth:
+                hover += "<br>7-day EWMA %{y:.0f}"
             fig.add_trace(
                 go.Scatter(
-                    x=_x(df), y=df["index"], mode="lines" if dense else "lines+markers", name=name,
+                    x=_x(df), y=y, mode="lines" if dense else "lines+markers",
+                    name=f"{name} (7-day EWMA)" if smooth else name,
                     line=dict(color=palette.theatre_colour(t), width=2), marker=dict(size=7),
-                    customdata=[[t, _day_key(b)] for b in df["bucket_start"]],
-                    hovertemplate=f"<b>{md_safe(name)}</b><br>{hover_time}<br>index %{{y:.0f}}<extra></extra>",
+                    customdata=[[t, _day_key(b), v] for b, v in zip(df["bucket_start"], df["index"], strict=True)],
+                    hovertemplate=hover + "<extra></extra>",
                 ),
                 row=1, col=1,
             )  # fmt: skip
     else:
         df = series[series["theatre"] == theatre]
-        cd = [[theatre, _day_key(b)] for b in df["bucket_start"]]
+        cd = [[theatre, _day_key(b), v] for b, v in zip(df["bucket_start"], df["index"], strict=True)]
         x = _x(df)
         for col, name, colour, sign in (
             ("threats", "Threats", palette.THREATS, 1),
@@ -272,10 +381,12 @@ def trend_figure(
             go.Scatter(
                 x=x, y=df["index_ewma"], mode="lines", name="Index (smoothed)", customdata=cd,
                 line=dict(color=palette.theatre_colour(theatre), width=2.5),
-                hovertemplate=f"smoothed index<br>{hover_time}<br>%{{y:.0f}}<extra></extra>",
+                hovertemplate=f"smoothed index (EWMA, {7 if granularity == 'day' else 24} {granularity}s)<br>"
+                              f"{hover_time}<br>%{{y:.0f}} · raw %{{customdata[2]:.0f}}<extra></extra>",
             ),
             row=1, col=1,
         )  # fmt: skip
+    # the alerts of the drawn theatres only (``series`` is already cut to them)
     alerts = series[(series["zscore"].fillna(0) >= ALERT_Z) & series["index"].notna()]
     if theatre is not None:
         alerts = alerts[alerts["theatre"] == theatre]
@@ -333,7 +444,19 @@ def trend_chart(url: str, ver, theatre: str | None, gran: str, since, until, lab
     volume = data.source_volume(url, ver, gran, since)
     if until is not None and not volume.empty:
         volume = volume[pd.to_datetime(volume["bucket_start"], utc=True) < until]
-    fig = trend_figure(series, volume, theatre, labels, gran)
+    shown = None
+    if theatre is None:
+        ranked = top_theatres(series, len(labels) + 1)
+        if len(ranked) > TOP_THEATRES:
+            everything = st.toggle(
+                f"All {len(ranked)} theatres", key="w_trend_all",
+                help=f"By default the {TOP_THEATRES} theatres with the highest mean index in the period.",
+            )  # fmt: skip
+            if not everything:
+                shown = ranked[:TOP_THEATRES]
+                rest = ", ".join(md_escape(labels.get(t, t)) for t in ranked[TOP_THEATRES:])
+                st.caption(f"The {TOP_THEATRES} highest theatres of the period; not drawn: {rest}.")
+    fig = trend_figure(series, volume, theatre, labels, gran, shown)
     event = st.plotly_chart(
         fig, key="trend_chart", on_select="rerun", selection_mode=("points",), config=_CONFIG, width="stretch",
     )  # fmt: skip

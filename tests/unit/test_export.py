@@ -18,7 +18,7 @@ HOSTILE = '=HYPERLINK("http://evil") Iran warns Israel of retaliation'
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('export')}/ew.db"
-    build_store(url)
+    build_store(url, tags={"Gazette": ("state-media", "think-tank")})
     s = Store.open(url, readonly=True)
     yield s
     s.close()
@@ -37,8 +37,12 @@ def test_articles_honour_filters(store, fmt):
     df = read(export_table(store, "articles", fmt, source="Gazette", min_score=1), fmt)
     assert len(df) == 2
     assert set(df["source"]) == {"Gazette"}
-    assert list(df.columns[:6]) == ["id", "published_at", "source", "theatre", "score", "signals"]
+    assert list(df.columns[:7]) == ["id", "published_at", "source", "tags", "theatre", "score", "signals"]
     assert "threat_of_force" in ";".join(df["signals"].fillna(""))
+    # the feed's labels travel with each row, and filter like on the Articles page
+    assert set(df["tags"]) == {"state-media;think-tank"}
+    assert len(read(export_table(store, "articles", fmt, tag="think-tank"), fmt)) == 3
+    assert read(export_table(store, "articles", fmt, tag="wire"), fmt).empty
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -107,3 +107,50 @@ def test_fts_index_follows_updates_and_deletes(db_url):
 def test_fts_query_quotes_every_word():
     assert reads.fts_query('a"b OR c*') == '"a" "b" "OR" "c"*'
     assert reads.fts_query("  ") is None
+
+
+#: who threatens whom: a story carried twice, a denial (weight 0) and two acts
+ACTORS = [
+    ("Wire", 1, "Russia threatens to strike Ukraine with missiles", ""),
+    ("Gazette", 1.5, "Russia threatens to strike Ukraine with missiles", ""),
+    ("Wire", 3, "Russia denies plans to invade Ukraine", ""),
+    ("Wire", 4, "Russian forces shell Ukrainian positions in Kharkiv", ""),
+    ("Gazette", 5, "China launches drills near Taiwan", ""),
+]
+
+
+@pytest.fixture
+def actor_store(db_url):
+    build_store(db_url, ACTORS, tags={"Wire": ("wire",), "Gazette": ("state-media", "wire-ish")})
+    s = Store.open(db_url, readonly=True)
+    yield s
+    s.close()
+
+
+def test_actor_pairs_count_a_story_once_and_skip_weight_zero(actor_store):
+    pairs = {(p["source"], p["target"], p["kind"]): p for p in reads.actor_pairs(actor_store)}
+    assert set(pairs) == {("RUS", "UKR", "act"), ("RUS", "UKR", "threat"), ("CHN", "TWN", "act")}
+    threat = pairs[("RUS", "UKR", "threat")]
+    # two copies of one story: one story's weight, both articles listed; the denial adds nothing
+    assert (threat["stories"], threat["articles"]) == (1, 2)
+    assert threat["weight"] == pytest.approx(max(s["weight"] for r in reads.search_articles(actor_store, pair="RUS>UKR", kind="threat") for s in r["signals"]))
+    w = reads.actor_weights(list(pairs.values()))
+    assert w["RUS"] == w["UKR"] == pytest.approx(pairs[("RUS", "UKR", "act")]["weight"] + threat["weight"])
+    assert w["CHN"] == w["TWN"] == pytest.approx(pairs[("CHN", "TWN", "act")]["weight"])
+    assert reads.actor_pairs(actor_store, theatre="CHN-TWN")[0]["source"] == "CHN"
+
+
+def test_actor_pair_kind_and_tag_filters(actor_store):
+    by_actor = titles(reads.search_articles(actor_store, actor="UKR"))
+    assert "Russia denies plans to invade Ukraine" not in by_actor  # weight 0 does not count
+    assert len(by_actor) == 3 and reads.count_articles(actor_store, actor="UKR") == 3
+    assert len(reads.search_articles(actor_store, pair="RUS>UKR", kind="threat")) == 2
+    assert titles(reads.search_articles(actor_store, pair="RUS>UKR", kind="act")) == ["Russian forces shell Ukrainian positions in Kharkiv"]
+    assert reads.search_articles(actor_store, pair="UKR>RUS") == []
+    assert titles(reads.search_articles(actor_store, actor="TWN")) == ["China launches drills near Taiwan"]
+    # tags: whole tags only ("wire" is not "wire-ish"), and on every row
+    wire = reads.search_articles(actor_store, tag="wire")
+    assert {r["source"] for r in wire} == {"Wire"} and all(r["tags"] == ["wire"] for r in wire)
+    assert {r["source"] for r in reads.search_articles(actor_store, tag="state-media")} == {"Gazette"}
+    assert reads.count_articles(actor_store, tag="think-tank") == 0
+    assert {r["feed"] for r in reads.signals_table(actor_store, actor="RUS")} == {"Wire", "Gazette"}

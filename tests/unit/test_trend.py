@@ -354,3 +354,50 @@ def test_per_source_index_is_not_moved_by_the_mix_of_sources(tmp_path, store):
                                                   base_period=(DAY0, DAY0 + timedelta(days=19))) if p.index]
     assert max(pooled) > 2 * min(pooled)  # the pooled share jumps with the mix
     assert s.max() < 1.5 * s.min()  # each source against its own level does not
+
+
+def test_driving_now_counts_a_syndicated_story_once(tmp_path, store):
+    """Forty outlets carrying one story are one row with 40 outlets, not forty rows."""
+    title = "Russian forces shell Ukrainian positions in Donbas overnight, officials say"
+    rows = [row(0, f"outlet{i}", title, i) for i in range(40)]
+    rows.append(row(0, "wire", "Moscow threatens military response if NATO expands to Ukraine", 90))
+    rows += [row(0, "calm", CALM[i % 5] + f" {i}", 100 + i) for i in range(60)]
+    rows.append(row(-3, "wire", "Russian tanks move toward Ukraine's northern border", 99))  # days before: not now
+    import_csv(store, write_csv(tmp_path / "s.csv", rows), now=NOW)
+    now = DAY0 + timedelta(hours=20)
+    top = trend.driving_now(store, now=now, theatre="RUS-UKR")
+    assert len(top) == 2
+    shelling = [r for r in top if r["title"] == title]
+    assert len(shelling) == 1 and shelling[0]["outlets"] == 40 and shelling[0]["cluster_size"] == 40
+    assert top == sorted(top, key=lambda r: -r["intensity"])
+    strongest = shelling[0]["strongest"]
+    assert strongest["weight"] > 0 and strongest["evidence"] in title
+    assert all(r["published_at"] >= now - timedelta(hours=24) for r in top)
+    # all watched theatres, and a window without stories
+    assert {r["story_id"] for r in trend.driving_now(store, now=now)} >= {r["story_id"] for r in top}
+    assert trend.driving_now(store, now=now + timedelta(days=3), theatre="RUS-UKR") == []
+
+
+def test_strongest_signal_skips_weight_zero():
+    sigs = [
+        dict(signal="military_strike", direction="escalation", weight=0.0, span_start=0),  # negated
+        dict(signal="threat_of_force", direction="escalation", weight=0.4, span_start=5),
+        dict(signal="ceasefire", direction="de-escalation", weight=0.9, span_start=9),
+    ]
+    assert trend.strongest_signal(sigs)["signal"] == "threat_of_force"
+    assert trend.strongest_signal(sigs[:1]) is None
+    assert trend.strongest_signal([sigs[2]])["signal"] == "ceasefire"
+
+
+def test_signal_changes_since_yesterday(tmp_path, store):
+    rows = [row(0, "wire", "Russian forces shell Ukrainian positions in Donbas overnight", 1, hour=2)]
+    rows.append(row(1, "wire", "Moscow threatens military response if NATO expands to Ukraine", 2, hour=2))
+    rows += [row(d, "calm", CALM[i % 5] + f" {d} {i}", 10 + i + 100 * d) for d in (0, 1) for i in range(20)]
+    import_csv(store, write_csv(tmp_path / "c.csv", rows), now=NOW)
+    cats = {r["signal"] for r in trend.category_series(store, theatre="RUS-UKR", granularity="hour")}
+    new, stopped = trend.signal_changes(store, now=DAY0 + timedelta(days=1, hours=12), theatre="RUS-UKR")
+    assert new and stopped and set(new) | set(stopped) <= cats
+    assert not set(new) & set(stopped)
+    # two days on, what was seen yesterday has stopped and nothing is new
+    new2, stopped2 = trend.signal_changes(store, now=DAY0 + timedelta(days=2, hours=12), theatre="RUS-UKR")
+    assert new2 == [] and set(new) <= set(stopped2)

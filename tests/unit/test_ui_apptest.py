@@ -157,3 +157,147 @@ def test_downloads_page_offers_each_table(monkeypatch, env):
     text = _all_text(at)
     for table in ("articles", "signals", "index"):
         assert table in text.lower()
+
+
+# -- analyst views (issue 16) ---------------------------------------------------------
+
+#: one story carried by two outlets (same words, two links), one by one
+FRESH = [
+    ("Wire", 1, "Russia threatens to strike Ukraine with missiles", "Officials said troops were massing at the border."),
+    ("Gazette", 1.5, "Russia threatens to strike Ukraine with missiles", "Officials said troops were massing at the border."),
+    ("Wire", 5, "China launches drills near Taiwan", "The exercises began at dawn, the ministry said."),
+    ("Gazette", 30, "India imposes sanctions on Pakistan", "New sanctions target banks."),
+    ("Wire", 3, "Weather report for the weekend", "Sunny with light winds."),
+]
+
+
+@pytest.fixture(scope="module")
+def fresh_env(tmp_path_factory):
+    """A store whose articles are hours old by the wall clock: the dashboard's "now" is real."""
+    from datetime import datetime, timezone
+
+    tmp = tmp_path_factory.mktemp("fresh")
+    url = f"sqlite:///{tmp}/ew.db"
+    build_store(url, FRESH, now=datetime.now(timezone.utc))
+    cfg = tmp / "feeds.yaml"
+    cfg.write_text("feeds:\n  - name: Wire\n    url: http://feeds.example/wire.xml\n")
+    return {"ESCALATION_WATCH_DB": url, "ESCALATION_WATCH_CONFIG": str(cfg)}
+
+
+def _driving_text(at) -> str:
+    texts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    return " ".join(texts)
+
+
+def test_driving_now_lists_a_syndicated_story_once_with_its_evidence(monkeypatch, fresh_env):
+    at = run_page(monkeypatch, fresh_env, "overview")
+    assert "Driving now" in [h.value for h in at.subheader]
+    cards = [m.value for m in at.markdown if "outlet" in m.value]
+    missiles = [c for c in cards if "Russia threatens to strike Ukraine" in c]
+    assert len(missiles) == 1, cards  # two copies, one story
+    assert "2 outlets" in missiles[0]
+    taiwan = [c for c in cards if "China launches drills" in c]
+    assert taiwan and "1 outlet" in taiwan[0]
+    # the strongest signal, its modality badge and the highlighted span
+    evidence = [m.value for m in at.markdown if ":orange-background[" in m.value]
+    assert len(evidence) == 2, evidence
+    assert any(":red-badge[reported action]" in e and "Officials said :orange-background[troops" in e for e in evidence)
+    assert any("China launches :orange-background[drills near Taiwan]" in e for e in evidence)
+    assert "Since yesterday" in _driving_text(at)
+
+
+def test_driving_now_on_a_stale_store_says_how_old_it_is(monkeypatch, env):
+    at = run_page(monkeypatch, env, "overview", period="all")
+    text = _driving_text(at)
+    assert "No story in the last 24 hours: the newest stored article is from 10 Jun 2024" in text
+
+
+def test_driving_now_without_a_story_today_says_so(monkeypatch, tmp_path):
+    from datetime import datetime, timezone
+
+    url = f"sqlite:///{tmp_path}/calm.db"
+    build_store(url, [("Wire", 2, "Weather report for the weekend", "Sunny with light winds.")], now=datetime.now(timezone.utc))
+    at = run_page(monkeypatch, {"ESCALATION_WATCH_DB": url, "ESCALATION_WATCH_CONFIG": str(tmp_path / "f.yaml")}, "overview")
+    assert "No story with an escalation signal in the last 24 hours in all theatres" in _driving_text(at)
+
+
+def test_history_outside_the_period_is_one_click_away(monkeypatch, env):
+    """The fixture store ends on 10 Jun 2024; the default period (last 30 days) misses it."""
+    import datetime as dt
+
+    at = run_page(monkeypatch, env, "overview")
+    warn = " ".join(w.value for w in at.warning)
+    assert "Stored articles run from 2 Jun 2024 to 10 Jun 2024" in warn
+    jump = [b for b in at.button if b.label.startswith("Show 2 Jun 2024")]
+    assert len(jump) == 1
+    jump[0].click().run()
+    assert not at.exception
+    f = at.session_state["filters"]
+    assert (f.period, f.start, f.end) == ("custom", dt.date(2024, 6, 2), dt.date(2024, 6, 10))
+    assert not any("Stored articles run from" in w.value for w in at.warning)
+    assert any("articles stored" in c.value for c in at.caption)
+
+
+def test_history_notice_on_articles_too(monkeypatch, env):
+    at = run_page(monkeypatch, env, "articles")
+    assert "Stored articles run from 2 Jun 2024 to 10 Jun 2024" in " ".join(w.value for w in at.warning)
+    at = run_page(monkeypatch, env, "articles", period="all")
+    assert not any("Stored articles run from" in w.value for w in at.warning)
+
+
+def test_period_outside_the_span():
+    from datetime import datetime, timezone
+
+    from pipeline.ui.period import outside
+
+    d = lambda *a: datetime(*a, tzinfo=timezone.utc)  # noqa: E731
+    first, last = d(2021, 11, 16), d(2022, 3, 13)
+    assert outside(d(2026, 1, 1), None, first, last)
+    assert outside(None, d(2021, 1, 1), first, last)
+    assert not outside(d(2022, 1, 1), None, first, last)
+    assert not outside(None, None, first, last)
+    assert not outside(d(2026, 1, 1), None, None, None)  # an empty store keeps its own guidance
+
+
+def test_map_page_with_data_shows_map_matrix_and_heaviest_actors(monkeypatch, fresh_env):
+    at = run_page(monkeypatch, fresh_env, "actors")
+    assert at.title[0].value == "Map"
+    charts = [c for c in at.get("plotly_chart")]
+    assert len(charts) == 2  # the map and the matrix
+    labels = [b.label for b in at.button]
+    # the missile threat, carried by two outlets, weighs once on Russia and on Ukraine
+    assert {"Russia · 4.0", "Ukraine · 4.0", "India · 4.0", "Taiwan · 3.0"} <= set(labels)
+    assert "Who threatens whom" in [h.value for h in at.subheader]
+    assert {"RUS → UKR · threats · weight 4.0", "CHN → TWN · acts · weight 3.0"} <= set(at.selectbox(key="w_pair_pick").options)
+    # a heaviest-actor button sets the Articles filter (in a one-page app it cannot switch pages)
+    next(b for b in at.button if b.label.startswith("Taiwan")).click().run()
+    assert at.session_state["filters"].actor == "TWN"
+
+
+def test_map_page_empty_and_stale(monkeypatch, env, tmp_path):
+    at = run_page(monkeypatch, env, "actors")  # the fixture store is from 2024: the last 30 days are empty
+    assert "Stored articles run from 2 Jun 2024 to 10 Jun 2024" in " ".join(w.value for w in at.warning)
+    assert not at.get("plotly_chart")
+    from datetime import datetime, timezone
+
+    url = f"sqlite:///{tmp_path}/calm.db"
+    build_store(url, [("Wire", 2, "Weather report for the weekend", "Sunny with light winds.")], now=datetime.now(timezone.utc))
+    at = run_page(monkeypatch, {"ESCALATION_WATCH_DB": url, "ESCALATION_WATCH_CONFIG": str(tmp_path / "f.yaml")}, "actors")
+    assert "No counted escalation signal in this period" in " ".join(i.value for i in at.info)
+
+
+def test_articles_from_the_map_show_the_filter_badges_and_labels(monkeypatch, tmp_path):
+    from datetime import datetime, timezone
+
+    url = f"sqlite:///{tmp_path}/tags.db"
+    build_store(url, FRESH, now=datetime.now(timezone.utc), tags={"Gazette": ("state-media",), "Wire": ("wire",)})
+    env = {"ESCALATION_WATCH_DB": url, "ESCALATION_WATCH_CONFIG": str(tmp_path / "f.yaml")}
+    at = run_page(monkeypatch, env, "articles", actor="TWN")
+    text = _all_text(at)
+    assert "**1** matching article " in text and "China launches drills near Taiwan" in text
+    assert "naming **TWN**" in text and ":blue-badge[wire]" in text
+    at.button(key="actor_clear").click().run()
+    assert at.session_state["filters"].actor is None and "**5** matching articles" in _all_text(at)
+    at = run_page(monkeypatch, env, "articles", tag="state-media")
+    assert at.selectbox(key="w_tag").value == "state-media"
+    assert "**2** matching articles" in _all_text(at) and ":blue-badge[wire]" not in _all_text(at)
