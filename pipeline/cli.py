@@ -142,12 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("alerts", parents=[common], help="list fired alerts (or --check the rules now)")
+    p = sub.add_parser("alerts", parents=[common],
+                       help="list the rules' destinations and fired alerts (or --check the rules, --test one)")  # fmt: skip
     _add_db(p)
     _add_config(p)
     _add_alerts(p)
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--check", action="store_true", help="evaluate the rules now, store and deliver what fires")
+    p.add_argument("--test", metavar="RULE", default=None, help="send a test message to that rule's destinations")
     p.set_defaults(func=cmd_alerts)
 
     p = sub.add_parser("health", parents=[common], help="print each feed's health from the store")
@@ -488,19 +490,36 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from .alerts import check_and_notify
+    from .alerts import check_and_notify, send_test
+    from .notify import mask_url
     from .store import Store, resolve_db_url, utcnow
 
-    if args.check:
+    if args.check or args.test:
         rules = _load_alerts(args)
         if rules is None:
             raise ConfigError(f"no alert rules: {config_path(args).parent / 'alerts.yaml'} does not exist")
+    if args.test:
+        with Store.open(resolve_db_url(args.db), readonly=True) as store:
+            outcomes = send_test(store, rules, args.test, now=utcnow())
+        for o in outcomes:
+            print(f"{'sent  ' if o.ok else 'FAILED'} {o.destination}" + (f"  ({o.error})" if o.error else ""))
+        return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILURE
+    if args.check:
         with Store.open(resolve_db_url(args.db)) as store:
             fired = check_and_notify(store, rules, now=utcnow())
         print(f"{len(fired)} alert(s) fired")
         for a in fired:
             print(f"  {a['message']}")
         return EXIT_OK
+    rules = _load_alerts(args)
+    if rules is not None:
+        # destinations masked: this output ends up in terminals, tickets and chat
+        for r in rules.rules:
+            dests = ", ".join(mask_url(u) for u in rules.destinations(r)) or "stored only"
+            print(f"rule {r.name!r} ({r.theatre} {r.series}) -> {dests}")
+        if rules.brief:
+            b = rules.brief
+            print(f"brief daily at {b.at:%H:%M} {b.timezone} -> {', '.join(mask_url(u) for u in b.notify)}")
     with Store.open(resolve_db_url(args.db), readonly=True) as store:
         rows = store.list_alerts(limit=args.limit)
     if not rows:
