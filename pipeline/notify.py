@@ -117,7 +117,7 @@ def mask_url(url: str) -> str:
 
 def _secret_parts(url: str) -> list[str]:
     """Parts of the URL that masking hides (tokens, passwords), longest first."""
-    shown = set(re.split(r"[/:@?&=#.,]+", mask_url(url)))
+    shown = set(re.split(r"[/:@?&=#,]+", mask_url(url)))
     parts = {p for p in re.split(r"[/:@?&=#,]+", expand(url)) if len(p) >= 4 and p not in shown}
     return sorted(parts, key=len, reverse=True)
 

@@ -1040,7 +1040,8 @@ class Store:
             from sqlalchemy.dialects.sqlite import insert
         stmt = insert(schema.schedule_runs).values(job=job, period=period, claimed_at=now, claimed_by=worker)
         with self._write() as conn:
-            return conn.execute(stmt.on_conflict_do_nothing()).rowcount == 1
+            # RETURNING, not rowcount: the PostgreSQL engine's rowcount is not reliable here
+            return conn.execute(stmt.on_conflict_do_nothing().returning(schema.schedule_runs.c.job)).first() is not None
 
     def finish_run(self, job: str, period: str, *, error: str | None, now: datetime) -> None:
         t = schema.schedule_runs
@@ -1054,6 +1055,18 @@ class Store:
         with self.engine.connect() as conn:
             q = sa.select(t).where(t.c.job == job).order_by(t.c.period)
             return [dict(r._mapping) for r in conn.execute(q)]
+
+    def window_volume(self, since: datetime, until: datetime) -> dict[str, Any]:
+        """Articles published in [since, until), the feeds they came from, and the newest
+        article's time: the data behind a brief (a gap must not read as calm)."""
+        a = schema.articles
+        q = sa.select(sa.func.count(a.c.id), sa.func.count(sa.distinct(a.c.feed_id))).where(
+            a.c.published_at >= since, a.c.published_at < until
+        )
+        with self.engine.connect() as conn:
+            n, feeds = conn.execute(q).one()
+            newest = conn.execute(sa.select(sa.func.max(a.c.published_at)).where(a.c.published_at < until)).scalar()
+        return {"articles": int(n or 0), "sources": int(feeds or 0), "newest": newest}
 
     def story_sources(self, story_ids: Sequence[int]) -> dict[int, list[str]]:
         """The outlets (feed names) that ran each story, by name."""
