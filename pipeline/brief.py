@@ -148,7 +148,7 @@ def _evidence(story: dict[str, Any]) -> str | None:
 def _outlets(story: dict[str, Any]) -> str:
     names = story.get("sources") or [story["source"]]
     shown = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
-    return f"{shown} ({len(names)} outlets)" if len(names) > 1 else shown
+    return f"{len(names)} outlets: {shown}" if len(names) > 1 else shown
 
 
 def _md_text(text: str) -> str:

@@ -30,7 +30,7 @@ def test_html_brief_renders_offline(browser, tmp_path):
     page.goto(out.as_uri())
     section = page.get_by_test_id("theatre-RUS-UKR")
     expect(section).to_contain_text("Russian forces shell Ukrainian positions near Kharkiv overnight")
-    expect(section).to_contain_text("Gazette, Herald, Wire (3 outlets)")
+    expect(section).to_contain_text("3 outlets: Gazette, Herald, Wire")
     expect(section.locator("svg")).to_be_visible()
     assert section.locator("svg").bounding_box()["width"] >= 250
     expect(page.locator("section svg")).to_have_count(len(b.theatres))

@@ -374,3 +374,19 @@ def test_rules_file_with_destinations_and_brief_loads(tmp_path):
     assert cfg.rules[0].notify == ("ntfy://ntfy.sh/topic",)
     assert cfg.brief.at.hour == 7 and cfg.brief.at.minute == 30 and cfg.brief.timezone == "Europe/Berlin"
     assert cfg.brief.notify == ("json://127.0.0.1:9/b",) and cfg.brief.format == "html"
+
+
+def test_readme_alerts_example_loads(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("# alerts.yaml, beside")
+    p = tmp_path / "alerts.yaml"
+    p.write_text(readme[start : readme.index("```", start)])
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456789:ABCdefGHIjklMNOpqrSTUvwxYZ012345678")
+    monkeypatch.setenv("SLACK_TOKENS", "T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ")
+    monkeypatch.setenv("SMTP_USER", "desk")
+    monkeypatch.setenv("SMTP_PASSWORD", "pw")
+    cfg = load_rules(p)
+    assert len(cfg.rules[0].notify) == 2 and cfg.webhook and cfg.base_url
+    assert cfg.brief.timezone == "Europe/Berlin" and len(cfg.brief.notify) == 2

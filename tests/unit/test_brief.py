@@ -50,7 +50,7 @@ def test_brief_counts_a_syndicated_story_once_with_its_outlets(store):
     assert "Russia and Ukraine agree ceasefire after talks" not in titles
     assert b.articles == 6 and b.sources == 3 and b.feeds_total == 3 and b.feeds_failing == ()
     md = brief.to_markdown(b)
-    assert md.count(f"[{SYNDICATED}](") == 1 and "Gazette, Herald, Wire (3 outlets)" in md
+    assert md.count(f"[{SYNDICATED}](") == 1 and "3 outlets: Gazette, Herald, Wire" in md
     assert "> Russian forces shell Ukrainian positions near Kharkiv overnight" in md  # its evidence sentence
     assert "## Russia - Ukraine (RUS-UKR)" in md and "## China - Taiwan" in md
     assert "6 articles from 3 sources in the period" in md
