@@ -29,17 +29,13 @@ one failing destination never blocks the others, and none stops the poller.
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-
-import httpx
 
 from . import notify, trend
 from .config import parse_interval

@@ -532,6 +532,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             print(f"brief daily at {b.at:%H:%M} {b.timezone} -> {', '.join(mask_url(u) for u in b.notify)}")
     with Store.open(resolve_db_url(args.db), readonly=True) as store:
         rows = store.list_alerts(limit=args.limit)
+        deliveries = {a["id"]: store.alert_deliveries(a["id"]) for a in rows}
     if not rows:
         print("no alerts fired")
     for a in rows:
@@ -539,6 +540,9 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         print(f"{a['fired_at']:%Y-%m-%d %H:%M} UTC  {a['message']}  {state}".rstrip())
         for e in a["evidence"][:3]:
             print(f"    - {e['title'][:100]} ({e['source']}, score {e['score']})")
+        for d in deliveries[a["id"]]:  # destinations as stored: masked
+            outcome = "delivered" if d["delivered_at"] else f"failed after {d['attempts']} attempts: {d['error']}"
+            print(f"    -> {d['destination']}: {outcome}")
     return EXIT_OK
 
 

@@ -1040,7 +1040,7 @@ class Store:
             from sqlalchemy.dialects.sqlite import insert
         stmt = insert(schema.schedule_runs).values(job=job, period=period, claimed_at=now, claimed_by=worker)
         with self._write() as conn:
-            # RETURNING, not rowcount: the PostgreSQL engine's rowcount is not reliable here
+            # RETURNING, not rowcount: psycopg reports -1 for this INSERT ... ON CONFLICT DO NOTHING
             return conn.execute(stmt.on_conflict_do_nothing().returning(schema.schedule_runs.c.job)).first() is not None
 
     def finish_run(self, job: str, period: str, *, error: str | None, now: datetime) -> None:

@@ -273,6 +273,18 @@ def test_fired_alert_reaches_smtp_json_and_signed_webhook_beside_a_failing_one(s
     assert a["delivered_at"] is None and "nobody-listens" in a["delivery_error"]
 
 
+def test_alerts_cli_shows_each_destinations_outcome(store, capsys):
+    dead = f"json://127.0.0.1:{free_port()}/nobody-listens"
+    with Receiver([200]) as js:
+        ok = f"json://127.0.0.1:{js.httpd.server_address[1]}/alerts"
+        rule = AlertRule("ukraine spike", "RUS-UKR", above=200, min_articles=5, notify=(ok, dead))
+        check_and_notify(store, AlertConfig((rule,)), now=LAST)
+    assert main(["alerts", "--db", store.url]) == 0
+    out = capsys.readouterr().out
+    assert f"-> {ok}: delivered" in out
+    assert f"-> {dead}: failed after 3 attempts: A Connection error" in out
+
+
 def test_unsigned_without_a_secret(store):
     with Receiver([200]) as hook:
         check_and_notify(store, AlertConfig((RULE,), hook.url), now=LAST)

@@ -77,6 +77,19 @@ def test_a_gap_never_reads_as_calm(store):
     assert "**Index: n/a**" in md and "**Index 0.0**" not in md
 
 
+def test_brief_lists_the_periods_alerts(store):
+    # stored as alerts.evaluate stores one (its firing is tested in test_alerts)
+    store.save_alert({"rule": "ukraine up", "theatre": "RUS-UKR", "series": "index", "granularity": "hour",
+                      "bucket_start": NOW - timedelta(hours=2), "value": 300.0, "zscore": 3.1, "articles": 40,
+                      "fired_at": NOW, "message": "ukraine up: RUS-UKR index 300.0 >= 250", "evidence": []})  # fmt: skip
+    md = brief.to_markdown(brief.build(store, now=NOW + timedelta(hours=1)))
+    ukr = md[md.index("## Russia - Ukraine") : md.index("## Russia - NATO")]
+    assert f"- Alert {NOW:%Y-%m-%d %H:%M} UTC: ukraine up: RUS-UKR index 300.0 >= 250" in ukr
+    assert "- Alert" not in md[md.index("## Russia - NATO") :]
+    # a day later the alert is outside the period
+    assert "- Alert" not in brief.to_markdown(brief.build(store, now=NOW + timedelta(days=2)))
+
+
 def test_html_is_self_contained(store):
     page = brief.to_html(brief.build(store, now=NOW))
     assert page.count("<svg") == len(brief.build(store, now=NOW).theatres)
