@@ -1,9 +1,14 @@
-"""Alert rules on the risk index: load, evaluate, store, deliver to a webhook.
+"""Alert rules on the risk index: load, evaluate, store, deliver to people.
 
 Rules live in ``alerts.yaml`` (next to feeds.yaml; ``--alerts FILE`` or
 $ESCALATION_WATCH_ALERTS)::
 
-    webhook: https://hooks.example.org/escalation   # optional: POST each alert as JSON
+    base_url: https://watch.example.org   # optional: the dashboard, for deep links in messages
+    webhook: https://hooks.example.org/escalation   # optional: POST each alert as JSON (signed)
+    brief:                     # optional: the daily brief (pipeline.brief), sent by the poller
+      at: "07:30"
+      timezone: Europe/Berlin
+      notify: [mailto://...]
     rules:
       - name: Russia–Ukraine spike
         theatre: RUS-UKR
@@ -13,32 +18,37 @@ $ESCALATION_WATCH_ALERTS)::
         zscore: 3              # ... or its z-score is at or above this (either may be left out)
         min_articles: 20       # not on thin data: all articles in the bucket
         cooldown: 12h          # at most one alert per rule in this time
+        notify:                # optional: Apprise URLs (slack://, tgram://, mailto://, ntfy://, json://...)
+          - tgram://${TELEGRAM_BOT_TOKEN}/12345
 
 A fired alert is stored with the evidence that triggered it (the point and its
-top articles and signals), then POSTed; delivery is retried with back-off and
-its outcome stored, and a failing receiver never stops the poller.
+top articles and signals), then sent to the webhook and the rule's destinations
+(pipeline.notify); each delivery is retried with back-off and its outcome stored,
+one failing destination never blocks the others, and none stops the poller.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
-
-from . import trend
+from . import notify, trend
 from .config import parse_interval
 from .errors import ConfigError, ConfigProblem
 
 log = logging.getLogger("escalation_watch.alerts")
 
 SERIES = ("index", "threats", "acts", "deescalation", "index_ewma")
-RULE_KEYS = {"name", "theatre", "series", "granularity", "above", "zscore", "min_articles", "cooldown"}
+RULE_KEYS = {"name", "theatre", "series", "granularity", "above", "zscore", "min_articles", "cooldown", "notify"}
+TOP_KEYS = ("base_url", "brief", "rules", "webhook")
+BRIEF_KEYS = {"at", "timezone", "notify", "format", "since", "theatres"}
+#: stories a message names (the brief lists more)
+MESSAGE_STORIES = 2
 WEBHOOK_ATTEMPTS = 3
 WEBHOOK_TIMEOUT_S = 10.0
 WEBHOOK_BACKOFF_S = 1.0
@@ -54,12 +64,35 @@ class AlertRule:
     zscore: float | None = None
     min_articles: int = 10
     cooldown_s: int = 12 * 3600
+    #: Apprise URLs, as written (``${NAME}`` expanded only when sending)
+    notify: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BriefSchedule:
+    """The daily brief: sent once a day at ``at`` local time in ``timezone``."""
+
+    at: dtime
+    timezone: str
+    notify: tuple[str, ...]
+    format: str = "md"  # md | html (html for e-mail; md reads well in chat)
+    since_s: int = 24 * 3600
+    theatres: tuple[str, ...] = ()  # () = every watched theatre
 
 
 @dataclass(frozen=True, slots=True)
 class AlertConfig:
     rules: tuple[AlertRule, ...]
     webhook: str | None = None
+    base_url: str | None = None
+    brief: BriefSchedule | None = None
+
+    def destinations(self, rule: AlertRule) -> tuple[str, ...]:
+        """Where an alert of ``rule`` goes: the webhook (every rule), then the rule's own."""
+        return ((self.webhook,) if self.webhook else ()) + rule.notify
+
+    def rule(self, name: str) -> AlertRule | None:
+        return next((r for r in self.rules if r.name == name), None)
 
 
 def load_rules(path: str | Path) -> AlertConfig:
@@ -98,12 +131,34 @@ def load_rules(path: str | Path) -> AlertConfig:
     if not isinstance(doc, dict):
         raise ConfigError([ConfigProblem(name, 1, 1, "", "must be a mapping with `rules:` (and optionally `webhook:`)")])
     for key in doc:
-        if key not in ("rules", "webhook"):
-            bad(doc, key, str(key), "unknown key (expected rules, webhook)")
+        if key not in TOP_KEYS:
+            bad(doc, key, str(key), f"unknown key (expected {', '.join(TOP_KEYS)})")
     webhook = doc.get("webhook")
     if webhook is not None and (not isinstance(webhook, str) or not webhook.startswith(("http://", "https://"))):
         bad(doc, "webhook", "webhook", "must be an http(s) URL")
+    base_url = doc.get("base_url")
+    if base_url is not None and (not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))):
+        bad(doc, "base_url", "base_url", "must be the dashboard's http(s) URL")
+        base_url = None
     theatres = {t["id"] for t in trend.watched_theatres()}
+
+    def destinations(node: Any, where: str) -> tuple[str, ...] | None:
+        urls = node.get("notify")
+        if urls is None:
+            return ()
+        if isinstance(urls, str):
+            urls = [urls]
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            bad(node, "notify", f"{where}.notify", "must be a list of notification URLs")
+            return None
+        ok = True
+        for j, u in enumerate(urls):
+            why = notify.check_url(u)
+            if why:
+                # the message never repeats the URL: it may hold a token
+                bad(node, "notify", f"{where}.notify[{j}]", why)
+                ok = False
+        return tuple(urls) if ok else None
     rules: list[AlertRule] = []
     nodes = doc.get("rules") or []
     if not isinstance(nodes, list):
@@ -153,15 +208,68 @@ def load_rules(path: str | Path) -> AlertConfig:
             bad(node, "cooldown", f"{where}.cooldown", str(e))
             ok = False
             cooldown = 0
+        urls = destinations(node, where)
+        if urls is None:
+            ok = False
         if ok:
-            rules.append(AlertRule(rname.strip(), theatre, series, gran, above, z, min_articles, cooldown))
+            rules.append(AlertRule(rname.strip(), theatre, series, gran, above, z, min_articles, cooldown, urls))
     names = [r.name for r in rules]
     for i, r in enumerate(rules):
         if names.index(r.name) != i:
             bad(nodes[i], "name", f"rules[{i}].name", f"duplicate rule name {r.name!r}")
+    brief = _load_brief(doc, theatres, bad, destinations)
     if problems:
         raise ConfigError(problems, path=name)
-    return AlertConfig(tuple(rules), webhook)
+    return AlertConfig(tuple(rules), webhook, base_url.rstrip("/") if base_url else None, brief)
+
+
+def _load_brief(doc: Any, theatres: set[str], bad, destinations) -> BriefSchedule | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    node = doc.get("brief")
+    if node is None:
+        return None
+    if not isinstance(node, dict):
+        bad(doc, "brief", "brief", "must be a mapping (at, timezone, notify)")
+        return None
+    for key in node:
+        if key not in BRIEF_KEYS:
+            bad(node, key, f"brief.{key}", f"unknown key (expected one of {', '.join(sorted(BRIEF_KEYS))})")
+    ok = True
+    at = str(node.get("at", ""))
+    try:
+        at_t = dtime.fromisoformat(at)
+    except ValueError:
+        bad(node, "at" if "at" in node else None, "brief.at", f"required, a time of day as HH:MM (got {at!r})")
+        ok, at_t = False, dtime()
+    tz = node.get("timezone", "UTC")
+    try:
+        ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        bad(node, "timezone", "brief.timezone", f"unknown time zone {tz!r} (e.g. UTC, Europe/Berlin)")
+        ok = False
+    urls = destinations(node, "brief")
+    if urls is None:
+        ok = False
+    elif not urls:
+        bad(node, None, "brief.notify", "required: where to send the brief")
+        ok = False
+    fmt = node.get("format", "md")
+    if fmt not in ("md", "html"):
+        bad(node, "format", "brief.format", "must be md or html")
+        ok = False
+    try:
+        since_s = parse_interval(node.get("since", "24h"))
+    except (ValueError, TypeError) as e:
+        bad(node, "since", "brief.since", str(e))
+        ok, since_s = False, 0
+    wanted = node.get("theatres") or []
+    if not isinstance(wanted, list) or any(t not in theatres for t in wanted):
+        bad(node, "theatres", "brief.theatres", f"must be a list of {', '.join(sorted(theatres))}")
+        ok = False
+    if not ok:
+        return None
+    return BriefSchedule(at_t, str(tz), urls, fmt, since_s, tuple(wanted))
 
 
 def _triggered(rule: AlertRule, p: trend.TrendPoint) -> str | None:
@@ -189,6 +297,7 @@ def evaluate(store, config: AlertConfig, *, now: datetime) -> list[dict[str, Any
         if not pts:
             continue
         p = pts[-1]
+        prev = getattr(pts[-2], rule.series) if len(pts) > 1 else None
         why = _triggered(rule, p)
         if why is None:
             continue
@@ -198,13 +307,16 @@ def evaluate(store, config: AlertConfig, *, now: datetime) -> list[dict[str, Any
         evidence = trend.explain_point(
             store, theatre=rule.theatre, bucket_start=p.bucket_start, granularity=rule.granularity, limit=5
         )
+        sources = store.story_sources([e["story_id"] for e in evidence if e.get("story_id") is not None])
+        value = getattr(p, rule.series)
         alert = {
             "rule": rule.name,
             "theatre": rule.theatre,
             "series": rule.series,
             "granularity": rule.granularity,
             "bucket_start": p.bucket_start,
-            "value": getattr(p, rule.series),
+            "value": value,
+            "change": None if prev is None or value is None else round(value - prev, 2),
             "zscore": p.zscore,
             "articles": p.articles,
             "fired_at": now,
@@ -216,8 +328,10 @@ def evaluate(store, config: AlertConfig, *, now: datetime) -> list[dict[str, Any
                     "source": e["source"],
                     "score": e["score"],
                     "cluster_size": e["cluster_size"],
+                    # the outlets that ran the story: it counts once, however many they are
+                    "sources": sources.get(e.get("story_id"), [e["source"]]),
                     "signals": [
-                        {k: s[k] for k in ("signal", "kind", "modality", "source", "target", "evidence")}
+                        {k: s.get(k) for k in ("signal", "kind", "modality", "source", "target", "evidence", "sentence")}
                         for s in e["signals"]
                     ],
                 }
@@ -237,37 +351,142 @@ def payload(alert: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def dashboard_link(base_url: str | None, theatre: str, bucket_start: datetime) -> str | None:
+    """The Overview at that point: the theatre, two weeks up to the day, its drill-down open
+    (the query parameters of pipeline.ui.filters.Filters)."""
+    if not base_url:
+        return None
+    day = bucket_start.date()
+    query = {"theatre": theatre, "period": "custom", "from": (day - timedelta(days=13)).isoformat(),
+             "to": day.isoformat(), "drill": f"{theatre}@{day.isoformat()}"}  # fmt: skip
+    return f"{base_url.rstrip('/')}/?{urlencode(query)}"
+
+
+def _signed(x: float | None, nd: int = 1) -> str:
+    return "n/a" if x is None else f"{x:+.{nd}f}"
+
+
+def render(alert: dict[str, Any], *, base_url: str | None = None) -> tuple[str, str]:
+    """(title, Markdown body) of an alert message: short, and every number with its story."""
+    labels = {t["id"]: t["label"] for t in trend.watched_theatres()}
+    label = labels.get(alert["theatre"], alert["theatre"])
+    value = alert.get("value")
+    z = alert.get("zscore")
+    title = f"{'[test] ' if alert.get('test') else ''}{alert['rule']}: {label} {alert['series']} " + (
+        f"{value:.1f}" if value is not None else "n/a"
+    )
+    when = alert["bucket_start"]
+    when = when.strftime("%Y-%m-%d %H:%M UTC") if isinstance(when, datetime) else str(when)
+    lines = [
+        f"**{label}** ({alert['theatre']}), {alert['series']} per {alert['granularity']} from {when}",
+        f"value **{value:.1f}**" if value is not None else "value n/a",
+    ]
+    lines[-1] += f", change {_signed(alert.get('change'))}, z-score {'n/a' if z is None else f'{z:.2f}'}, "
+    lines[-1] += f"{alert['articles']} articles"
+    stories = alert.get("evidence", [])[:MESSAGE_STORIES]
+    if stories:
+        lines.append("")
+        lines.append("Strongest stories:")
+    for i, e in enumerate(stories, 1):
+        outlets = e.get("sources") or [e["source"]]
+        ran = f"{len(outlets)} outlets" if len(outlets) > 1 else outlets[0]
+        head = f"[{e['title']}]({e['url']})" if e.get("url") else e["title"]
+        lines.append(f"{i}. {head} ({ran}, score {e['score']:.0f})")
+        sig = next((s for s in e.get("signals", []) if s.get("sentence") or s.get("evidence")), None)
+        if sig:
+            lines.append(f"   > {(sig.get('sentence') or sig['evidence']).strip()[:300]}")
+    link = dashboard_link(base_url, alert["theatre"], alert["bucket_start"]) if isinstance(
+        alert["bucket_start"], datetime) else None  # fmt: skip
+    if link:
+        lines.append("")
+        lines.append(f"Dashboard: {link}")
+    return title, "\n".join(lines)
+
+
+def send_alert(alert: dict[str, Any], destinations: tuple[str, ...], *, base_url: str | None = None,
+               attempts: int | None = None, backoff_s: float | None = None) -> list[notify.Outcome]:  # fmt: skip
+    """Send one alert to each destination in turn; a failing one never stops the next."""
+    title, body = render(alert, base_url=base_url)
+    out = []
+    for url in destinations:
+        if notify.is_webhook(url):
+            data = payload(alert) | {"title": title, "text": body,
+                                     "dashboard_url": dashboard_link(base_url, alert["theatre"], alert["bucket_start"])}  # fmt: skip
+            out.append(notify.post_webhook(url, data, attempts=attempts or WEBHOOK_ATTEMPTS,
+                                           backoff_s=WEBHOOK_BACKOFF_S if backoff_s is None else backoff_s,
+                                           timeout_s=WEBHOOK_TIMEOUT_S))  # fmt: skip
+        else:
+            out.append(notify.send(url, title=title, body=body, body_format="markdown", attempts=attempts,
+                                   backoff_s=WEBHOOK_BACKOFF_S if backoff_s is None else backoff_s))  # fmt: skip
+    return out
+
+
+def deliver_alert(store, config: AlertConfig, alert: dict[str, Any]) -> list[notify.Outcome]:
+    """Send a stored alert to its rule's destinations and store each outcome; the alert
+    counts as delivered when every destination got it."""
+    rule = config.rule(alert["rule"])
+    dests = config.destinations(rule) if rule else ((config.webhook,) if config.webhook else ())
+    if not dests:
+        return []
+    outcomes = send_alert(alert, dests, base_url=config.base_url)
+    for o in outcomes:
+        store.record_delivery(alert["id"], o.destination, attempts=o.attempts, error=o.error)
+    failed = [o for o in outcomes if not o.ok]
+    if len(outcomes) == 1:
+        error = failed[0].error if failed else None
+    else:
+        error = "; ".join(f"{o.destination}: {o.error}" for o in failed) or None
+    store.mark_alert_delivered(alert["id"], attempts=max(o.attempts for o in outcomes), error=error)
+    return outcomes
+
+
 def deliver(store, url: str, alert: dict[str, Any], *, attempts: int | None = None,
             backoff_s: float | None = None, timeout_s: float | None = None) -> bool:  # fmt: skip
-    """POST one alert as JSON, retrying 5xx, 429 and network errors with exponential back-off."""
-    attempts = attempts or WEBHOOK_ATTEMPTS
-    backoff_s = WEBHOOK_BACKOFF_S if backoff_s is None else backoff_s
-    timeout_s = timeout_s or WEBHOOK_TIMEOUT_S
-    body = json.dumps(payload(alert), ensure_ascii=False, default=str).encode()
-    error = None
-    for attempt in range(1, attempts + 1):
-        try:
-            r = httpx.post(url, content=body, headers={"Content-Type": "application/json"}, timeout=timeout_s,
-                           follow_redirects=False)  # fmt: skip
-            if 200 <= r.status_code < 300:
-                store.mark_alert_delivered(alert["id"], attempts=attempt, error=None)
-                return True
-            error = f"HTTP {r.status_code}"
-            if r.status_code < 500 and r.status_code != 429:
-                break  # the receiver refuses this payload: retrying will not help
-        except httpx.HTTPError as e:
-            error = f"{type(e).__name__}: {e}"
-        if attempt < attempts:
-            time.sleep(backoff_s * 2 ** (attempt - 1))
-    log.warning("alert webhook failed", extra={"url": url, "error": error, "alert": alert["rule"]})
-    store.mark_alert_delivered(alert["id"], attempts=attempts, error=error)
-    return False
+    """POST one stored alert to one webhook and store the outcome (retried with back-off)."""
+    o = notify.post_webhook(url, payload(alert), attempts=attempts or WEBHOOK_ATTEMPTS,
+                            backoff_s=WEBHOOK_BACKOFF_S if backoff_s is None else backoff_s,
+                            timeout_s=timeout_s or WEBHOOK_TIMEOUT_S)  # fmt: skip
+    store.record_delivery(alert["id"], o.destination, attempts=o.attempts, error=o.error)
+    store.mark_alert_delivered(alert["id"], attempts=o.attempts, error=o.error)
+    return o.ok
+
+
+def send_test(store, config: AlertConfig, rule_name: str, *, now: datetime) -> list[notify.Outcome]:
+    """Send a test message to a rule's destinations: its latest point and stories, marked
+    [test], stored nowhere."""
+    from .errors import UsageError
+
+    rule = config.rule(rule_name)
+    if rule is None:
+        known = ", ".join(repr(r.name) for r in config.rules) or "none"
+        raise UsageError(f"--test: no rule named {rule_name!r} (rules: {known})")
+    dests = config.destinations(rule)
+    if not dests:
+        raise UsageError(f"--test: rule {rule_name!r} has no destinations (add `notify:` or `webhook:`)")
+    since = now - timedelta(days=8 if rule.granularity == "day" else 2)
+    pts = [p for p in trend.index_series(store, theatre=rule.theatre, granularity=rule.granularity,
+                                         since=since, until=now) if p.index is not None]  # fmt: skip
+    p = pts[-1] if pts else None
+    bucket = p.bucket_start if p else trend.bucket_start(now, rule.granularity)
+    evidence = trend.explain_point(store, theatre=rule.theatre, bucket_start=bucket,
+                                   granularity=rule.granularity, limit=MESSAGE_STORIES) if p else []  # fmt: skip
+    value = getattr(p, rule.series) if p else None
+    prev = getattr(pts[-2], rule.series) if len(pts) > 1 else None
+    alert = {
+        "test": True, "rule": rule.name, "theatre": rule.theatre, "series": rule.series,
+        "granularity": rule.granularity, "bucket_start": bucket, "value": value,
+        "change": None if prev is None or value is None else round(value - prev, 2),
+        "zscore": p.zscore if p else None, "articles": p.articles if p else 0, "fired_at": now,
+        "message": f"{rule.name}: test message (not an alert)",
+        "evidence": [{"title": e["title"], "url": e["url"], "source": e["source"], "score": e["score"],
+                      "cluster_size": e["cluster_size"], "signals": e["signals"]} for e in evidence],
+    }  # fmt: skip
+    return send_alert(alert, dests, base_url=config.base_url)
 
 
 def check_and_notify(store, config: AlertConfig, *, now: datetime) -> list[dict[str, Any]]:
     fired = evaluate(store, config, now=now)
     for alert in fired:
         log.warning("alert fired", extra={"rule": alert["rule"], "alert": alert["message"]})
-        if config.webhook:
-            deliver(store, config.webhook, alert)
+        deliver_alert(store, config, alert)
     return fired

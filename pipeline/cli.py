@@ -142,13 +142,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("alerts", parents=[common], help="list fired alerts (or --check the rules now)")
+    p = sub.add_parser("alerts", parents=[common],
+                       help="list the rules' destinations and fired alerts (or --check the rules, --test one)")  # fmt: skip
     _add_db(p)
     _add_config(p)
     _add_alerts(p)
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--check", action="store_true", help="evaluate the rules now, store and deliver what fires")
+    p.add_argument("--test", metavar="RULE", default=None, help="send a test message to that rule's destinations")
     p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("brief", parents=[common], help="what moved per theatre, the stories behind it, the data under it")
+    p.add_argument("--since", default="24h", metavar="PERIOD", help="the period (default 24h; e.g. 12h, 2d)")
+    p.add_argument("--theatre", action="append", default=None, metavar="T", help="only this theatre (repeatable)")
+    p.add_argument("--format", dest="fmt", choices=["md", "html"], default=None,
+                   help="default: html for an --out FILE.html, else md")  # fmt: skip
+    p.add_argument("--out", default=None, metavar="FILE", help="write to FILE (default: print)")
+    p.add_argument("--send", nargs="+", default=None, metavar="URL", help="send it to these Apprise URLs too")
+    _add_db(p)
+    p.set_defaults(func=cmd_brief)
 
     p = sub.add_parser("health", parents=[common], help="print each feed's health from the store")
     _add_db(p)
@@ -488,21 +500,39 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from .alerts import check_and_notify
+    from .alerts import check_and_notify, send_test
+    from .notify import mask_url
     from .store import Store, resolve_db_url, utcnow
 
-    if args.check:
+    if args.check or args.test:
         rules = _load_alerts(args)
         if rules is None:
             raise ConfigError(f"no alert rules: {config_path(args).parent / 'alerts.yaml'} does not exist")
+    if args.test:
+        with Store.open(resolve_db_url(args.db), readonly=True) as store:
+            outcomes = send_test(store, rules, args.test, now=utcnow())
+        for o in outcomes:
+            print(f"{'sent  ' if o.ok else 'FAILED'} {o.destination}" + (f"  ({o.error})" if o.error else ""))
+        return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILURE
+    if args.check:
         with Store.open(resolve_db_url(args.db)) as store:
             fired = check_and_notify(store, rules, now=utcnow())
         print(f"{len(fired)} alert(s) fired")
         for a in fired:
             print(f"  {a['message']}")
         return EXIT_OK
+    rules = _load_alerts(args)
+    if rules is not None:
+        # destinations masked: this output ends up in terminals, tickets and chat
+        for r in rules.rules:
+            dests = ", ".join(mask_url(u) for u in rules.destinations(r)) or "stored only"
+            print(f"rule {r.name!r} ({r.theatre} {r.series}) -> {dests}")
+        if rules.brief:
+            b = rules.brief
+            print(f"brief daily at {b.at:%H:%M} {b.timezone} -> {', '.join(mask_url(u) for u in b.notify)}")
     with Store.open(resolve_db_url(args.db), readonly=True) as store:
         rows = store.list_alerts(limit=args.limit)
+        deliveries = {a["id"]: store.alert_deliveries(a["id"]) for a in rows}
     if not rows:
         print("no alerts fired")
     for a in rows:
@@ -510,7 +540,44 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         print(f"{a['fired_at']:%Y-%m-%d %H:%M} UTC  {a['message']}  {state}".rstrip())
         for e in a["evidence"][:3]:
             print(f"    - {e['title'][:100]} ({e['source']}, score {e['score']})")
+        for d in deliveries[a["id"]]:  # destinations as stored: masked
+            outcome = "delivered" if d["delivered_at"] else f"failed after {d['attempts']} attempts: {d['error']}"
+            print(f"    -> {d['destination']}: {outcome}")
     return EXIT_OK
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    from . import brief, notify
+    from .config import parse_interval
+    from .store import Store, resolve_db_url, utcnow
+    from .trend import watched_theatres
+
+    try:
+        since_s = parse_interval(args.since)
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"--since: {e}") from None
+    known = [t["id"] for t in watched_theatres()]
+    for t in args.theatre or ():
+        if t not in known:
+            raise UsageError(f"--theatre: unknown theatre {t!r} (one of {', '.join(known)})")
+    for url in args.send or ():
+        why = None if notify.is_webhook(url) else notify.check_url(url)
+        if why:
+            raise UsageError(f"--send {notify.mask_url(url)}: {why}")
+    fmt = args.fmt or ("html" if args.out and args.out.lower().endswith((".html", ".htm")) else "md")
+    with Store.open(resolve_db_url(args.db), readonly=True) as store:
+        b = brief.build(store, now=utcnow(), since_s=since_s, theatres=tuple(args.theatre or ()))
+    text = brief.render(b, fmt)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote the brief to {args.out} ({fmt})")
+    elif not args.send:
+        sys.stdout.write(text)
+    failed = 0
+    for o in brief.send(b, args.send, fmt) if args.send else ():
+        failed += not o.ok
+        print(f"{'sent  ' if o.ok else 'FAILED'} {o.destination}" + (f"  ({o.error})" if o.error else ""))
+    return EXIT_FAILURE if failed else EXIT_OK
 
 
 def cmd_health(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ from pathlib import Path
 from . import config as config_mod
 from . import trend
 from .alerts import AlertConfig, check_and_notify
+from .brief import run_scheduled
 from .deployment import network_config
 from ._aio import run_sync
 from .errors import ConfigError, FetchError, ParseError
@@ -540,17 +541,25 @@ def _settle_from_thread(loop: asyncio.AbstractEventLoop, done: asyncio.Future, r
         pass
 
 
-def check_alerts(store: Store, alerts: AlertConfig | None, now: datetime) -> None:
-    """Evaluate alert rules after a cycle; a failure here never stops the poller."""
-    if alerts is None or not alerts.rules:
+def check_alerts(store: Store, alerts: AlertConfig | None, now: datetime, worker: str | None = None) -> None:
+    """Evaluate alert rules after a cycle, and send the daily brief when it is due; a
+    failure here never stops the poller."""
+    if alerts is None:
         return
-    try:
-        # several workers: one of them checks (and fires each alert once), the others skip
-        with store.exclusive("alerts") as mine:
-            if mine:
-                check_and_notify(store, alerts, now=now)
-    except Exception:
-        log.exception("alert evaluation failed")
+    if alerts.rules:
+        try:
+            # several workers: one of them checks (and fires each alert once), the others skip
+            with store.exclusive("alerts") as mine:
+                if mine:
+                    check_and_notify(store, alerts, now=now)
+        except Exception:
+            log.exception("alert evaluation failed")
+    if alerts.brief is not None:
+        try:
+            # once per day whoever gets here first: a row claimed in the store (pipeline.brief)
+            run_scheduled(store, alerts, now=now, worker=worker or worker_id())
+        except Exception:
+            log.exception("daily brief failed")
 
 
 def poll_once(
@@ -578,7 +587,7 @@ def poll_once(
 
         stats = run_sync(main)
         stats.skipped = skipped
-        check_alerts(store, alerts, poller.clock())
+        check_alerts(store, alerts, poller.clock(), poller.worker_id)
         return stats
     finally:
         poller.close()
@@ -647,7 +656,7 @@ def poll_forever(
                 if stats.feeds:
                     log.info(stats.summary())
                     await asyncio.get_running_loop().run_in_executor(
-                        poller._writer, check_alerts, store, alerts, poller.clock()
+                        poller._writer, check_alerts, store, alerts, poller.clock(), poller.worker_id
                     )
                     continue
                 await _sleep_until(stop, _seconds_to_next_claim(store, now))
@@ -658,7 +667,7 @@ def poll_forever(
                 log.info(stats.summary())
                 # off the loop: webhook retries must not stall fetch deadlines
                 await asyncio.get_running_loop().run_in_executor(
-                    poller._writer, check_alerts, store, alerts, poller.clock()
+                    poller._writer, check_alerts, store, alerts, poller.clock(), poller.worker_id
                 )
                 continue
             await _sleep_until(stop, _seconds_to_next_due(store, now))

@@ -280,6 +280,33 @@ alerts = Table(
     Index("ix_alerts_rule_fired", "rule", "fired_at"),
 )
 
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    # the destination with its credentials masked (pipeline.notify.mask_url): never a secret
+    Column("destination", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Column("error", Text),  # NULL when delivered; scrubbed of the destination's secrets
+    # an alert's outcomes, read with the alert
+    Index("ix_alert_deliveries_alert", "alert_id"),
+)
+
+schedule_runs = Table(
+    "schedule_runs",
+    metadata,
+    # one row per job and period: the primary key is the claim, so however many workers
+    # or restarts reach a period, one INSERT wins and the job runs once (issue 15)
+    Column("job", String(32), primary_key=True),  # "brief"
+    Column("period", String(32), primary_key=True),  # the local date of the run, e.g. 2026-12-02
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("claimed_by", Text, nullable=False),  # worker id (host:pid:...)
+    Column("finished_at", UTCDateTime),
+    Column("error", Text),  # NULL when every destination got it
+)
+
 audit = Table(
     "audit",
     metadata,

@@ -461,7 +461,7 @@ def test_migration_0007_keeps_existing_rows(db_url):
         conn.commit()
     eng.dispose()
     with Store.open(db_url) as s, s.engine.connect() as conn:
-        assert s.schema_version() == "0008"
+        assert s.schema_version() == "0009"
         assert conn.execute(sa.text("SELECT title_derived FROM articles")).scalar() in (False, 0)
         assert conn.execute(sa.text("SELECT items_duplicate, items_refused FROM fetch_log")).one() == (0, 0)
         assert conn.execute(sa.text("SELECT parse_notes FROM feeds")).scalar() is None
