@@ -120,13 +120,10 @@ def series_for(store: Store, theatre: str, base: str) -> pd.Series:
     if base == "trailing":
         return our_series(store, theatre)
     if base == "fixed":
-        lo, hi = store.published_range() if hasattr(store, "published_range") else (None, None)
-        if lo is None:
-            rows = store.trend_rows("day", [trend.ALL]).get(trend.ALL, [])
-            if not rows:
-                return pd.Series(dtype=float)
-            lo, hi = rows[0]["bucket_start"], rows[-1]["bucket_start"]
-        return our_series(store, theatre, base_period=(lo, hi))
+        rows = store.trend_rows("day", [trend.ALL]).get(trend.ALL, [])
+        if not rows:
+            return pd.Series(dtype=float)
+        return our_series(store, theatre, base_period=(rows[0]["bucket_start"], rows[-1]["bucket_start"]))
     if base == "per-source":
         return per_source_series(store, theatre)
     raise EscalationWatchError(f"unknown base {base!r} ({', '.join(BASES)})")

@@ -21,8 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .evaluate import DatasetError, gpr_baseline, prf
-from .score import article_text, score_text
+from .evaluate import DatasetError, _is_escalation, _strongest, gpr_baseline, prf
+from .score import score_text
 
 __all__ = ["evaluate_news", "format_news_report", "RULES_HOLDOUT_FOLD"]
 
@@ -32,17 +32,9 @@ K = 5
 _COUNTED_MODALITIES = ("action", "threat", "conditional", "hedged")
 
 
-def _main_escalation(scored: Any) -> Any:
-    best = None
-    for g in scored.signals:
-        if g.direction == "escalation" and g.weight > 0 and (best is None or g.weight > best.weight):
-            best = g
-    return best
-
-
 def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
-    from .relevance_train import TrainConfig, fit_gate, grouped_folds, load_labelled, load_weak, relevance_label
-    from .relevance_train import CONFLIBERT_WEIGHT, Item, load_conflibert_train, load_own, own_items, with_titles
+    from .relevance_train import TrainConfig, extra_items, fit_gate, grouped_folds, labelled_items, load_labelled
+    from .relevance_train import with_titles
 
     try:
         import sklearn  # noqa: F401
@@ -53,18 +45,16 @@ def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(str(path))
     rows = load_labelled(path)
-    _LABELLED_PATH[:] = [str(path)]
     if not rows:
         raise DatasetError(f"{path}: no rows")
     cfg = TrainConfig()
     folds = grouped_folds(rows, k)
-    texts = [article_text(r["title"], r["summary"]) for r in rows]
-    weak = (load_weak(path.parent, {r["id"] for r in rows}, cfg.weak_weight) + own_items(load_own("train"))
-            + load_conflibert_train(path.parent, CONFLIBERT_WEIGHT))
+    items = labelled_items(rows)
+    texts = [it.text for it in items]
+    weak = extra_items(path.parent, rows, cfg)
     scored: list[Any] = [None] * len(rows)
     for f in range(k):
-        train = [Item(r["id"], texts[i], relevance_label(r), 1.0, r) for i, r in enumerate(rows) if folds[i] != f]
-        gate = fit_gate(with_titles(train + weak), cfg)
+        gate = fit_gate(with_titles([it for i, it in enumerate(items) if folds[i] != f] + weak), cfg)
         for i in range(len(rows)):
             if folds[i] == f:
                 scored[i] = score_text(texts[i], gate=gate)
@@ -72,14 +62,11 @@ def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
     gold = [r["esc"].strip().lower() == "true" for r in rows]
     gold_de = [r.get("deesc", "").strip().lower() == "true" for r in rows]
 
-    def esc(s: Any) -> bool:
-        return any(g.direction == "escalation" and g.weight > 0 for g in s.signals)
-
     def deesc(s: Any) -> bool:
         return any(g.direction == "de-escalation" and g.weight != 0 for g in s.signals)
 
-    ours = [esc(s) for s in scored]
-    rules = [esc(s) for s in rules_only]
+    ours = [_is_escalation(s.signals) for s in scored]
+    rules = [_is_escalation(s.signals) for s in rules_only]
     base = [gpr_baseline(t) for t in texts]
 
     def block(idx: list[int]) -> dict[str, Any]:
@@ -88,7 +75,7 @@ def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
         mod_rows = [i for i in idx if gold[i] and rows[i].get("modality") in _COUNTED_MODALITIES]
         mod_ok = mod_found = 0
         for i in mod_rows:
-            m = _main_escalation(scored[i])
+            m = _strongest(scored[i].signals, "escalation")
             mod_found += m is not None
             mod_ok += m is not None and m.modality == rows[i]["modality"]
         th_rows = [i for i in idx if gold[i]]
@@ -113,7 +100,7 @@ def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
             "theatre_accuracy": round(th_ok / len(th_rows), 4) if th_rows else None,
         }
 
-    own = _own_block(cfg)
+    own = _own_block(cfg, items + weak)
     everything = list(range(len(rows)))
     holdout = [i for i in everything if folds[i] == RULES_HOLDOUT_FOLD]
     confident = [i for i in everything if rows[i].get("confidence", "high") == "high"]
@@ -131,35 +118,23 @@ def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
     }
 
 
-def _own_block(cfg: Any) -> dict[str, Any] | None:
+def _own_block(cfg: Any, items: list[Any]) -> dict[str, Any] | None:
     """Our own held-out sentences (every third row of scripts/data/own_sentences.csv),
-    scored with a gate trained on everything else (news_tuning, weak data, our
-    train part): escalation, category, modality and theatre."""
-    from pathlib import Path as _P
-
-    from .relevance_train import (CONFLIBERT_WEIGHT, Item, load_conflibert_train, load_labelled, load_own, load_weak,
-                                  own_items, relevance_label, with_titles)
+    scored with a gate trained on ``items`` (everything else: news_tuning, weak data,
+    our train part): escalation, category, modality and theatre."""
+    from .relevance_train import fit_gate, load_own, with_titles
 
     test = load_own("test")
     if not test:
         return None
-    labelled_path = _P(_LABELLED_PATH[0]) if _LABELLED_PATH else None
-    items = own_items(load_own("train"))
-    if labelled_path is not None:
-        rows = load_labelled(labelled_path)
-        items += [Item(r["id"], article_text(r["title"], r["summary"]), relevance_label(r), 1.0, r) for r in rows]
-        items += load_weak(labelled_path.parent, {r["id"] for r in rows}, cfg.weak_weight)
-        items += load_conflibert_train(labelled_path.parent, CONFLIBERT_WEIGHT)
-    from .relevance_train import fit_gate
-
     gate = fit_gate(with_titles(items), cfg)
     scored = [score_text(r["text"], gate=gate) for r in test]
     gold = [r["esc"] == "1" for r in test]
-    pred = [any(g.direction == "escalation" and g.weight > 0 for g in s.signals) for s in scored]
+    pred = [_is_escalation(s.signals) for s in scored]
     esc_rows = [i for i, r in enumerate(test) if r["esc"] == "1"]
     mod_ok = cat_ok = th_ok = found = 0
     for i in esc_rows:
-        m = _main_escalation(scored[i])
+        m = _strongest(scored[i].signals, "escalation")
         found += m is not None
         mod_ok += m is not None and m.modality == test[i]["modality"]
         cat_ok += any(g.signal == test[i]["category"] and g.weight > 0 for g in scored[i].signals)
@@ -170,8 +145,6 @@ def _own_block(cfg: Any) -> dict[str, Any] | None:
             "category_recall": round(cat_ok / n, 4), "theatre_accuracy": round(th_ok / n, 4),
             "baseline": prf(gold, [gpr_baseline(r["text"]) for r in test]).as_dict()}
 
-
-_LABELLED_PATH: list[str] = []
 
 
 def _line(name: str, d: dict[str, Any]) -> str:

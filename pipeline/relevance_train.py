@@ -162,6 +162,19 @@ def load_conflibert_train(news_tuning_dir: str | Path, weight: float) -> list[It
     return [Item("cb-" + r["id"], r["text"], 1, weight) for r in _read(path)]
 
 
+def labelled_items(rows: Sequence[dict[str, str]]) -> list[Item]:
+    """The labelled news items as the gate's training items (target: geopolitical)."""
+    return [Item(r["id"], article_text(r), relevance_label(r), 1.0, r) for r in rows]
+
+
+def extra_items(news_tuning_dir: str | Path, rows: Sequence[dict[str, str]], cfg: TrainConfig) -> list[Item]:
+    """Everything else the gate learns from: the section-labelled weak items (those not
+    in ``rows``), our own train sentences and ConfliBERT train (at CONFLIBERT_WEIGHT).
+    One list for the shipped gate, every fold gate and the own-sentence check."""
+    return (load_weak(news_tuning_dir, {r["id"] for r in rows}, cfg.weak_weight) + own_items(load_own("train"))
+            + load_conflibert_train(news_tuning_dir, CONFLIBERT_WEIGHT))
+
+
 def grouped_folds(rows: Sequence[dict[str, str]], k: int = 5) -> list[int]:
     """A fold per row; near-duplicates share one (see the module docstring)."""
     n = len(rows)

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.evaluate_news import evaluate_news, format_news_report  # noqa: E402
 from pipeline.relevance import RELEVANCE_PATH, save_gate  # noqa: E402
 from pipeline.relevance_train import (  # noqa: E402
-    CONFLIBERT_WEIGHT, Item, TrainConfig, article_text, load_conflibert_train, load_own, own_items, file_sha256, fit_gate, load_labelled, load_weak, relevance_label, with_titles,
+    TrainConfig, extra_items, file_sha256, fit_gate, labelled_items, load_labelled, with_titles,
 )
 
 
@@ -39,9 +39,8 @@ def main() -> int:
         cv = evaluate_news(labelled)
         print(format_news_report(cv))
     rows = load_labelled(labelled)
-    weak = (load_weak(labelled.parent, {r["id"] for r in rows}, cfg.weak_weight) + own_items(load_own("train"))
-            + load_conflibert_train(labelled.parent, CONFLIBERT_WEIGHT))
-    items = with_titles([Item(r["id"], article_text(r), relevance_label(r), 1.0, r) for r in rows] + weak)
+    weak = extra_items(labelled.parent, rows, cfg)
+    items = with_titles(labelled_items(rows) + weak)
     meta = {
         "trained_on": {"labelled.csv": file_sha256(labelled), "weak_items": len(weak), "labelled_items": len(rows)},
         "target": "news_tuning theatre != none; weak: ag_news World / HuffPost WORLD NEWS vs other sections",
