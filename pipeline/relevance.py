@@ -113,10 +113,6 @@ class Gate:
             z += get(f, 0.0)
         return z
 
-    def probability(self, text: str, extra: Sequence[str] = ()) -> float:
-        z = self.logit(text, extra)
-        return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
-
     def decide(self, text: str, extra: Sequence[str], norm: str | None = None) -> Judgement:
         """The decision alone (no explaining features): the scorer's hot path."""
         z = self.logit(text, extra, norm)
@@ -132,24 +128,21 @@ class Gate:
             from .signals import load_lexicon
 
             extra = lexicon_features(load_lexicon().scan(text))
+        decision = self.decide(text, extra)
+        if not explain:
+            return decision
+        # each feature's share of the logit, to name the ones that weighed most
         feats = features(text)
         get = self.weights.get
         scale = 1.0 / math.sqrt(len(feats)) if feats else 0.0
         contrib: dict[str, float] = {}
-        for f in feats:
+        for f, share in [(f, scale) for f in feats] + [(f, 1.0) for f in extra]:
             w = get(f)
             if w is not None:
-                contrib[f] = contrib.get(f, 0.0) + w * scale
-        for f in extra:
-            w = get(f)
-            if w is not None:
-                contrib[f] = contrib.get(f, 0.0) + w
-        z = self.bias + sum(contrib.values())
-        p = 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
-        relevant = p >= self.threshold
-        sign = 1.0 if relevant else -1.0
+                contrib[f] = contrib.get(f, 0.0) + w * share
+        sign = 1.0 if decision.relevant else -1.0
         top = sorted((f for f in contrib if sign * contrib[f] > 0), key=lambda f: -sign * contrib[f])[:explain]
-        return Judgement(round(p, 4), relevant, tuple(top))
+        return Judgement(decision.probability, decision.relevant, tuple(top))
 
 
 
