@@ -647,23 +647,20 @@ def compile_lexicon(
                     key, prefix = _key(lit)
                     # entry: (TRIGGER, key length, prefix, pattern id, part index)
                     _add(auto, key, (TRIGGER, len(key), prefix, pid, part_idx))
-    for cue_type, cue_list in tax["cues"].items():
+    # modality cues, and context phrases as cues of type "context" flagged with their name
+    cue_lists = [(t, None, lst) for t, lst in tax["cues"].items()]
+    cue_lists += [("context", name, lst) for name, lst in tax["contexts"].items()]
+    for cue_type, name, cue_list in cue_lists:
         for src in cue_list:
             for lits in pattern_parts(src):
                 for lit in lits:
                     key, prefix = _key(lit)
-                    flag = None
+                    flag = name
                     if cue_type == "hedged" and lit == "may":
                         flag = "lower"  # "May" is the month
                     elif cue_type == "conditional" and lit == "should":
                         flag = "clause_start"
                     _add(auto, key, (CUE, len(key), prefix, cue_type, flag))
-    for name, phrases in tax["contexts"].items():
-        for src in phrases:
-            for lits in pattern_parts(src):
-                for lit in lits:
-                    key, prefix = _key(lit)
-                    _add(auto, key, (CUE, len(key), prefix, "context", name))
     for word in _CLAUSE_CUES:  # clause boundaries for pipeline.score
         _add(auto, " " + word + " ", (CUE, len(word) + 2, False, "clause", None))
     exact = gaz["exact_case"]
