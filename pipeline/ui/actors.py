@@ -152,11 +152,7 @@ def world_map(pairs: pd.DataFrame) -> None:
 
 
 def _picked_code(event: Any) -> str | None:
-    try:
-        points = event.selection.points
-    except AttributeError:
-        return None
-    for p in points or ():
+    for p in state.clicked_points(event):
         cd = p.get("customdata")
         if isinstance(cd, list | tuple) and cd:
             return str(cd[0])
@@ -246,11 +242,7 @@ def matrix(pairs: pd.DataFrame) -> None:
 
 
 def _picked_cell(event: Any) -> tuple[str, str, str] | None:
-    try:
-        points = event.selection.points
-    except AttributeError:
-        return None
-    for p in points or ():
+    for p in state.clicked_points(event):
         cd = p.get("customdata")
         if isinstance(cd, list | tuple) and len(cd) >= 3:
             return str(cd[0]), str(cd[1]), str(cd[2])

@@ -476,11 +476,7 @@ def trend_chart(url: str, ver, theatre: str | None, gran: str, since, until, lab
 
 
 def _picked(event: Any) -> tuple[str, str] | None:
-    try:
-        points = event.selection.points
-    except AttributeError:
-        return None
-    for p in points or ():
+    for p in state.clicked_points(event):
         cd = p.get("customdata")
         if isinstance(cd, list | tuple) and len(cd) >= 2 and cd[0] and cd[1]:
             return str(cd[0]), str(cd[1])

@@ -55,3 +55,12 @@ def from_widget(field: str, convert=None) -> None:
     """on_change callback: copy the widget's value into the filters."""
     value = st.session_state.get(widget_key(field))
     update(**{field: convert(value) if convert else value})
+
+
+def clicked_points(event: Any) -> list[dict[str, Any]]:
+    """The points a chart's selection event holds (``st.plotly_chart(on_select="rerun")``);
+    [] when the chart returned no selection."""
+    try:
+        return list(event.selection.points or ())
+    except AttributeError:
+        return []
