@@ -1,9 +1,10 @@
 """Articles per second of the scorer on title+summary texts, on one core.
 
-    python benchmarks/score.py [--n 20000] [--headlines PATH] [--json]
+    python benchmarks/score.py [--n 20000] [--language en|ru|uk] [--headlines PATH] [--json]
 
 Texts are synthesised from templates (about half geopolitical, half ordinary
-news, like a mixed feed), or, with --headlines, read from a CSV with a ``title``
+news, like a mixed feed; --language ru or uk: our own Russian or Ukrainian
+templates, lemmatised word by word), or, with --headlines, read from a CSV with a ``title``
 column (e.g. ../shared/data/headlines/headlines.csv; only used as load, never to
 pick keywords). Prints the full scorer (automaton, modality, actors, evidence,
 theatre) next to a plain ``re`` baseline in the same run: one compiled regex per
@@ -72,9 +73,82 @@ NEUTRAL_SUMMARIES = [
 ]
 
 
-def synthesise(n: int, seed: int = 7) -> list[tuple[str, str]]:
+# our own Russian and Ukrainian items: (events, summaries, neutral titles, neutral summaries)
+CYRILLIC = {
+    "ru": (
+        ["Россия стянула к границе с Украиной новые батальонные группы",
+         "Вашингтон пригрозил Москве жесткими санкциями в случае вторжения",
+         "ВСУ обстреляли Донецк из реактивных систем залпового огня",
+         "Делегации России и Украины провели переговоры в Стамбуле",
+         "Польша выслала российских дипломатов",
+         "Кремль опроверг сообщения о подготовке наступления",
+         "Путин перевел силы ядерного сдерживания в особый режим",
+         "Стороны договорились о режиме прекращения огня",
+         "ЕС ввел новый пакет санкций против российских банков",
+         "Минобороны объявило об отводе войск в пункты постоянной дислокации",
+         "МИД России осудил поставки американских ракет Киеву",
+         "Хакеры атаковали сайты украинского правительства",
+         "Возможно, армия готовит новое наступление, считают аналитики",
+         "НАТО не планирует размещать войска на Украине"],
+        ["Об этом сообщили в министерстве обороны, уточнив, что ситуация остается напряженной.",
+         "Заявление прозвучало после телефонного разговора лидеров двух стран во вторник вечером.",
+         "Спутниковые снимки показали новую технику, а дипломаты встретились в Брюсселе.",
+         "В ведомстве не стали комментировать сообщения, которые невозможно проверить.",
+         "Рынки отреагировали падением, нефть подорожала до 90 долларов за баррель."],
+        ["Зенит обыграл Спартак в дерби и вышел в лидеры", "Центробанк сохранил ключевую ставку",
+         "В продажу поступит новый смартфон", "Жара сохранится до конца недели",
+         "Кинофестиваль объявил программу", "Компания отчиталась о рекордной прибыли",
+         "Горсовет утвердил бюджет новой библиотеки", "Ученые открыли новый вид лягушек",
+         "Авиакомпания открывает рейсы в Сочи", "Музей открылся после реставрации"],
+        ["Решение приветствовали жители, которые добивались его годами, сказал мэр в понедельник.",
+         "Аналитики ожидают, что спрос останется высоким до конца сезона.",
+         "Организаторы сообщили, что билеты раскупили за несколько часов.",
+         "Результаты исследования опубликованы в журнале в среду."],
+    ),
+    "uk": (
+        ["Росія стягує до кордону з Україною нові батальйонні групи",
+         "Вашингтон пригрозив Москві жорсткими санкціями у разі вторгнення",
+         "Окупанти обстріляли Херсон з артилерії",
+         "Делегації України та Росії провели переговори в Стамбулі",
+         "Польща вислала російських дипломатів",
+         "У Кремлі спростували повідомлення про підготовку наступу",
+         "Путін перевів сили ядерного стримування в особливий режим",
+         "Сторони домовилися про режим припинення вогню",
+         "ЄС запровадив новий пакет санкцій проти російських банків",
+         "Росія оголосила про відведення військ від кордону",
+         "МЗС України засудило ракетний удар по Одесі",
+         "Хакери атакували сайти українського уряду",
+         "Ймовірно, окупанти готують новий наступ, вважають аналітики",
+         "НАТО не планує розміщувати війська в Україні"],
+        ["Про це повідомили в Міністерстві оборони, уточнивши, що ситуація залишається напруженою.",
+         "Заява пролунала після телефонної розмови лідерів двох країн у вівторок увечері.",
+         "Супутникові знімки показали нову техніку, а дипломати зустрілися в Брюсселі.",
+         "У відомстві не коментували повідомлення, які неможливо перевірити.",
+         "Ринки відреагували падінням, нафта подорожчала до 90 доларів за барель."],
+        ["Динамо обіграло Шахтар і вийшло в лідери", "Нацбанк зберіг облікову ставку",
+         "У продаж надійде новий смартфон", "Спека триматиметься до кінця тижня",
+         "Кінофестиваль оголосив програму", "Компанія звітувала про рекордний прибуток",
+         "Міськрада затвердила бюджет нової бібліотеки", "Науковці відкрили новий вид жаб",
+         "Авіакомпанія відкриває рейси до Варшави", "Музей відкрився після реставрації"],
+        ["Рішення привітали мешканці, які домагалися його роками, сказав мер у понеділок.",
+         "Аналітики очікують, що попит залишиться високим до кінця сезону.",
+         "Організатори повідомили, що квитки розкупили за кілька годин.",
+         "Результати дослідження опубліковані в журналі в середу."],
+    ),
+}
+
+
+def synthesise(n: int, seed: int = 7, language: str = "en") -> list[tuple[str, str]]:
     rnd = random.Random(seed)
     out = []
+    if language != "en":
+        events, summaries, neutral, neutral_summaries = CYRILLIC[language]
+        for _ in range(n):
+            if rnd.random() < 0.5:
+                out.append((rnd.choice(events), rnd.choice(summaries)))
+            else:
+                out.append((rnd.choice(neutral), rnd.choice(neutral_summaries)))
+        return out
     for _ in range(n):
         if rnd.random() < 0.5:
             a, b = rnd.sample(ACTORS, 2)
@@ -94,9 +168,10 @@ def read_headlines(path: Path, n: int) -> list[tuple[str, str]]:
     return [(titles[i % len(titles)], "") for i in range(n)]
 
 
-def re_baseline_regexes() -> list[re.Pattern[str]]:
-    """One regex per category from the same taxonomy patterns (gaps as up to N words)."""
-    lex = load_lexicon()
+def re_baseline_regexes(language: str | None = None) -> list[re.Pattern[str]]:
+    """One regex per category from the same taxonomy patterns (gaps as up to N words);
+    for Russian and Ukrainian the patterns as written (a regex has no lemmas)."""
+    lex = load_lexicon(language)
     gap = r"(?:\W+\w+){0,%d}\W+" % lex.max_gap_words
     out = []
     for cat in lex.categories.values():
@@ -111,19 +186,21 @@ def re_baseline_regexes() -> list[re.Pattern[str]]:
     return out
 
 
-def bench(texts: list[tuple[str, str]], min_s: float = 0.0) -> dict[str, float]:
-    score_article("warm", "up")
+def bench(texts: list[tuple[str, str]], min_s: float = 0.0, language: str | None = None) -> dict[str, float]:
+    """``language``: passed to the scorer as the article's stored language (None: detected
+    per article, as the CLI does for a bare text)."""
+    score_article("warm", "up", language=language)
     joined = [article_text(t, s) for t, s in texts]
     rounds = 0
     t0 = time.process_time()
     while True:
         for t, s in texts:
-            score_article(t, s)
+            score_article(t, s, language)
         rounds += 1
         if time.process_time() - t0 >= min_s:
             break
     ours_s = time.process_time() - t0
-    regexes = re_baseline_regexes()
+    regexes = re_baseline_regexes(language)
     sample = joined[: max(1, len(joined) // 10)]  # the re loop is slow; time a tenth
     t0 = time.process_time()
     for text in sample:
@@ -144,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=20000, help="number of articles (default 20000)")
     ap.add_argument("--headlines", type=Path, help="CSV with a title column to use instead of synthetic texts")
     ap.add_argument("--min-seconds", type=float, default=1.0, help="repeat the scorer for at least this long")
+    ap.add_argument("--language", choices=("en", "ru", "uk"), default="en",
+                    help="synthetic texts in this language, scored with its lexicon (default en)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.n < 1:
@@ -151,12 +230,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.headlines is not None and not args.headlines.is_file():
         print(f"score.py: error: no such file: {args.headlines}", file=sys.stderr)
         return 2
-    texts = read_headlines(args.headlines, args.n) if args.headlines else synthesise(args.n)
-    r = bench(texts, args.min_seconds)
+    texts = read_headlines(args.headlines, args.n) if args.headlines else synthesise(args.n, language=args.language)
+    r = bench(texts, args.min_seconds, language=args.language)
+    r["language"] = args.language
     if args.json:
         print(json.dumps(r))
         return 0
-    src = f"titles from {args.headlines}" if args.headlines else "synthetic title+summary texts"
+    src = f"titles from {args.headlines}" if args.headlines else (
+        "synthetic title+summary texts" if args.language == "en" else f"synthetic {args.language} title+summary texts")
     print(f"{r['texts']} {src}, avg {r['avg_chars']:.0f} chars, one core")
     print(f"escalation-watch score_article (automaton, modality, actors, evidence): "
           f"{r['ours_articles_per_s']:,.0f} articles/s")

@@ -24,15 +24,19 @@ def register(subparsers: Any) -> None:
     p.add_argument("text", nargs="?", help="the text to score")
     p.add_argument("--batch", metavar="FILE", help="score one text per line of FILE ('-' for stdin)")
     p.add_argument("--json", action="store_true", help="print JSON (one object per line with --batch)")
+    p.add_argument("--language", metavar="CODE",
+                   help="the text's language (en, ru, uk); default: detected from the text")
     p.set_defaults(func=score_text_handler)
 
     e = subparsers.add_parser(
         "evaluate",
         help="precision/recall/F1 of the scorer next to a GPR-style keyword baseline",
         description="Evaluate on a labelled dataset: plover (plover_sentences.csv), conflibert "
-        "(ConfliBERT cameo_class csv, e.g. test.csv) or csv (columns text,label; 1 = escalation).",
+        "(ConfliBERT cameo_class csv, e.g. test.csv), csv (columns text,label; 1 = escalation), news "
+        "(../shared/data/news_tuning) or languages (Russian and Ukrainian sentences, e.g. "
+        "scripts/data/lang_heldout.csv).",
     )
-    e.add_argument("--dataset", required=True, choices=("plover", "conflibert", "csv", "news"))
+    e.add_argument("--dataset", required=True, choices=("plover", "conflibert", "csv", "news", "languages"))
     e.add_argument("path", help="CSV file of the dataset")
     e.add_argument("--json", action="store_true", help="print the report as JSON")
     e.add_argument("--systems", default="rules", metavar="LIST",
@@ -47,8 +51,14 @@ def _usage_error(message: str) -> int:
 
 
 def _summary(text: str, scored: Any) -> str:
-    lines = [f"score {scored.score:.1f}  theatre {scored.theatre}  ({len(scored.signals)} signals)"]
-    if scored.signals:
+    from .language import SCORED_LANGUAGES
+
+    if scored.language not in SCORED_LANGUAGES:
+        return (f"not scored: language {scored.language!r} has no lexicon "
+                f"(scored: {', '.join(SCORED_LANGUAGES)}); it counts in no theatre's share")
+    lines = [f"score {scored.score:.1f}  theatre {scored.theatre}  language {scored.language}  "
+             f"({len(scored.signals)} signals)"]
+    if scored.signals and scored.language == "en":
         from .relevance import load_gate
 
         lines.append(f"  relevance: {load_gate().judge(text).explain()}")
@@ -67,12 +77,19 @@ def score_text_handler(args: argparse.Namespace, stdout: TextIO | None = None) -
     from .score import score_text, scored_to_dict
 
     out = stdout or sys.stdout
+    language = getattr(args, "language", None)
+    if language is not None:
+        from .language import SCORED_LANGUAGES, primary_code
+
+        language = primary_code(language)
+        if language not in SCORED_LANGUAGES:
+            return _usage_error(f"score-text: --language must be one of {', '.join(SCORED_LANGUAGES)}")
     if args.batch is not None and args.text is not None:
         return _usage_error("score-text: give TEXT or --batch FILE, not both")
     if args.batch is None:
         if args.text is None:
             return _usage_error("score-text: missing TEXT (or --batch FILE)")
-        scored = score_text(args.text)
+        scored = score_text(args.text, language=language)
         if args.json:
             out.write(json.dumps(scored_to_dict(scored), ensure_ascii=False) + "\n")
         else:
@@ -92,7 +109,7 @@ def score_text_handler(args: argparse.Namespace, stdout: TextIO | None = None) -
         write = out.write
         for line in stream:
             text = line.rstrip("\r\n")
-            scored = score_text(text)
+            scored = score_text(text, language=language)
             if args.json:
                 write(dumps(scored_to_dict(scored), ensure_ascii=False) + "\n")
             else:

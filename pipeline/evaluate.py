@@ -404,8 +404,12 @@ def evaluate(dataset: str, path: str | Path, systems: Sequence[str] = ("rules",)
         from .evaluate_news import evaluate_news
 
         report = evaluate_news(path)
+    elif dataset == "languages":
+        from .evaluate_languages import evaluate_languages
+
+        report = evaluate_languages(path)
     else:
-        raise DatasetError(f"unknown dataset {dataset!r} (plover, conflibert, csv, news)")
+        raise DatasetError(f"unknown dataset {dataset!r} (plover, conflibert, csv, news, languages)")
     if models:
         report["model"] = _model_info(models)
     report["taxonomy_version"] = load_lexicon().taxonomy_version
@@ -442,6 +446,10 @@ def format_report(r: dict[str, Any]) -> str:
         from .evaluate_news import format_news_report
 
         return format_news_report(r)
+    if r["dataset"] == "languages":
+        from .evaluate_languages import format_languages_report
+
+        return format_languages_report(r)
     lines = [f"dataset {r['dataset']}: {r['path']} ({r['rows']} rows, taxonomy {r.get('taxonomy_version', '?')})"]
     if r["dataset"] == "plover":
         lines += _binary("escalation: THREATEN/MOBILIZE/SANCTION/COERCE/ASSAULT/FIGHT vs cooperative types",

@@ -33,7 +33,7 @@ from typing import Any, Sequence
 from .errors import ConfigError
 from .signals import DATA_DIR, normalise
 
-__all__ = ["RELEVANCE_PATH", "Gate", "Judgement", "features", "lexicon_features", "load_gate"]
+__all__ = ["RELEVANCE_PATH", "RULE_GATE", "Gate", "Judgement", "RuleGate", "features", "lexicon_features", "load_gate"]
 
 RELEVANCE_PATH = DATA_DIR / "relevance.npz"
 
@@ -81,11 +81,42 @@ class Judgement:
     relevant: bool
     #: the features that pushed hardest towards the answer, strongest first
     because: tuple[str, ...] = ()
+    #: decided by a rule (:class:`RuleGate`), not by the learned weights
+    by_rule: bool = False
 
     def explain(self) -> str:
         words = ", ".join(repr(w) for w in self.because)
         verdict = "geopolitical" if self.relevant else "not geopolitical"
+        if self.by_rule:
+            return f"{verdict} by rule ({words or 'no state, armed force or political context named'})"
         return f"{verdict} (p={self.probability:.2f}{'; ' + words if words else ''})"
+
+
+@dataclass(frozen=True)
+class RuleGate:
+    """The gate for languages the learned one never read (Russian, Ukrainian): a text is
+    geopolitical when it names a state, alliance or armed group from the gazetteer, or
+    has a military or political context phrase (GPR's rule: a threat or act word
+    counts only beside a topic word). Same interface as :class:`Gate`."""
+
+    #: a named state, alliance or armed group is enough
+    actor: str = "@actor"
+    #: a topic phrase is enough when no off-topic context stands beside it ("наступление
+    #: на рынок смартфонов" is a company's, "атака" in a match report a striker's)
+    topics: frozenset[str] = frozenset({"@ctx:military", "@ctx:political"})
+    off_topics: frozenset[str] = frozenset({"@ctx:sport", "@ctx:business", "@ctx:crime", "@ctx:accident"})
+
+    def decide(self, text: str, extra: Sequence[str], norm: str | None = None) -> Judgement:
+        if self.actor in extra:
+            return Judgement(1.0, True, (self.actor,), by_rule=True)
+        topics = tuple(f for f in extra if f in self.topics)
+        off = tuple(f for f in extra if f in self.off_topics)
+        if topics and not off:
+            return Judgement(1.0, True, topics, by_rule=True)
+        return Judgement(0.0, False, off, by_rule=True)
+
+
+RULE_GATE = RuleGate()
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ import re
 from bisect import bisect_right
 from typing import Any
 
-from .relevance import lexicon_features, load_gate
+from .language import SCORED_LANGUAGES, detect_language
+from .relevance import RULE_GATE, lexicon_features, load_gate
 from .signals import Lexicon, load_lexicon
 from .types import Evidence, ScoredArticle, Signal
 
@@ -76,13 +77,13 @@ def article_text(title: str, summary: str) -> str:
     return title + sep + summary
 
 
-def score_article(title: str, summary: str) -> ScoredArticle:
-    """Score an article's title and summary as one text (see :func:`article_text`)."""
-    return score_text(article_text(title, summary))
+def score_article(title: str, summary: str, language: str | None = None) -> ScoredArticle:
+    """Score an article's title and summary as one text (see :func:`article_text`);
+    ``language`` as :func:`score_text`."""
+    return score_text(article_text(title, summary), language=language)
 
 
-_CLOSERS = "\"')]\u201d\u2019"
-_CLAUSE_WORDS = frozenset("and as after before when amid which who since because despite".split())
+_CLOSERS = "\"')]\u201d\u2019\u00bb"
 
 
 def _sentences(text: str) -> list[int]:
@@ -127,7 +128,8 @@ def _abbreviation(text: str, dot: int) -> bool:
     return word.lower() in _ABBREV
 
 
-def _clauses(text: str, sent_starts: list[int], clause_cues: list[int]) -> list[int]:
+def _clauses(text: str, sent_starts: list[int], clause_cues: list[int],
+             comma_words: frozenset[str]) -> list[int]:
     """Clause starts: sentence starts, ': ', ' - ', dashes, ', and/which/...',
     and the clause words found by the automaton (but, while, although...)."""
     bounds = list(sent_starts)
@@ -145,7 +147,7 @@ def _clauses(text: str, sent_starts: list[int], clause_cues: list[int]) -> list[
     while i != -1:
         nxt = text[i + 1 : i + 12].split(" ", 2)
         word = nxt[1] if len(nxt) > 1 and not nxt[0] else (nxt[0] if nxt else "")
-        if word.lower() in _CLAUSE_WORDS:
+        if word.lower() in comma_words:
             bounds.append(i)
         i = text.find(",", i + 1)
     bounds.sort()
@@ -157,23 +159,20 @@ _AGENDA_WINDOW_WORDS = 10
 _PURPOSE = re.compile(r"(?i)(to|will|would) ")
 _HEDGE_BEFORE_WORDS = 8
 _HEDGE_AFTER_WORDS = 4
-#: negations that refuse nothing by themselves: with a one-word trigger ("no deal yet",
-#: "not a done deal") a negated de-escalation is only negated, not a refusal
-_BARE_NEGATIONS = frozenset({"not", "no", "never", "without", "nor", "neither"})
-_ANY_WOULD = (" would ", " will ", " could ", " would,", " will,")
 
 
-def _any_would(text: str, start: int, end: int, c_lo: int, c_hi: int) -> bool:
+def _any_would(lex: Lexicon, text: str, start: int, end: int, c_lo: int, c_hi: int) -> bool:
     """ "Any invasion would ...", "any Russian incursion will ...": a hypothesis.
 
-    "any" one or two words before the trigger, and would/will/could after it in
-    the clause. Plain string checks: this runs for every hit.
+    "any" (the lexicon's ``any_words``) one or two words before the trigger, and
+    would/will/could (``hypothesis_words``) after it in the clause. Plain string
+    checks: this runs for every hit.
     """
     before = text[max(c_lo, start - 24) : start].lower().split()
-    if not before or "any" not in before[-3:]:
+    if not before or not lex.any_words.intersection(before[-3:]):
         return False
     after = text[end:c_hi].lower()
-    return any(w in after for w in _ANY_WOULD)
+    return any(w in after for w in lex.hypothesis_words)
 
 
 def _words_between(text: str, a: int, b: int) -> int:
@@ -186,22 +185,40 @@ def _no_signal(lex: Lexicon, text: str, sc: Any, gate: Any) -> ScoredArticle:
     """An article without signals: its theatre, or "none" when nothing geopolitical is in it."""
     actors = _dedupe_actors(sc.actors)
     if not actors or (gate is not None and not gate.decide(text, lexicon_features(sc), sc.norm or None).relevant):
-        return ScoredArticle(0.0, NO_THEATRE, (), lex.taxonomy_version)
-    return ScoredArticle(0.0, _theatre(lex, actors, ()), (), lex.taxonomy_version)
+        return ScoredArticle(0.0, NO_THEATRE, (), lex.taxonomy_version, lex.language)
+    return ScoredArticle(0.0, _theatre(lex, actors, ()), (), lex.taxonomy_version, lex.language)
 
 
-def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> ScoredArticle:
+def _lexicon_and_gate(text: str, lexicon: Lexicon | None, gate: Any, language: str | None) -> tuple[Any, Any, str]:
+    """The lexicon and relevance gate for ``text``; lexicon None: the text's language is unreadable."""
+    if lexicon is None:
+        if language is None:
+            language = "en" if text.isascii() else detect_language(text)
+        if language not in SCORED_LANGUAGES:
+            return None, None, language
+        lexicon = load_lexicon(language)
+    if gate is False:
+        return lexicon, None, lexicon.language
+    if gate is None:
+        # the learned gate read English only; other languages get the rule gate
+        gate = load_gate() if lexicon.language == "en" else RULE_GATE
+    return lexicon, gate, lexicon.language
+
+
+def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None,
+               language: str | None = None) -> ScoredArticle:
     """Score one text. Spans in the result index ``text``.
 
     ``gate``: the relevance gate (:mod:`pipeline.relevance`); None is the shipped
     one, ``False`` none at all (the rules alone, for comparisons and tests).
+    ``language``: the text's language (ISO 639-1) when known, else it is detected
+    (:func:`pipeline.language.detect_language`); a language without a lexicon
+    scores 0 with no theatre and its ``language`` says so. ``lexicon`` wins over both.
     """
-    lex = lexicon or load_lexicon()
-    if gate is None:
-        gate = load_gate()
-    elif gate is False:
-        gate = None
     text = text or ""
+    lex, gate, language = _lexicon_and_gate(text, lexicon, gate, language)
+    if lex is None:
+        return ScoredArticle(0.0, NO_THEATRE, (), TAXONOMY_VERSION, language)
     sc = lex.scan(text)
     if not sc.parts:
         return _no_signal(lex, text, sc, gate)
@@ -212,7 +229,8 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
     sent_starts = _sentences(text)
     # "not only ... but also" goes on, it does not open a new clause
     clause_starts = _clauses(text, sent_starts, [c[0] for c in sc.cues if c[2] == "clause"
-                                                 and not text.startswith(" also", c[1])])
+                                                 and not text.startswith(lex.clause_continuations, c[1])],
+                             lex.comma_clause_words)
     cues = [c for c in sc.cues if c[2] != "clause" and c[2] != "context"]
     ctx_cues = [c for c in sc.cues if c[2] == "context"]
     actors = _dedupe_actors(sc.actors)
@@ -263,7 +281,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
             elif cs < c_lo or ce > c_hi:
                 continue
             elif ctype == "negated_before":
-                if text.startswith(" only", ce):
+                if text.startswith(lex.negation_exempt_after, ce):
                     continue  # "not only ... but also" is not a negation
                 if ce <= start and _words_between(text, ce, start) <= lex.negation_window_words:
                     if not any(ce <= q < start for q in cond_starts):  # "won't open if Russia invades"
@@ -313,7 +331,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
             elif ctype == "agenda":
                 if ce <= start and _words_between(text, ce, start) <= _AGENDA_WINDOW_WORDS:
                     topic_cue = text[cs:ce]
-        if not conditional and _any_would(text, start, end, c_lo, c_hi):
+        if not conditional and _any_would(lex, text, start, end, c_lo, c_hi):
             conditional = True  # "any invasion would be very tough": a hypothesis, not an act
             cue_of["conditional"] = "any ... would"
         cat = cats[cat_id]
@@ -334,7 +352,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
             if cat.threat_variant and (threatened or (conditional and not in_condition)):
                 cat_id = cat.threat_variant
         elif modality == "negated" and cat.negated_variant and (
-                neg_cue not in _BARE_NEGATIONS or " " in text[start:end]):
+                neg_cue not in lex.bare_negations or " " in text[start:end]):
             # "refused to withdraw", "will not lift the embargo": a refusal to
             # de-escalate is itself a (mild) escalation; "not a done deal" is not
             cat_id = cat.negated_variant
@@ -403,7 +421,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None) -> S
             )
         )
     score = 100.0 * (1.0 - math.exp(-max(total, 0.0) / lex.score_scale))
-    return ScoredArticle(round(score, 1), theatre, tuple(signals), lex.taxonomy_version)
+    return ScoredArticle(round(score, 1), theatre, tuple(signals), lex.taxonomy_version, lex.language)
 
 
 def _sentence_contexts(ctx_cues: list[tuple[int, int, str, str | None]], actors: list[tuple[int, int, str]],
@@ -677,6 +695,7 @@ def scored_to_dict(s: ScoredArticle) -> dict[str, Any]:
     return {
         "score": s.score,
         "theatre": s.theatre,
+        "language": s.language,
         "taxonomy_version": s.taxonomy_version,
         "signals": [
             {

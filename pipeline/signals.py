@@ -177,8 +177,28 @@ class Lexicon:
     #: vetoes that only their own contexts lift (a court's sentence is not lifted by the
     #: word "militant" in it, only by a political target: opposition, journalists ...)
     strict_vetoes: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    # --- the language of the words (pipeline.lexicons for Russian and Ukrainian) ---
+    language: str = "en"
+    #: word -> lemma; None: match the normalised surface text (English)
+    lemma: Any = None
+    #: words that, after a comma, open a new clause (", which", ", and")
+    comma_clause_words: frozenset[str] = frozenset(
+        "and as after before when amid which who since because despite".split())
+    #: what may follow a negation cue without negating ("not only ... but also")
+    negation_exempt_after: tuple[str, ...] = (" only",)
+    #: what may follow a clause word without opening a clause ("but also")
+    clause_continuations: tuple[str, ...] = (" also",)
+    #: negations that refuse nothing by themselves ("no deal yet" is negated, not a refusal)
+    bare_negations: frozenset[str] = frozenset({"not", "no", "never", "without", "nor", "neither"})
+    #: "any invasion would ...": the words before and after a hypothesis
+    any_words: frozenset[str] = frozenset({"any"})
+    hypothesis_words: tuple[str, ...] = (" would ", " will ", " could ", " would,", " will,")
 
     def scan(self, text: str) -> Scan:
+        if self.lemma is not None:
+            from .lexicons import scan_lemmas
+
+            return scan_lemmas(self, text)
         return scan(self, text)
 
 
@@ -706,9 +726,19 @@ def category_labels() -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=1)
-def load_lexicon() -> Lexicon:
-    """The packaged data files, validated and compiled once per process."""
+def _english_lexicon() -> Lexicon:
     return compile_lexicon()
+
+
+def load_lexicon(language: str | None = None) -> Lexicon:
+    """The packaged lexicon of ``language`` (English when None), validated and compiled
+    once per process; Russian and Ukrainian come from pipeline.lexicons."""
+    if language is None or language == "en":
+        return _english_lexicon()
+    from .lexicons import language_lexicon
+
+    return language_lexicon(language)
+
 
 
 # --- scan ----------------------------------------------------------------------

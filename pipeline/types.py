@@ -150,6 +150,9 @@ class ScoredArticle:
     theatre: str
     signals: tuple[Signal, ...]
     taxonomy_version: str
+    #: the language the text was read in; not one of pipeline.language.SCORED_LANGUAGES:
+    #: the scorer could not read it (score 0, no signals, and it counts in no denominator)
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)

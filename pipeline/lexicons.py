@@ -1,0 +1,281 @@
+"""Russian and Ukrainian lexicons: the same taxonomy, matched on lemmas.
+
+One taxonomy (``taxonomy.yaml``: categories, weights, variants, modality
+weights, relevance rules, the watchlist) serves every language; what changes per
+language is the words. ``pipeline/data/lexicon/<code>.yaml`` gives, for the
+language ``<code>``, the phrase patterns of each category (same ids), the
+modality cues, the context phrases, the actor names and the few clause words
+the scorer needs, in the taxonomy's pattern syntax. :func:`compile_language`
+turns one file into a :class:`~pipeline.signals.Lexicon` that
+:func:`pipeline.score.score_text` uses unchanged.
+
+Russian and Ukrainian inflect: "обстреляли", "обстрелов" and "обстрел" are one
+word to an analyst. Matching therefore runs on lemmas: the text is cut into
+words, each word is lemmatised (simplemma's dictionaries, cached per word), and
+the automaton runs over the lemma string; every pattern word was lemmatised the
+same way when the lexicon was compiled, so a pattern may be written in any form
+("войска" and "войск" both become "войско"). ``stem*`` is a prefix of a lemma
+("мобилиз*": мобилизация, мобилизовать). Spans map back to the original words,
+so evidence points into the text as published.
+
+Why simplemma: MIT code, dictionaries under open licences that allow any use
+(ODbL, CC BY-SA, CC BY; see its ``licenses``), both languages in one pure-Python
+package, about 1.4 microseconds a word. pymorphy3 with pymorphy3-dicts-ru is the
+better Russian analyser but ~170 microseconds a word uncached, and
+pymorphy3-dicts-uk is compiled from VESUM, whose data is CC BY-NC-SA 4.0: not
+usable by a tool that commercial risk desks run.
+
+Owns: the language files' format, their validation and the lemma scan. Must not
+touch: the judgement (pipeline.score), the English taxonomy file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from bisect import bisect_right
+from pathlib import Path
+from typing import Any, Callable
+
+import ahocorasick
+
+from .signals import (
+    ACTOR,
+    CUE,
+    CUE_TYPES,
+    DATA_DIR,
+    TRIGGER,
+    Lexicon,
+    Pattern,
+    Scan,
+    _add,
+    _check_pattern,
+    _line,
+    _load_yaml,
+    _Problems,
+    _str_list,
+    load_lexicon,
+    pattern_parts,
+)
+
+__all__ = ["LEXICON_DIR", "compile_language", "language_lexicon", "lemmatizer", "scan_lemmas"]
+
+LEXICON_DIR = DATA_DIR / "lexicon"
+
+#: a word: letters and digits, with an apostrophe inside (Ukrainian "перемир'я", "з'їзд")
+_WORD = re.compile(r"[^\W_]+(?:['\u2019\u02bc`][^\W_]+)*")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "`": "'"})
+
+_FILE_KEYS = (
+    "language", "version", "clause_words", "comma_clause_words", "negation_exempt_after",
+    "clause_continuations", "bare_negations", "any_words", "hypothesis_words", "modality_cues",
+    "contexts", "actors", "categories",
+)
+
+
+@functools.lru_cache(maxsize=8)
+def lemmatizer(language: str) -> Callable[[str], str]:
+    """word -> lower-case lemma for ``language``, cached per word form.
+
+    A lemma that does not begin like its word is distrusted and the word itself
+    is kept: the dictionaries map a few frequent forms to another word ("Киев" ->
+    "кий", a billiard cue; "штрафной" -> "удар"), and one such mapping would
+    make every strike a penalty kick. Suppletive forms ("шёл" -> "идти") stay
+    themselves too, which the lexicons, written in plain forms, never need."""
+    import simplemma
+
+    @functools.lru_cache(maxsize=262_144)
+    def lemma(word: str) -> str:
+        low = word.lower().translate(_APOSTROPHES)
+        lem = simplemma.lemmatize(low, lang=language).lower()
+        k = min(3, len(low))
+        return lem if lem[:k] == low[:k] else low
+
+    return lemma
+
+
+def _literal_key(literal: str, lemma: Callable[[str], str]) -> tuple[str, bool]:
+    """Automaton key of one pattern literal: its words lemmatised, `` a b `` ; a final
+    ``stem*`` stays as written and is a prefix (no closing space)."""
+    prefix = literal.endswith("*")
+    words = _WORD.findall(literal[:-1] if prefix else literal)
+    if prefix:
+        *head, last = words
+        lemmas = [lemma(w) for w in head] + [last.lower().translate(_APOSTROPHES)]
+    else:
+        lemmas = [lemma(w) for w in words]
+    return " " + " ".join(lemmas) + ("" if prefix else " "), prefix
+
+
+def _words(node: Any, probs: _Problems, field: str, line: int | None) -> list[str]:
+    return _str_list(node, probs, field, line) if node is not None else []
+
+
+def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
+    """Validate one language file against the English taxonomy (raises ConfigError)."""
+    doc = _load_yaml(path)
+    probs = _Problems(path)
+    if not isinstance(doc, dict):
+        probs.add(1, "", "must be a mapping with `language`, `version` and `categories`")
+        probs.raise_if_any()
+    probs.unknown_keys(doc, _FILE_KEYS, "")
+    if str(doc.get("version", "")) != english.taxonomy_version:
+        probs.add(_line(doc, "version") if "version" in doc else 1, "version",
+                  f"must equal taxonomy.yaml's version {english.taxonomy_version!r} (one taxonomy, "
+                  f"one version: bump both when either changes)")
+    cues: dict[str, list[str]] = {}
+    node = doc.get("modality_cues") or {}
+    probs.unknown_keys(node, CUE_TYPES, "modality_cues")
+    for cue_type in CUE_TYPES:
+        cues[cue_type] = _words(node.get(cue_type), probs, f"modality_cues.{cue_type}", _line(node, cue_type))
+        for p in cues[cue_type]:
+            _check_pattern(p, probs, f"modality_cues.{cue_type}", _line(node, cue_type))
+    contexts: dict[str, list[str]] = {}
+    node = doc.get("contexts") or {}
+    probs.unknown_keys(node, tuple(sorted(english.contexts)), "contexts")
+    for name in node:
+        contexts[str(name)] = _words(node.get(name), probs, f"contexts.{name}", _line(node, name))
+    actors: dict[str, list[str]] = {}
+    node = doc.get("actors") or {}
+    for code in node:
+        if str(code) not in english.actor_codes:
+            probs.add(_line(node, code), f"actors.{code}", "unknown actor code (codes come from gazetteer.yaml)")
+        actors[str(code)] = _words(node.get(code), probs, f"actors.{code}", _line(node, code))
+    categories: dict[str, Any] = {}
+    node = doc.get("categories")
+    if not isinstance(node, dict) or not node:
+        probs.add(_line(doc, "categories"), "categories", "required: a mapping of category id -> patterns")
+        node = {}
+    for cid, cnode in node.items():
+        where = f"categories.{cid}"
+        if str(cid) not in english.categories:
+            probs.add(_line(node, cid), where, "unknown category id (ids come from taxonomy.yaml)")
+            continue
+        if not isinstance(cnode, dict):
+            probs.add(_line(node, cid), where, "must be a mapping with `patterns` and `examples`")
+            continue
+        probs.unknown_keys(cnode, ("patterns", "examples"), where)
+        pats = _str_list(cnode.get("patterns"), probs, f"{where}.patterns", _line(cnode, "patterns"))
+        for p in pats:
+            _check_pattern(p, probs, f"{where}.patterns", _line(cnode, "patterns"))
+        ex = cnode.get("examples") or {}
+        pos = _words(ex.get("positive"), probs, f"{where}.examples.positive", _line(ex, "positive"))
+        neg = _words(ex.get("negative"), probs, f"{where}.examples.negative", _line(ex, "negative"))
+        categories[str(cid)] = (pats, tuple(pos), tuple(neg))
+    missing = sorted(set(english.categories) - set(categories))
+    if missing:
+        probs.add(_line(doc, "categories"), "categories", f"every category needs patterns; missing: {', '.join(missing)}")
+    probs.raise_if_any()
+
+    def words(key: str) -> list[str]:
+        return [str(w) for w in (doc.get(key) or [])]
+
+    return {"language": str(doc.get("language") or path.stem), "cues": cues, "contexts": contexts,
+            "actors": actors, "categories": categories, "clause_words": words("clause_words"),
+            "comma_clause_words": words("comma_clause_words"),
+            "negation_exempt_after": words("negation_exempt_after"),
+            "clause_continuations": words("clause_continuations"),
+            "bare_negations": words("bare_negations"), "any_words": words("any_words"),
+            "hypothesis_words": words("hypothesis_words")}
+
+
+def compile_language(language: str, path: Path | None = None, english: Lexicon | None = None) -> Lexicon:
+    """The lexicon of ``language`` (``ru``, ``uk``): English taxonomy, this language's words."""
+    english = english or load_lexicon()
+    spec = load_language_file(Path(path or LEXICON_DIR / f"{language}.yaml"), english)
+    lemma = lemmatizer(language)
+    auto = ahocorasick.Automaton()
+    patterns: list[Pattern] = []
+    categories = {}
+    for cid, cat in english.categories.items():
+        pats, pos, neg = spec["categories"][cid]
+        categories[cid] = dataclasses.replace(cat, patterns=tuple(pats), positives=pos, negatives=neg)
+        for src in pats:
+            parts = pattern_parts(src)
+            pid = len(patterns)
+            patterns.append(Pattern(cid, src, len(parts)))
+            for part_idx, lits in enumerate(parts):
+                for lit in lits:
+                    key, prefix = _literal_key(lit, lemma)
+                    _add(auto, key, (TRIGGER, len(key), prefix, pid, part_idx))
+    cue_lists = [(t, None, lst) for t, lst in spec["cues"].items()]
+    cue_lists += [("context", name, lst) for name, lst in spec["contexts"].items()]
+    cue_lists += [("clause", None, spec["clause_words"])]
+    for cue_type, name, cue_list in cue_lists:
+        for src in cue_list:
+            for lits in pattern_parts(src):
+                for lit in lits:
+                    key, prefix = _literal_key(lit, lemma)
+                    _add(auto, key, (CUE, len(key), prefix, cue_type, name))
+    for code, forms in spec["actors"].items():
+        for form in forms:
+            key, _ = _literal_key(form, lemma)
+            _add(auto, key, (ACTOR, len(key), False, code, (None, form[:1].isupper())))
+    auto.make_automaton()
+
+    def spaced(key: str) -> tuple[str, ...]:
+        return tuple(" " + w for w in spec[key])
+
+    return dataclasses.replace(
+        english,
+        categories=categories,
+        patterns=tuple(patterns),
+        automaton=auto,
+        contexts=frozenset(spec["contexts"]),
+        language=spec["language"],
+        lemma=lemma,
+        comma_clause_words=frozenset(spec["comma_clause_words"]),
+        negation_exempt_after=spaced("negation_exempt_after"),
+        clause_continuations=spaced("clause_continuations"),
+        bare_negations=frozenset(spec["bare_negations"]),
+        any_words=frozenset(spec["any_words"]),
+        hypothesis_words=tuple(f" {w}{end}" for w in spec["hypothesis_words"] for end in (" ", ",")),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def language_lexicon(language: str) -> Lexicon:
+    """The packaged lexicon of ``language``, compiled once per process."""
+    return compile_language(language)
+
+
+def scan_lemmas(lex: Lexicon, text: str) -> Scan:
+    """:func:`pipeline.signals.scan` for a lemma lexicon: the automaton runs over the
+    lemmas of the words of ``text``; spans are the original words'."""
+    lemma = lex.lemma
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    starts: list[int] = []
+    buf = [" "]
+    pos = 1
+    for s, e in spans:
+        lem = lemma(text[s:e])
+        starts.append(pos)
+        buf.append(lem)
+        buf.append(" ")
+        pos += len(lem) + 1
+    lemmas = "".join(buf)
+    parts: list[tuple[int, int, int, int]] = []
+    cues: list[tuple[int, int, str, str | None]] = []
+    actors: list[tuple[int, int, str]] = []
+    first_seen: set[int] = set()
+    for end_idx, entries in lex.automaton.iter(lemmas):
+        for kind, klen, prefix, a, b in entries:
+            if kind == TRIGGER and b and a not in first_seen:
+                continue
+            first_word = bisect_right(starts, end_idx - klen + 2) - 1
+            last_word = bisect_right(starts, end_idx if prefix else end_idx - 1) - 1
+            if first_word < 0:
+                continue
+            start, end = spans[first_word][0], spans[last_word][1]
+            if kind == TRIGGER:
+                if b == 0 and lex.patterns[a].n_parts > 1:
+                    first_seen.add(a)
+                parts.append((start, end, a, b))
+            elif kind == CUE:
+                cues.append((start, end, a, b))
+            else:
+                if b[1] and not text[start].isupper():
+                    continue
+                actors.append((start, end, a))
+    return Scan(text, parts, cues, actors, lemmas)

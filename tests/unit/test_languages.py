@@ -1,0 +1,227 @@
+"""Russian and Ukrainian: language detection, lemma matching, the same judgement as English.
+
+Every sentence here is our own. The lexicon examples (pipeline/data/lexicon/*.yaml)
+are checked the way tests/unit/test_signals.py checks the English ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ConfigError
+from pipeline.language import SCORED_LANGUAGES, UNDETERMINED, detect_language, primary_code
+from pipeline.lexicons import LEXICON_DIR, compile_language
+from pipeline.score import NO_THEATRE, score_text
+from pipeline.signals import load_lexicon
+
+LANGS = tuple(lang for lang in SCORED_LANGUAGES if lang != "en")
+EXAMPLES = [
+    (lang, cat.id, kind, sentence)
+    for lang in LANGS
+    for cat in load_lexicon(lang).categories.values()
+    for kind, sentences in (("positive", cat.positives), ("negative", cat.negatives))
+    for sentence in sentences
+]
+
+
+def _only(rows):
+    """The rows of the languages with a lexicon."""
+    return [r for r in rows if r[0] in LANGS]
+
+
+def _counted(scored, category=None):
+    return [g for g in scored.signals if g.weight != 0 and (category is None or g.signal == category)]
+
+
+# --- detection --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "hint", "expected"), [
+    ("Russia masses troops near Ukraine's border", None, "en"),
+    ("Россия стянула войска к границе", None, "ru"),
+    ("Росія стягує війська до кордону", None, "uk"),
+    # no і ї є ґ or ы э ъ ё at all: the frequent words decide
+    ("Кремль заявил, что переговоры будут продолжены", None, "ru"),
+    ("Кремль заявив, що переговори буде продовжено", None, "uk"),
+    ("Зеленський: перемир'я неможливе", None, "uk"),
+    # a feed's hint breaks a tie, never overrides the letters
+    ("Путин", "uk", "uk"),
+    ("Путин", "ru", "ru"),
+    ("Росія атакувала Київ", "ru", "uk"),
+    ("Лукашенко сустрэўся з паслом", None, "be"),
+    ("Токаев қабылдады", None, "kk"),
+    ("Правителството подаде оставка", "bg", "bg"),
+    ("Le gouvernement français", "fr", "fr"),
+    ("Le gouvernement français", None, "en"),
+    ("الجيش الإسرائيلي يقصف غزة", None, "ar"),
+    ("الجيش الإسرائيلي يقصف غزة", "fa", "fa"),
+    ("德国总理访问北京", None, "zh"),
+    ("北朝鮮がミサイルを発射", None, "ja"),
+    ("12:30 — 2024", None, UNDETERMINED),
+    ("12:30 — 2024", "ru-RU", "ru"),
+])
+def test_detect_language(text, hint, expected):
+    assert detect_language(text, hint) == expected
+
+
+def test_primary_code():
+    assert primary_code("en-GB") == "en"
+    assert primary_code("UK_ua") == "uk"
+    assert primary_code("") is None and primary_code(None) is None
+
+
+# --- the lexicon files ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("lang", "category", "kind", "sentence"), EXAMPLES,
+                         ids=[f"{lg}-{c}-{k}-{i}" for i, (lg, c, k, _) in enumerate(EXAMPLES)])
+def test_lexicon_examples(lang, category, kind, sentence):
+    scored = score_text(sentence, language=lang)
+    hits = _counted(scored, category)
+    if kind == "positive":
+        assert hits, f"{sentence!r}: no counted {category}; got {[(g.signal, g.modality, g.why) for g in scored.signals]}"
+    else:
+        assert not hits, f"{sentence!r}: counted {[(g.signal, g.why) for g in hits]}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_category_has_words_and_examples(lang):
+    lex = load_lexicon(lang)
+    english = load_lexicon()
+    assert set(lex.categories) == set(english.categories)
+    for cat in lex.categories.values():
+        assert cat.patterns and cat.positives and cat.negatives, (lang, cat.id)
+        # the judgement's data is the English taxonomy's: weights, variants, relevance
+        en = english.categories[cat.id]
+        assert (cat.weight, cat.threat_variant, cat.needs, cat.vetoed_by) == (
+            en.weight, en.threat_variant, en.needs, en.vetoed_by)
+    assert lex.taxonomy_version == english.taxonomy_version
+
+
+def test_a_bad_language_file_lists_every_problem(tmp_path):
+    bad = tmp_path / "xx.yaml"
+    bad.write_text(
+        "language: ru\nversion: '1999.1'\n"
+        "actors:\n  ZZZ: [Нигде]\n"
+        "categories:\n  no_such_category:\n    patterns: [слово]\n"
+        "  strike_attack:\n    patterns: ['(удар']\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as e:
+        compile_language("ru", path=bad)
+    msg = str(e.value)
+    for needle in ("version", "ZZZ", "no_such_category", "unbalanced", "missing: "):
+        assert needle in msg, (needle, msg)
+    assert "line" in msg or ":3" in msg or ":4" in msg
+
+
+# --- inflection and evidence ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("lang", "text"), _only([
+    ("ru", "Армия России обстреляла позиции ВСУ под Авдеевкой"),
+    ("ru", "Число обстрелов Донецка выросло, сообщили в ДНР"),
+    ("ru", "Украинские военные ведут обстрел Горловки"),
+    ("uk", "Російські війська обстріляли Харків"),
+    ("uk", "Кількість обстрілів Херсона зросла, повідомили в ОВА"),
+    ("uk", "Окупанти ведуть обстріл Нікополя"),
+]))
+def test_inflected_forms_hit_one_category(lang, text):
+    scored = score_text(text, language=lang)
+    hits = _counted(scored, "strike_attack")
+    assert hits, [(g.signal, g.why) for g in scored.signals]
+    ev = hits[0].evidence
+    # the span points into the original text, as published
+    assert text[ev.start:ev.end] == ev.text
+    assert ev.text.lower().startswith(("обстр",))
+
+
+def test_evidence_keeps_the_original_case_and_sentence():
+    text = "ЕС ввел новый пакет санкций. Москва пообещала ответить."
+    scored = score_text(text, language="ru")
+    sanctions = _counted(scored, "sanctions_imposed")[0]
+    assert sanctions.evidence.sentence == "ЕС ввел новый пакет санкций."
+    assert sanctions.source == "EU"
+
+
+# --- modality, the same cues as English in the other language ---------------------------
+
+
+@pytest.mark.parametrize(("lang", "text", "category", "modality"), _only([
+    ("ru", "Россия не вводила войска в Казахстан", "invasion_offensive", "negated"),
+    ("ru", "Песков опроверг сообщения о подготовке наступления на Киев", "invasion_offensive", "denied"),
+    ("ru", "Если Россия нападет на Украину, США введут жесткие санкции", "sanctions_threat", "conditional"),
+    ("ru", "Вашингтон пригрозил Москве санкциями", "sanctions_threat", "threat"),
+    ("ru", "Возможно, Россия готовит наступление на Харьков, считают аналитики", "invasion_offensive", "hedged"),
+    ("ru", "Российская армия нанесла удар по Одессе", "strike_attack", "action"),
+    ("uk", "Росія не планує наступ на Київ, заявили в Кремлі", "invasion_offensive", "negated"),
+    ("uk", "У Міноборони спростували інформацію про обстріл Бєлгорода", "strike_attack", "denied"),
+    ("uk", "Якщо Росія нападе, Захід запровадить жорсткі санкції", "sanctions_threat", "conditional"),
+    ("uk", "Кремль пригрозив Києву ударами у відповідь", "threat_of_force", "threat"),
+    ("uk", "Ймовірно, окупанти готують наступ на Запоріжжя", "invasion_offensive", "hedged"),
+    ("uk", "Окупанти завдали ракетного удару по Одесі", "strike_attack", "action"),
+]))
+def test_modality(lang, text, category, modality):
+    scored = score_text(text, language=lang)
+    got = [(g.signal, g.modality) for g in scored.signals]
+    assert (category, modality) in got, got
+    counted = modality not in ("negated", "denied")
+    sig = next(g for g in scored.signals if (g.signal, g.modality) == (category, modality))
+    assert (sig.weight != 0) == counted, sig.why
+
+
+@pytest.mark.parametrize(("lang", "text"), _only([
+    ("ru", "Путин заявил не только о санкциях, но и о переброске войск"),
+    ("uk", "Захід погрожує не лише санкціями, але й перекиданням військ"),
+]))
+def test_not_only_is_no_negation(lang, text):
+    scored = score_text(text, language=lang)
+    assert _counted(scored), [(g.signal, g.modality, g.why) for g in scored.signals]
+    assert not any(g.modality == "negated" for g in scored.signals)
+
+
+@pytest.mark.parametrize(("lang", "text"), _only([
+    ("ru", "Нападающий «Зенита» атаковал ворота и забил победный гол"),
+    ("ru", "Рубль атаковали спекулянты: биржевой курс упал до минимума"),
+    ("ru", "Взрыв газа в жилом доме в Самаре: погибли двое"),
+    ("uk", "Нападник «Динамо» атакував ворота суперника на останній хвилині"),
+    ("uk", "Хакери атакували сайт інтернет-магазину побутової техніки"),
+    ("uk", "Вибух газу в багатоповерхівці у Львові, є загиблі"),
+]))
+def test_conflict_words_outside_geopolitics_do_not_count(lang, text):
+    scored = score_text(text, language=lang)
+    assert not _counted(scored), [(g.signal, g.why) for g in scored.signals]
+    assert scored.score == 0
+
+
+@pytest.mark.parametrize(("lang", "text", "theatre", "source"), _only([
+    ("ru", "Кремль пригрозил Киеву ответом на удары по Белгороду", "RUS-UKR", "RUS"),
+    ("uk", "ЗСУ завдали удару по позиціях окупантів під Бахмутом", "RUS-UKR", "UKR"),
+    # as in English ("Pentagon to send extra troops to Poland"): two NATO members, no Russia: "other"
+    ("ru", "Пентагон направит в Польшу дополнительные войска", "other", "USA"),
+    ("ru", "Пентагон направит в Польшу дополнительные войска из-за угрозы со стороны России", "RUS-NATO", "USA"),
+]))
+def test_actors_and_theatre(lang, text, theatre, source):
+    scored = score_text(text, language=lang)
+    assert scored.theatre == theatre
+    assert _counted(scored)[0].source == source
+
+
+def test_unsupported_languages_are_not_scored_and_say_so():
+    for text, lang in (("Der Kreml droht mit Vergeltung", "de"), ("德国总理访问北京", None)):
+        scored = score_text(text, language=lang)
+        assert scored.language not in SCORED_LANGUAGES
+        assert scored.score == 0 and not scored.signals and scored.theatre == NO_THEATRE
+
+
+def test_english_unchanged_by_detection():
+    text = "Russia masses troops near Ukraine's border"
+    assert score_text(text).signals == score_text(text, language="en").signals
+    assert score_text(text).language == "en"
+
+
+def test_packaged_lexicon_files_exist_for_every_scored_language():
+    assert {p.stem for p in LEXICON_DIR.glob("*.yaml")} == set(SCORED_LANGUAGES) - {"en"}
+    assert Path(LEXICON_DIR / "ru.yaml").read_text(encoding="utf-8").startswith("#")
