@@ -306,6 +306,27 @@ class Measured:
     killed_at_timeout: bool
 
 
+#: runs between the test process and the CLI: Linux carries the old address space's
+#: high-water mark into a process that execs (vfork or fork from a large pytest
+#: worker), so the CLI's own peak is only measurable in a grandchild forked from
+#: this small launcher, which reaps it with wait4 and reports its ru_maxrss
+_LAUNCHER = r"""
+import json, os, subprocess, sys, threading
+out_fd, timeout_s, cmd = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+proc = subprocess.Popen(cmd)
+timed_out = threading.Event()
+def kill():
+    timed_out.set()
+    proc.kill()
+timer = threading.Timer(timeout_s, kill)
+timer.start()
+_, status, usage = os.wait4(proc.pid, 0)
+timer.cancel()
+os.write(out_fd, json.dumps({"status": status, "maxrss_kib": usage.ru_maxrss,
+                             "timed_out": timed_out.is_set()}).encode())
+"""
+
+
 def run_cli_measured(
     args: list[str],
     *,
@@ -314,45 +335,50 @@ def run_cli_measured(
     preexec_fn=None,
     cwd: str | None = None,
 ) -> Measured:
-    """``python -m pipeline ARGS`` in a subprocess; its own peak RSS comes from
-    ``os.wait4`` (RUSAGE_CHILDREN would report the largest child this test
-    process ever had, a dashboard or chromium included)."""
+    """``python -m pipeline ARGS`` in a subprocess, with that process's own peak
+    RSS. It runs as the grandchild of a small launcher (`_LAUNCHER`): measured
+    as a direct child of this test process it would report at least this
+    process's own peak. ``preexec_fn`` runs in the launcher; rlimits, signal
+    dispositions and the capability bounding set it changes are inherited."""
     import os
     import subprocess
     import sys
     import tempfile
-    import threading
     import time
 
+    read_fd, write_fd = os.pipe()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", *args],
-            stdout=out, stderr=err, env=env, preexec_fn=preexec_fn, cwd=cwd,
-        )  # fmt: skip
-        timed_out = threading.Event()
-
-        def kill() -> None:
-            timed_out.set()
-            proc.kill()
-
-        timer = threading.Timer(timeout_s, kill)
-        timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _LAUNCHER, str(write_fd), str(timeout_s),
+                 sys.executable, "-m", "pipeline", *args],
+                stdout=out, stderr=err, env=env, preexec_fn=preexec_fn, cwd=cwd,
+                pass_fds=(write_fd,),
+            )  # fmt: skip
         finally:
-            timer.cancel()
-        wall_s = time.monotonic() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+            os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as report:
+            try:
+                # the launcher's own timer kills the CLI; this one is the backstop
+                proc.wait(timeout=timeout_s + 30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            wall_s = time.monotonic() - started
+            raw = report.read()
+        if not raw:
+            raise RuntimeError(f"measuring launcher failed (exit {proc.returncode})")
+        measured = json.loads(raw)
         out.seek(0)
         err.seek(0)
         return Measured(
-            returncode=proc.returncode,
+            returncode=os.waitstatus_to_exitcode(measured["status"]),
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
             wall_s=wall_s,
-            max_rss_bytes=usage.ru_maxrss * 1024,  # Linux reports KiB
-            killed_at_timeout=timed_out.is_set(),
+            max_rss_bytes=measured["maxrss_kib"] * 1024,  # Linux reports KiB
+            killed_at_timeout=measured["timed_out"],
         )
 
 
