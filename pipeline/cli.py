@@ -427,7 +427,8 @@ def cmd_score(args: argparse.Namespace) -> int:
             )
             if not batch:
                 break
-            pairs = [(r["id"], score_article(r["title"], r["summary"])) for r in batch]
+            # the stored language (read from the text, or the feed's) is the hint again
+            pairs = [(r["id"], score_article(r["title"], r["summary"], hint=r["language"])) for r in batch]
             # never-scored articles are added to the index as they go; re-scored ones
             # change what is already counted, so the index is rebuilt once at the end
             store.save_scores(pairs, utcnow(), newly_scored=args.only_unscored)

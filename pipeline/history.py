@@ -165,7 +165,7 @@ def import_csv(
         by_feed: dict[str, list[Article]] = defaultdict(list)
         for art in chunk:
             by_feed[art.feed_url].append(art)
-        scored = {id(a): score_article(a.title, a.summary) for a in chunk}
+        scored = {id(a): score_article(a.title, a.summary, hint=a.language) for a in chunk}
         new = store.add_articles(
             [(url, sources[url], arts, [scored[id(a)] for a in arts]) for url, arts in by_feed.items()], now
         )

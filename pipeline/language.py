@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["SCORED_LANGUAGES", "UNDETERMINED", "detect_language", "primary_code"]
+__all__ = ["SCORED_LANGUAGES", "UNDETERMINED", "detect_language", "is_scored", "primary_code"]
 
 #: languages the taxonomy has lexicons for (pipeline/data/taxonomy.yaml, pipeline/data/lexicon/*.yaml)
 SCORED_LANGUAGES = ("en", "ru")
@@ -59,6 +59,12 @@ _OTHER_CYRILLIC = (("kk", "әғқңөұүһ"), ("be", "ў"), ("mk", "ѓќѕ"), (
 _CYRILLIC_HINTS = frozenset({"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "mn", "tg", "tt", "ba", "cv"})
 
 
+def is_scored(language: str | None) -> bool:
+    """Does the scorer read articles in ``language``? None (an article stored before
+    languages were told apart, all read as English then) counts as read."""
+    return language is None or language in SCORED_LANGUAGES
+
+
 def primary_code(code: str | None) -> str | None:
     """``"en-GB"`` -> ``"en"``, ``"UK_ua"`` -> ``"uk"``; None or empty -> None."""
     if not code:
@@ -71,6 +77,10 @@ def detect_language(text: str, hint: str | None = None) -> str:
     """The language of ``text``: an ISO 639-1 code, ``hint`` when the text cannot tell,
     :data:`UNDETERMINED` when neither can."""
     hint = primary_code(hint)
+    if text.isascii():  # most English headlines: no letter outside Latin, nothing to count
+        if not any(c.isalpha() for c in text):
+            return hint or UNDETERMINED
+        return hint if hint and hint not in _CYRILLIC_HINTS and not _is_other_script_hint(hint) else "en"
     letters = len(_LETTER.findall(text))
     if letters == 0:
         return hint or UNDETERMINED

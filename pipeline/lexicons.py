@@ -70,13 +70,17 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "`": "'"})
 _FILE_KEYS = (
     "language", "version", "clause_words", "comma_clause_words", "negation_exempt_after",
     "clause_continuations", "bare_negations", "any_words", "hypothesis_words", "modality_cues",
-    "contexts", "actors", "categories",
+    "contexts", "actors", "lemmas", "categories",
 )
 
 
 @functools.lru_cache(maxsize=8)
-def lemmatizer(language: str) -> Callable[[str], str]:
+def lemmatizer(language: str, overrides: tuple[tuple[str, str], ...] = ()) -> Callable[[str], str]:
     """word -> lower-case lemma for ``language``, cached per word form.
+
+    ``overrides``: (lower-case word form, lemma) pairs, for forms the dictionary reads
+    as another word (the lexicon's ``lemmas``: "николаев", the city, is not
+    "николай", the first name).
 
     A lemma that does not begin like its word is distrusted and the word itself
     is kept: the dictionaries map a few frequent forms to another word ("Киев" ->
@@ -85,9 +89,13 @@ def lemmatizer(language: str) -> Callable[[str], str]:
     themselves too, which the lexicons, written in plain forms, never need."""
     import simplemma
 
+    fixed = dict(overrides)
+
     @functools.lru_cache(maxsize=262_144)
     def lemma(word: str) -> str:
         low = word.lower().translate(_APOSTROPHES)
+        if low in fixed:
+            return fixed[low]
         lem = simplemma.lemmatize(low, lang=language).lower()
         k = min(3, len(low))
         return lem if lem[:k] == low[:k] else low
@@ -142,6 +150,16 @@ def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
         if str(code) not in english.actor_codes:
             probs.add(_line(node, code), f"actors.{code}", "unknown actor code (codes come from gazetteer.yaml)")
         actors[str(code)] = _words(node.get(code), probs, f"actors.{code}", _line(node, code))
+    lemmas: dict[str, str] = {}
+    node = doc.get("lemmas") or {}
+    if not isinstance(node, dict):
+        probs.add(_line(doc, "lemmas"), "lemmas", "must be a mapping of word form -> lemma")
+        node = {}
+    for form, lem in node.items():
+        if not isinstance(lem, str) or not str(form).strip() or not lem.strip():
+            probs.add(_line(node, form), f"lemmas.{form}", "must map a word form to a lemma (both words)")
+            continue
+        lemmas[str(form).lower()] = lem.lower()
     categories: dict[str, Any] = {}
     node = doc.get("categories")
     if not isinstance(node, dict) or not node:
@@ -172,7 +190,7 @@ def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
         return [str(w) for w in (doc.get(key) or [])]
 
     return {"language": str(doc.get("language") or path.stem), "cues": cues, "contexts": contexts,
-            "actors": actors, "categories": categories, "clause_words": words("clause_words"),
+            "actors": actors, "lemmas": lemmas, "categories": categories, "clause_words": words("clause_words"),
             "comma_clause_words": words("comma_clause_words"),
             "negation_exempt_after": words("negation_exempt_after"),
             "clause_continuations": words("clause_continuations"),
@@ -184,7 +202,7 @@ def compile_language(language: str, path: Path | None = None, english: Lexicon |
     """The lexicon of ``language`` (``ru``, ``uk``): English taxonomy, this language's words."""
     english = english or load_lexicon()
     spec = load_language_file(Path(path or LEXICON_DIR / f"{language}.yaml"), english)
-    lemma = lemmatizer(language)
+    lemma = lemmatizer(language, tuple(sorted(spec["lemmas"].items())))
     auto = ahocorasick.Automaton()
     patterns: list[Pattern] = []
     categories = {}

@@ -145,7 +145,8 @@ def parse_and_score(
     ~15 % of the single writer's time in a cold cycle).
     """
     parsed = parse_feed(body, feed_url=feed_url, headers=headers, now=now, language=language)
-    scores = tuple(score_article(a.title, a.summary) for a in parsed.articles)
+    # the language is read from the text; the one the entry or feed declares is the hint
+    scores = tuple(score_article(a.title, a.summary, hint=a.language) for a in parsed.articles)
     hashes = tuple(
         trend.simhash(trend.story_text(a.title, a.summary)) if s.theatre is not None and s.signals else None
         for a, s in zip(parsed.articles, scores, strict=True)

@@ -77,10 +77,10 @@ def article_text(title: str, summary: str) -> str:
     return title + sep + summary
 
 
-def score_article(title: str, summary: str, language: str | None = None) -> ScoredArticle:
+def score_article(title: str, summary: str, language: str | None = None, hint: str | None = None) -> ScoredArticle:
     """Score an article's title and summary as one text (see :func:`article_text`);
-    ``language`` as :func:`score_text`."""
-    return score_text(article_text(title, summary), language=language)
+    ``language`` and ``hint`` as :func:`score_text`."""
+    return score_text(article_text(title, summary), language=language, hint=hint)
 
 
 _CLOSERS = "\"')]\u201d\u2019\u00bb"
@@ -189,11 +189,13 @@ def _no_signal(lex: Lexicon, text: str, sc: Any, gate: Any) -> ScoredArticle:
     return ScoredArticle(0.0, _theatre(lex, actors, ()), (), lex.taxonomy_version, lex.language)
 
 
-def _lexicon_and_gate(text: str, lexicon: Lexicon | None, gate: Any, language: str | None) -> tuple[Any, Any, str]:
+def _lexicon_and_gate(
+    text: str, lexicon: Lexicon | None, gate: Any, language: str | None, hint: str | None
+) -> tuple[Any, Any, str]:
     """The lexicon and relevance gate for ``text``; lexicon None: the text's language is unreadable."""
     if lexicon is None:
         if language is None:
-            language = "en" if text.isascii() else detect_language(text)
+            language = detect_language(text, hint)
         if language not in SCORED_LANGUAGES:
             return None, None, language
         lexicon = load_lexicon(language)
@@ -206,17 +208,19 @@ def _lexicon_and_gate(text: str, lexicon: Lexicon | None, gate: Any, language: s
 
 
 def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None,
-               language: str | None = None) -> ScoredArticle:
+               language: str | None = None, hint: str | None = None) -> ScoredArticle:
     """Score one text. Spans in the result index ``text``.
 
     ``gate``: the relevance gate (:mod:`pipeline.relevance`); None is the shipped
     one, ``False`` none at all (the rules alone, for comparisons and tests).
     ``language``: the text's language (ISO 639-1) when known, else it is detected
-    (:func:`pipeline.language.detect_language`); a language without a lexicon
-    scores 0 with no theatre and its ``language`` says so. ``lexicon`` wins over both.
+    (:func:`pipeline.language.detect_language`, with ``hint``, the language the
+    feed declares, for what the letters cannot tell); a language without a
+    lexicon scores 0 with no theatre and its ``language`` says so. ``lexicon``
+    wins over all three.
     """
     text = text or ""
-    lex, gate, language = _lexicon_and_gate(text, lexicon, gate, language)
+    lex, gate, language = _lexicon_and_gate(text, lexicon, gate, language, hint)
     if lex is None:
         return ScoredArticle(0.0, NO_THEATRE, (), TAXONOMY_VERSION, language)
     sc = lex.scan(text)

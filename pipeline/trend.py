@@ -15,7 +15,12 @@ For a theatre T and a time bucket b (a UTC day or hour):
   *story*; a story counts once, at the intensity of its strongest article, in
   the bucket where it first appeared;
 * ``share(T, b) = Σ story intensities / all articles stored in b`` (every
-  theatre, every source: the volume of news that *could* have carried risk);
+  theatre, every source: the volume of news that *could* have carried risk),
+  counting only articles in a language the taxonomy reads (an unscored
+  article never lowers anyone's risk) and leaving out a language that never
+  reports on T while others do (a Russian feed moves no theatre that only
+  English news covers); ``language_series`` keeps the same sums per language,
+  so each language's coverage has an index of its own;
 * ``index(T, b) = 100 · share(T, b) / baseline(T)``, where the baseline is the
   mean daily share of T over the previous ``BASELINE_DAYS`` days (during the
   first ``BASELINE_MIN_DAYS`` days of data: the mean of those days; never below
@@ -36,6 +41,7 @@ and does the arithmetic, so a trend query never scans articles.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import math
@@ -50,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from .language import SCORED_LANGUAGES
 from .signals import load_lexicon, load_watchlist
 
 #: trailing window of the index baseline (days)
@@ -74,6 +81,15 @@ STORY_WINDOW = timedelta(hours=48)
 GRANULARITIES = ("day", "hour")
 #: the row of trend_buckets that holds all articles of a bucket
 ALL = "*"
+#: joins a theatre (or ALL) and a language in the key of its per-language series
+LANGUAGE_SEP = "@"
+
+
+def language_series(theatre: str, language: str) -> str:
+    """The trend_buckets key of ``theatre``'s series in one language: ``"RUS-UKR@ru"``,
+    ``"*@ru"`` (its volume). The share of a language's series is its stories over
+    the articles in that language."""
+    return f"{theatre}{LANGUAGE_SEP}{language}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,34 +401,90 @@ def index_series(
     since: datetime | None = None,
     until: datetime | None = None,
     base_period: tuple[datetime, datetime] | None = None,
+    language: str | None = None,
 ) -> list[TrendPoint]:
     """The index of one theatre (or every watched theatre when None), oldest first.
 
-    ``base_period``: a fixed base (see :func:`compute_series`); None is the trailing one."""
+    ``base_period``: a fixed base (see :func:`compute_series`); None is the trailing one.
+    ``language``: the index of the articles in that language alone, against their own
+    volume and baseline (points keep the theatre's id)."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
     theatres = [theatre] if theatre else [t["id"] for t in watched_theatres()]
+    if language is not None:
+        keyed = {language_series(t, language): t for t in theatres}
+        points = _index_series(store, list(keyed), language_series(ALL, language), granularity, since, until,
+                               base_period)  # fmt: skip
+        return [dataclasses.replace(p, theatre=keyed[p.theatre]) for p in points]
+    return _index_series(store, theatres, ALL, granularity, since, until, base_period)
+
+
+def _index_series(
+    store, theatres: list[str], all_key: str, granularity: str, since: datetime | None, until: datetime | None,
+    base_period: tuple[datetime, datetime] | None,
+) -> list[TrendPoint]:
+    """:func:`index_series` over trend_buckets keys: ``theatres`` and the volume row ``all_key``.
+
+    Over all languages (``all_key`` is ALL) a theatre's volume leaves out the
+    languages that never report on it while others do (:func:`_silent_languages`):
+    a Russian feed added beside English ones moves no theatre that only English
+    news covers."""
+    by_language = all_key == ALL
+    lang_keys = _language_keys(theatres) if by_language else []
     # baseline and z-score need history before `since`
     hist_since = None if since is None else since - timedelta(days=BASELINE_DAYS)
     if base_period is not None and hist_since is not None:
         hist_since = min(hist_since, base_period[0])
-    daily = store.trend_rows("day", theatres + [ALL], since=hist_since, until=until)
-    day_volume = {r["bucket_start"]: r["articles"] for r in daily.get(ALL, [])}
+    daily = store.trend_rows("day", theatres + [all_key] + lang_keys, since=hist_since, until=until)
+    silent = {t: _silent_languages(daily, t) for t in theatres} if by_language else {}
+    day_volume = {r["bucket_start"]: r["articles"] for r in daily.get(all_key, [])}
     out: list[TrendPoint] = []
     if granularity == "day":
         for t in theatres:
-            out += compute_series(t, "day", daily.get(t, []), day_volume, since=since, until=until,
-                                  base_period=base_period)
+            out += compute_series(t, "day", daily.get(t, []), _volume(day_volume, daily, silent.get(t)),
+                                  since=since, until=until, base_period=base_period)  # fmt: skip
         return out
     hour_since = None if since is None else since - timedelta(hours=ZSCORE_WINDOW["hour"])
-    hourly = store.trend_rows("hour", theatres + [ALL], since=hour_since, until=until)
-    hour_volume = {r["bucket_start"]: r["articles"] for r in hourly.get(ALL, [])}
+    silent_keys = sorted({language_series(ALL, lang) for langs in silent.values() for lang in langs})
+    hourly = store.trend_rows("hour", theatres + [all_key] + silent_keys, since=hour_since, until=until)
+    hour_volume = {r["bucket_start"]: r["articles"] for r in hourly.get(all_key, [])}
     for t in theatres:
         out += compute_series(
-            t, "hour", hourly.get(t, []), hour_volume,
-            baseline_rows=daily.get(t, []), baseline_volume=day_volume, since=since, until=until,
-            base_period=base_period,
+            t, "hour", hourly.get(t, []), _volume(hour_volume, hourly, silent.get(t)),
+            baseline_rows=daily.get(t, []), baseline_volume=_volume(day_volume, daily, silent.get(t)),
+            since=since, until=until, base_period=base_period,
         )  # fmt: skip
+    return out
+
+
+def _language_keys(theatres: Sequence[str]) -> list[str]:
+    return [language_series(t, lang) for lang in SCORED_LANGUAGES for t in [ALL, *theatres]]
+
+
+def _silent_languages(rows: dict[str, list[dict[str, Any]]], theatre: str) -> tuple[str, ...]:
+    """The languages with news in ``rows`` but none on ``theatre``, when some other
+    language does report on it (a theatre no one reports on keeps the whole volume:
+    it is calm, not unmeasured)."""
+    with_news = [lang for lang in SCORED_LANGUAGES if any(r["articles"] for r in rows.get(language_series(ALL, lang), ()))]
+    reporting = {lang for lang in with_news
+                 if any(r["articles"] for r in rows.get(language_series(theatre, lang), ()))}  # fmt: skip
+    if not reporting:
+        return ()
+    return tuple(lang for lang in with_news if lang not in reporting)
+
+
+def _volume(
+    volume: dict[datetime, int], rows: dict[str, list[dict[str, Any]]], silent: Sequence[str] | None
+) -> dict[datetime, int]:
+    """``volume`` less the articles of the ``silent`` languages, bucket by bucket."""
+    if not silent:
+        return volume
+    out = dict(volume)
+    for lang in silent:
+        for r in rows.get(language_series(ALL, lang), ()):
+            b = r["bucket_start"]
+            if b in out:
+                out[b] = max(0, out[b] - r["articles"])
     return out
 
 
@@ -482,15 +554,19 @@ def source_volume(
 
 
 def rolling_index(
-    hourly: dict[str, list[dict[str, Any]]], theatre: str, baseline: _Baseline, at: datetime, hours: int = 24
+    hourly: dict[str, list[dict[str, Any]]], theatre: str, baseline: _Baseline, at: datetime, hours: int = 24,
+    silent: Sequence[str] = (),
 ) -> tuple[float | None, int]:
     """The index over the ``hours`` before ``at`` (hourly sums), against the daily baseline.
 
     A calendar day that has just begun holds a handful of articles and swings
     wildly; a trailing 24-hour window always holds a day's worth of news.
+    ``silent``: languages left out of the volume (see :func:`_silent_languages`).
     """
     lo = at - timedelta(hours=hours)
     vol = sum(r["articles"] for r in hourly.get(ALL, ()) if lo < r["bucket_start"] <= at)
+    for lang in silent:
+        vol -= sum(r["articles"] for r in hourly.get(language_series(ALL, lang), ()) if lo < r["bucket_start"] <= at)
     esc = sum(r["escalation"] for r in hourly.get(theatre, ()) if lo < r["bucket_start"] <= at)
     base, _ = baseline.at(bucket_start(at, "day"))
     if vol < MIN_VOLUME["day"] or base is None:
@@ -503,16 +579,19 @@ def kpis(store, *, now: datetime) -> list[dict[str, Any]]:
     before and a week before, its z-score against the previous 28 days, and the alert state."""
     at = bucket_start(now, "hour")
     theatres = [t["id"] for t in watched_theatres()]
-    daily = store.trend_rows("day", theatres + [ALL], since=at - timedelta(days=BASELINE_DAYS + 30), until=at)
-    day_volume = {r["bucket_start"]: r["articles"] for r in daily.get(ALL, [])}
-    hourly = store.trend_rows("hour", theatres + [ALL], since=at - timedelta(days=8, hours=1), until=at)
+    keys = theatres + [ALL] + _language_keys(theatres)
+    daily = store.trend_rows("day", keys, since=at - timedelta(days=BASELINE_DAYS + 30), until=at)
+    all_volume = {r["bucket_start"]: r["articles"] for r in daily.get(ALL, [])}
+    hourly = store.trend_rows("hour", keys, since=at - timedelta(days=8, hours=1), until=at)
     alerts = {a["theatre"]: a for a in store.recent_alerts(since=now - timedelta(hours=24))}
     out = []
     for t in watched_theatres():
+        silent = _silent_languages(daily, t["id"])
+        day_volume = _volume(all_volume, daily, silent)
         baseline = _Baseline(_daily_shares(daily.get(t["id"], []), day_volume))
-        cur, vol = rolling_index(hourly, t["id"], baseline, at)
-        day_before, _ = rolling_index(hourly, t["id"], baseline, at - timedelta(hours=24))
-        week_before, _ = rolling_index(hourly, t["id"], baseline, at - timedelta(days=7))
+        cur, vol = rolling_index(hourly, t["id"], baseline, at, silent=silent)
+        day_before, _ = rolling_index(hourly, t["id"], baseline, at - timedelta(hours=24), silent=silent)
+        week_before, _ = rolling_index(hourly, t["id"], baseline, at - timedelta(days=7), silent=silent)
         history = [
             p.index
             for p in compute_series(t["id"], "day", daily.get(t["id"], []), day_volume,

@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from .. import schema
 from . import aggregates, fastsql
 from ..errors import StoreError
+from ..language import primary_code
 from ..types import DEFAULT_INTERVAL_S, Article, AuditEntry, FeedSpec, FeedUpdate, ScoredArticle
 
 DEFAULT_DB_URL = "sqlite:///data/escalation-watch.db"
@@ -773,7 +774,8 @@ class Store:
                 published_at=fastsql.db_time(art.published_at, dialect),
                 published_estimated=art.published_estimated,
                 first_seen_at=seen_at,
-                language=art.language,
+                # the language the scorer read the text in; the declared one when not scored
+                language=_stored_language(art, scores.get(art.guid)),
                 author=art.author,
                 content_hash=art.content_hash,
                 title_derived=art.title_derived,
@@ -860,7 +862,7 @@ class Store:
         """Articles not scored with taxonomy ``version`` (or never scored), in id order from ``after_id``."""
         a = schema.articles
         q = (
-            sa.select(a.c.id, a.c.title, a.c.summary)
+            sa.select(a.c.id, a.c.title, a.c.summary, a.c.language)
             .where(a.c.id > after_id, self._unscored(version, only_unscored))
             .order_by(a.c.id)
             .limit(limit)
@@ -896,9 +898,11 @@ class Store:
                         theatre=sa.bindparam("b_theatre"),
                         taxonomy_version=sa.bindparam("b_version"),
                         scored_at=sa.bindparam("b_at", type_=schema.UTCDateTime),
+                        language=sa.bindparam("b_language"),
                     ),
                     [
-                        dict(b_id=aid, b_score=s.score, b_theatre=s.theatre, b_version=s.taxonomy_version, b_at=now)
+                        dict(b_id=aid, b_score=s.score, b_theatre=s.theatre, b_version=s.taxonomy_version, b_at=now,
+                             b_language=s.language)  # fmt: skip
                         for aid, s in pairs
                     ],
                 )
@@ -1193,7 +1197,7 @@ def _new_article(
     """What the index aggregates need of one stored article (unscored: volume only)."""
     return aggregates.NewArticle(
         article_id, feed_id, published_at, scored.theatre if scored else None, _signal_tuples(scored), title, summary,
-        simhash,
+        simhash, scored.language if scored else None,
     )  # fmt: skip
 
 
@@ -1224,6 +1228,10 @@ def _insert_articles_stmt(dialect: str):
         .values({c: sa.bindparam(c) for c in _ARTICLE_INSERT_COLUMNS})
         .on_conflict_do_nothing()
     )
+
+
+def _stored_language(art: Article, scored: ScoredArticle | None) -> str | None:
+    return scored.language if scored is not None else primary_code(art.language)
 
 
 def _score_columns(scored: ScoredArticle | None, now: Any) -> dict[str, Any]:

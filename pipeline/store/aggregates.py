@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import schema, trend
+from ..language import is_scored
 from . import fastsql
 
 
@@ -45,6 +46,8 @@ class NewArticle:
     summary: str
     #: trend.simhash of trend.story_text(title, summary), when the caller computed it already
     simhash: int | None = None
+    #: the language the scorer read it in (None: stored before languages were told apart)
+    language: str | None = None
 
 
 @functools.cache
@@ -122,15 +125,19 @@ class _Deltas:
         self.cats: dict[tuple[str, str, datetime, str], list[float]] = defaultdict(lambda: [0, 0.0])
         self.feeds: dict[tuple[int, datetime], int] = defaultdict(int)
 
-    def add_trend(self, theatre: str, when: datetime, *, articles=0, stories=0, esc=0.0, thr=0.0, act=0.0, de=0.0):
-        for g in trend.GRANULARITIES:
-            v = self.trend[(theatre, g, trend.bucket_start(when, g))]
-            v[0] += articles
-            v[1] += stories
-            v[2] += esc
-            v[3] += thr
-            v[4] += act
-            v[5] += de
+    def add_trend(self, theatre: str, when: datetime, *, articles=0, stories=0, esc=0.0, thr=0.0, act=0.0, de=0.0,
+                  language: str | None = None):
+        """Add to the theatre's buckets, and to its per-language series when the language is known."""
+        keys = (theatre,) if language is None else (theatre, trend.language_series(theatre, language))
+        for key in keys:
+            for g in trend.GRANULARITIES:
+                v = self.trend[(key, g, trend.bucket_start(when, g))]
+                v[0] += articles
+                v[1] += stories
+                v[2] += esc
+                v[3] += thr
+                v[4] += act
+                v[5] += de
 
     def add_categories(self, theatre: str, when: datetime, cats: dict[str, tuple[int, float]]) -> None:
         for g in trend.GRANULARITIES:
@@ -187,13 +194,16 @@ def apply_articles(
     links: list[dict[str, int]] = []
     story_items: list[tuple[NewArticle, trend.Contribution]] = []
     for art in items:
+        # an article the scorer cannot read is in its source's volume, never in an index's denominator
+        readable = is_scored(art.language)
         if count_volume:
-            d.add_trend(trend.ALL, art.published_at, articles=1)
             d.feeds[(art.feed_id, trend.bucket_start(art.published_at, "day"))] += 1
-        if art.theatre is None:
+            if readable:
+                d.add_trend(trend.ALL, art.published_at, articles=1, language=art.language)
+        if art.theatre is None or not readable:
             continue
         c = trend.contribution(art.signals, score_scale)
-        d.add_trend(art.theatre, art.published_at, articles=1)
+        d.add_trend(art.theatre, art.published_at, articles=1, language=art.language)
         if not c.carries_signal:
             continue
         story_items.append((art, c))
@@ -233,7 +243,7 @@ def _assign_story(conn: Connection, art: NewArticle, c: trend.Contribution, d: _
             conn, _NEW_KEYS, [dict(key=key, published_at=published, story_id=sid, simhash=signed) for key in keys]
         )
         d.add_trend(art.theatre, art.published_at, stories=1, esc=c.intensity, thr=c.threats, act=c.acts,
-                    de=c.deescalation)  # fmt: skip
+                    de=c.deescalation, language=art.language)  # fmt: skip
         d.add_categories(art.theatre, art.published_at, c.categories)
         return sid
     story_id, _, first_published, size, intensity, threats, acts, deesc = best[1]
@@ -241,11 +251,12 @@ def _assign_story(conn: Connection, art: NewArticle, c: trend.Contribution, d: _
     cur = dict(size=size + 1, intensity=intensity, threats=threats, acts=acts, deescalation=deesc)
     # the story counts at its strongest member: add only the excess, where it first appeared
     if c.intensity > cur["intensity"]:
+        # near-duplicates share a language (SimHash of the words): the member's is the story's
         d.add_trend(art.theatre, first_published, esc=c.intensity - cur["intensity"],
-                    thr=c.threats - cur["threats"], act=c.acts - cur["acts"])  # fmt: skip
+                    thr=c.threats - cur["threats"], act=c.acts - cur["acts"], language=art.language)  # fmt: skip
         cur.update(intensity=c.intensity, threats=c.threats, acts=c.acts)
     if c.deescalation > cur["deescalation"]:
-        d.add_trend(art.theatre, first_published, de=c.deescalation - cur["deescalation"])
+        d.add_trend(art.theatre, first_published, de=c.deescalation - cur["deescalation"], language=art.language)
         cur["deescalation"] = c.deescalation
     fastsql.execute(conn, _UPDATE_STORY, {"sid": story_id, **{f"v_{k}": v for k, v in cur.items()}})
     return story_id
@@ -272,14 +283,15 @@ def clear(conn: Connection) -> None:
 def load_batch(conn: Connection, after: tuple[datetime, int] | None, limit: int) -> list[NewArticle]:
     """Articles in (published_at, id) order after ``after``, with their signals."""
     a = schema.articles
-    q = sa.select(a.c.id, a.c.feed_id, a.c.published_at, a.c.theatre, a.c.title, a.c.summary)
+    q = sa.select(a.c.id, a.c.feed_id, a.c.published_at, a.c.theatre, a.c.title, a.c.summary, a.c.language)
     if after is not None:
         t, i = after
         q = q.where(sa.or_(a.c.published_at > t, sa.and_(a.c.published_at == t, a.c.id > i)))
     rows = conn.execute(q.order_by(a.c.published_at, a.c.id).limit(limit)).all()
     sigs = signals_by_article(conn, [r.id for r in rows])
     return [
-        NewArticle(r.id, r.feed_id, r.published_at, r.theatre, tuple(sigs.get(r.id, ())), r.title, r.summary)
+        NewArticle(r.id, r.feed_id, r.published_at, r.theatre, tuple(sigs.get(r.id, ())), r.title, r.summary,
+                   language=r.language)  # fmt: skip
         for r in rows
     ]
 

@@ -225,3 +225,57 @@ def test_english_unchanged_by_detection():
 def test_packaged_lexicon_files_exist_for_every_scored_language():
     assert {p.stem for p in LEXICON_DIR.glob("*.yaml")} == set(SCORED_LANGUAGES) - {"en"}
     assert Path(LEXICON_DIR / "ru.yaml").read_text(encoding="utf-8").startswith("#")
+
+
+def test_a_lexicon_lemma_overrides_the_dictionary():
+    """simplemma reads "Николаев" (the city) as "николай" (the first name); ru.yaml's
+    ``lemmas`` keeps the city, and the name stays no actor."""
+    city = score_text("Российские войска обстреляли Николаев", language="ru")
+    assert city.theatre == "RUS-UKR" and _counted(city)[0].target == "UKR"
+    assert score_text("Николай Петров открыл выставку в Москве", language="ru").signals == ()
+
+
+def test_a_lexicon_lemma_must_map_a_word_to_a_word(tmp_path):
+    text = (LEXICON_DIR / "ru.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "ru.yaml"
+    bad.write_text(text.replace("lemmas:\n", "lemmas:\n  пустое: [1, 2]\n", 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match="lemmas"):
+        compile_language("ru", bad)
+
+
+@pytest.mark.parametrize(("name", "lang", "theatre"), [
+    ("cyrillic_koi8r", "ru", "RUS-UKR"),
+    ("cyrillic_cp1251_header", "ru", "RUS-UKR"),
+    ("cyrillic_cp1251_uk", "uk", "RUS-UKR"),
+])
+def test_cyrillic_feeds_in_legacy_encodings_are_read_and_scored(name, lang, theatre):
+    """Feed fixtures in KOI8-R and windows-1251 (declared in the prolog, or only in the
+    HTTP header): decoded, the language read from the text, the shelling scored."""
+    import json
+    from datetime import datetime
+
+    from pipeline.language import detect_language
+    from pipeline.parse import parse_feed
+    from pipeline.score import score_article
+
+    feeds = Path(__file__).parent.parent / "data" / "feeds"
+    expected = json.loads((feeds / f"{name}.expected.json").read_text(encoding="utf-8"))
+    parsed = parse_feed((feeds / f"{name}.xml").read_bytes(), feed_url=expected["feed_url"],
+                        now=datetime.fromisoformat(expected["now"]), headers=expected.get("headers"))  # fmt: skip
+    first = parsed.articles[0]
+    assert detect_language(first.title + " " + first.summary, first.language) == lang
+    if lang not in SCORED_LANGUAGES:
+        pytest.skip(f"no {lang} lexicon yet")
+    scored = score_article(first.title, first.summary, hint=first.language)
+    assert scored.language == lang and scored.theatre == theatre
+    sig = _counted(scored)[0]
+    assert sig.signal == "strike_attack" and sig.modality == "action"
+    text = first.title + ". " + first.summary if not first.title.endswith(".") else first.title + " " + first.summary
+    assert text[sig.evidence.start : sig.evidence.end] == sig.evidence.text
+
+
+def test_the_declared_language_is_only_a_hint():
+    # a Cyrillic headline in a feed that says "en" is Russian; a Latin one in a feed that says "fr" is French
+    assert score_text("Российские войска обстреляли Харьков", hint="en").language == "ru"
+    assert score_text("Les troupes russes bombardent Kharkiv", hint="fr").language == "fr"
+    assert score_text("Russian troops shell Kharkiv", hint="ru").language == "en"
