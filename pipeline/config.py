@@ -99,7 +99,7 @@ __all__ = [
 ]
 
 #: keys of one feed entry, in the order the editor writes them
-FEED_KEYS = ("name", "url", "interval", "enabled", "tags", "language")
+FEED_KEYS = ("name", "url", "interval", "enabled", "tags", "language", "user_agent")
 _TOP_KEYS = ("feeds", "settings")
 
 #: key people write -> the key they meant (checked before difflib)
@@ -123,6 +123,10 @@ _SYNONYMS = {
     "categories": "tags",
     "lang": "language",
     "locale": "language",
+    "useragent": "user_agent",
+    "user-agent": "user_agent",
+    "ua": "user_agent",
+    "agent": "user_agent",
 }
 
 #: settings key -> (kind, low, high). Ranges are sanity bounds, not tuning advice:
@@ -471,6 +475,14 @@ def _validate_feeds(
             else:
                 values["language"] = str(lang)
 
+        if "user_agent" in item and item["user_agent"] is not None:
+            agent = item["user_agent"]
+            why = _user_agent_problem(agent)
+            if why:
+                problems.add(_value_pos(item, "user_agent"), f"{where}.user_agent", why)
+            else:
+                values["user_agent"] = agent.strip()
+
         line = pos[0] + 1 if pos else None
         if "url" in values:
             norm = normalize_url(values["url"])
@@ -498,6 +510,22 @@ def _validate_feeds(
         if len(problems.items) == before:
             specs.append(FeedSpec(line=line, **values))
     return specs
+
+
+_USER_AGENT_MAX_CHARS = 512
+
+
+def _user_agent_problem(agent: Any) -> str | None:
+    """Why ``agent`` cannot be sent as a User-Agent header, or None. Printable ASCII
+    only: a line break would start a header of its own."""
+    if not isinstance(agent, str) or not agent.strip():
+        return f"must be a non-empty string, e.g. \"Mozilla/5.0 (X11; Linux x86_64)\" ({_got(agent)})"
+    if len(agent) > _USER_AGENT_MAX_CHARS:
+        return f"must be at most {_USER_AGENT_MAX_CHARS} characters (got {len(agent)})"
+    bad = next((ch for ch in agent if not (" " <= ch <= "~")), None)
+    if bad is not None:
+        return f"must be printable ASCII, no line breaks or control characters (got {bad!r})"
+    return None
 
 
 def _validate_tags(item: Mapping[str, Any], where: str, problems: _Problems) -> tuple[str, ...]:

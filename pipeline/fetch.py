@@ -418,8 +418,11 @@ async def _exchange(
     etag: str | None,
     last_modified: str | None,
     started: float,
+    user_agent: str | None = None,
 ) -> FetchResult:
     headers = {}
+    if user_agent:
+        headers["User-Agent"] = user_agent
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
@@ -496,16 +499,19 @@ async def fetch_feed(
     settings: Settings,
     etag: str | None = None,
     last_modified: str | None = None,
+    user_agent: str | None = None,
 ) -> FetchResult:
     """GET ``url`` once (following up to ``settings.max_redirects`` redirects).
 
     Returns 200 with the decoded body or 304 (body None, validators kept);
     raises FetchError with ``status``/``retry_after_s``/``gone`` set as they apply.
+    ``user_agent``: this feed's own User-Agent (feeds.yaml ``user_agent``), for the
+    sites that refuse the default client; None sends the client's.
     """
     started = time.monotonic()
     try:
         async with asyncio.timeout(settings.timeout_s):
-            return await _exchange(client, url, settings, etag, last_modified, started)
+            return await _exchange(client, url, settings, etag, last_modified, started, user_agent)
     except TimeoutError as e:
         raise FetchError(url, f"total deadline of {_seconds(settings.timeout_s)} s exceeded") from e
 
@@ -516,6 +522,7 @@ def fetch_feed_sync(
     settings: Settings = Settings(),  # noqa: B008 - frozen dataclass, safe as a default
     etag: str | None = None,
     last_modified: str | None = None,
+    user_agent: str | None = None,
 ) -> FetchResult:
     """``fetch_feed`` with its own client and event loop (the dashboard's "test now").
 
@@ -525,7 +532,7 @@ def fetch_feed_sync(
     async def run() -> FetchResult:
         async with make_client(settings) as client:
             return await fetch_feed(
-                client, url, settings=settings, etag=etag, last_modified=last_modified
+                client, url, settings=settings, etag=etag, last_modified=last_modified, user_agent=user_agent
             )
 
     return run_sync(run)

@@ -224,6 +224,7 @@ class Poller:
         #: cannot survive; library callers keep the parse thread unless they opt in
         self._pool_failed = not parse_pool
         self._languages = {f.url: f.language for f in config.feeds}
+        self._user_agents = {f.url: f.user_agent for f in config.feeds if f.user_agent}
         #: the size of the cycle under way (a pool is worth starting for big ones) and the lock
         #: that lets only its first parse start the pool
         self._cycle_feeds = 0
@@ -235,6 +236,7 @@ class Poller:
     def set_config(self, config: FeedsConfig) -> None:
         self.config = config
         self._languages = {f.url: f.language for f in config.feeds}
+        self._user_agents = {f.url: f.user_agent for f in config.feeds if f.user_agent}
         self.store.sync_feeds(config.feeds, self.clock())
 
     def close(self) -> None:
@@ -402,7 +404,8 @@ class Poller:
         started = self.clock()
         try:
             result = await fetch_feed(
-                client, st.url, settings=settings, etag=st.etag, last_modified=st.last_modified
+                client, st.url, settings=settings, etag=st.etag, last_modified=st.last_modified,
+                user_agent=self._user_agents.get(st.url),
             )
             if result.not_modified:
                 update = FeedUpdate(

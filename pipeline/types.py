@@ -25,6 +25,8 @@ class FeedSpec:
     enabled: bool = True
     tags: tuple[str, ...] = ()
     language: str | None = None
+    #: this feed's own User-Agent header, for sites that refuse the default client
+    user_agent: str | None = None
     #: 1-based line of the entry in feeds.yaml, for error messages (None if not from a file)
     line: int | None = None
 

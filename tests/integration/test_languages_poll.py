@@ -177,3 +177,48 @@ def test_the_index_of_one_language_is_its_own_coverage(tmp_path, served):
     assert [p.articles for p in ru] != [p.articles for p in en]
     # Russian coverage never reports on ISR-IRN: its Russian index is flat 0
     assert {p.index for p in ru_iran if p.index is not None} == {0.0}
+
+
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def test_a_feed_that_refuses_the_default_client_is_polled_with_its_own_user_agent(tmp_path, feed_server):
+    """Some Russian and Ukrainian sites answer 403 to anything but a browser: the feed's
+    ``user_agent`` is sent to it, and only to it."""
+    body = rss(russian_items()[:5], language="ru")
+
+    def picky(handler) -> None:
+        ok = handler.headers.get("User-Agent", "").startswith("Mozilla/")
+        payload = body if ok else b"<h1>403 Forbidden</h1>"
+        handler.send_response(200 if ok else 403)
+        handler.send_header("Content-Type", "application/rss+xml" if ok else "text/html")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    picky_url = feed_server.route("/picky.xml", handler=picky)
+    without_url = feed_server.route("/picky-too.xml", handler=picky)
+    plain_url = feed_server.route("/plain.xml", rss(english_items()[:5], language="en"))
+    cfg = tmp_path / "feeds.yaml"
+    cfg.write_text(
+        "feeds:\n"
+        f"  - name: Picky\n    url: {picky_url}\n    language: ru\n    user_agent: \"{BROWSER_UA}\"\n"
+        f"  - name: Picky without\n    url: {without_url}\n    language: ru\n"
+        f"  - name: Plain\n    url: {plain_url}\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "ua.db"
+    assert main(["poll", "--once", "--config", str(cfg), "--db", f"sqlite:///{db}"]) == 0
+    assert feed_server.last_headers("/picky.xml")["user-agent"] == BROWSER_UA
+    assert not feed_server.last_headers("/picky-too.xml")["user-agent"].startswith("Mozilla/")
+    assert feed_server.last_headers("/plain.xml")["user-agent"] == feed_server.last_headers("/picky-too.xml")["user-agent"]
+    con = sqlite3.connect(db)
+    try:
+        by_feed = dict(con.execute(
+            "SELECT f.name, count(a.id) FROM feeds f LEFT JOIN articles a ON a.feed_id = f.id GROUP BY f.name"
+        ).fetchall())  # fmt: skip
+        error = dict(con.execute("SELECT name, last_error FROM feeds").fetchall())
+    finally:
+        con.close()
+    assert by_feed == {"Picky": 5, "Picky without": 0, "Plain": 5}
+    assert "403" in error["Picky without"] and error["Picky"] is None

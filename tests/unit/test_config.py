@@ -50,6 +50,36 @@ def test_all_fields_and_durations():
     assert (cfg.settings.timeout_s, cfg.settings.max_backoff_s, cfg.settings.deny_private_networks) == (5.5, 7200, True)
 
 
+def test_user_agent_per_feed():
+    cfg = loads(
+        "feeds:\n"
+        "  - name: A\n    url: https://a.example/rss\n"
+        "    user_agent: \"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\"\n"
+        "  - name: B\n    url: https://b.example/rss\n"
+    )
+    assert [f.user_agent for f in cfg.feeds] == ["Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                                                 None]  # fmt: skip
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ('"Bot\\r\\nX-Injected: 1"', "printable ASCII, no line breaks"),
+    ("''", "non-empty string"),
+    ("[a, b]", "non-empty string"),
+    ('"' + "x" * 600 + '"', "at most 512 characters"),
+])
+def test_user_agent_problems_name_line_and_column(value, why):
+    text = f"feeds:\n  - name: A\n    url: https://a.example/rss\n    user_agent: {value}\n"
+    with pytest.raises(ConfigError) as info:
+        loads(text, "feeds.yaml")
+    assert f"feeds.yaml:4:17: feeds[0].user_agent: must be" in str(info.value)
+    assert why in str(info.value)
+
+
+def test_user_agent_misspelt_is_pointed_at():
+    with pytest.raises(ConfigError, match="did you mean 'user_agent'"):
+        loads("feeds:\n  - name: A\n    url: https://a.example/rss\n    useragnt: x\n")
+
+
 def test_settings_rules_cover_every_settings_field():
     assert config._settings_keys_match()
 
@@ -62,6 +92,10 @@ def test_real_feeds_yaml():
     assert len(urls) == len(set(urls))
     themes = {t for f in cfg.feeds for t in f.tags}
     assert {"ukraine-russia", "middle-east", "asia-pacific"} <= themes
+    native = [f for f in cfg.feeds if f.enabled and (f.language or "").split("-")[0] in ("ru", "uk")]
+    assert len(native) >= 10 and {f.language for f in native} == {"ru", "uk"}
+    state = {f.name for f in cfg.feeds if "state-media" in f.tags}
+    assert {"ТАСС", "РИА Новости"} <= state
 
 
 def test_fast_and_ruamel_parsers_agree_on_real_file():
