@@ -3,13 +3,13 @@
 The dashboard's Downloads page and the ``escalation-watch export`` command both
 call :func:`export_table` / :func:`write_export`, with the filters of
 :mod:`pipeline.store.reads` (theatre, signal, modality, source, min_score,
-max_score, since, until, text, actor, pair, kind, tag), so a download holds exactly the rows the
+max_score, since, until, text, actor, pair, kind, tag, language, exclude_tag), so a download holds exactly the rows the
 Articles page lists.
 
 Tables
     ``articles``  one row per article: id, published_at, source, tags (the feed's,
-                  ``;``-separated), theatre, score, signals (its categories,
-                  ``;``-separated), title, url, summary
+                  ``;``-separated), language (the one it was read in), theatre,
+                  score, signals (its categories, ``;``-separated), title, url, summary
     ``signals``   one row per signal, with the evidence and its sentence
     ``index``     one row per theatre and day from :func:`pipeline.trend.index_series`
                   (only ``theatre``, ``since`` and ``until`` apply)
@@ -47,9 +47,11 @@ MIME = {
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-_ARTICLE_COLUMNS = ["id", "published_at", "source", "tags", "theatre", "score", "signals", "title", "url", "summary"]
+_ARTICLE_COLUMNS = [
+    "id", "published_at", "source", "tags", "language", "theatre", "score", "signals", "title", "url", "summary",
+]  # fmt: skip
 _SIGNAL_COLUMNS = [
-    "article_id", "published_at", "feed", "title", "url", "article_score", "signal", "direction", "kind",
+    "article_id", "published_at", "feed", "language", "title", "url", "article_score", "signal", "direction", "kind",
     "modality", "source", "target", "theatre", "weight", "evidence", "sentence", "span_start", "span_end",
 ]  # fmt: skip
 _INDEX_COLUMNS = ["theatre", "day", "index", "threats", "acts", "deescalation", "zscore", "articles"]

@@ -22,7 +22,8 @@ ITEMS = [
 ]
 
 
-def article(feed_url: str, i: int, hours: float, title: str, summary: str, now: datetime = NOW) -> Article:
+def article(feed_url: str, i: int, hours: float, title: str, summary: str, now: datetime = NOW,
+            language: str = "en") -> Article:
     return Article(
         feed_url=feed_url,
         guid=f"{feed_url}#{i}",
@@ -32,22 +33,25 @@ def article(feed_url: str, i: int, hours: float, title: str, summary: str, now: 
         summary=summary,
         published_at=now - timedelta(hours=hours),
         published_estimated=False,
-        language="en",
+        language=language,
         author=None,
         content_hash=hashlib.sha256(f"{title}{summary}".encode()).hexdigest(),
     )
 
 
-def build_store(db_url: str, items=ITEMS, now: datetime = NOW, tags: dict[str, tuple[str, ...]] | None = None) -> None:
+def build_store(db_url: str, items=ITEMS, now: datetime = NOW, tags: dict[str, tuple[str, ...]] | None = None,
+                languages: dict[str, str] | None = None) -> None:
     """Write ``items`` through the poller's own store verbs (with scores), then close;
-    ``now`` is the time the hours of ``items`` count back from, ``tags`` each feed's tags."""
+    ``now`` is the time the hours of ``items`` count back from, ``tags`` each feed's tags,
+    ``languages`` the language each feed declares (default en)."""
     feeds = sorted({f for f, *_ in items})
     urls = {f: f"http://feeds.example/{f.lower()}.xml" for f in feeds}
     with Store.open(db_url) as store:
         store.sync_feeds([FeedSpec(f, urls[f], tags=(tags or {}).get(f, ())) for f in feeds], now)
         for f in feeds:
-            arts = tuple(article(urls[f], i, h, t, s, now) for i, (ff, h, t, s) in enumerate(items) if ff == f)
-            scores = tuple(score_article(a.title, a.summary) for a in arts)
+            lang = (languages or {}).get(f, "en")
+            arts = tuple(article(urls[f], i, h, t, s, now, lang) for i, (ff, h, t, s) in enumerate(items) if ff == f)
+            scores = tuple(score_article(a.title, a.summary, hint=a.language) for a in arts)
             store.record_update(
                 FeedUpdate(urls[f], now, now, "ok", status=200, articles=arts, scores=scores),
                 next_due_at=now + timedelta(minutes=15),

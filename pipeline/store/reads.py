@@ -13,7 +13,10 @@ everywhere, so what the Articles page lists is exactly what Downloads writes:
 ``actor``     a counted escalation signal (weight > 0) has this actor code as source or target
 ``pair``      a counted escalation signal goes from one actor to another: ``"RUS>UKR"``
 ``kind``      a counted escalation signal of this kind: ``threat`` or ``act``
-``tag``       the feed carries this tag (feeds.yaml ``tags``)
+``tag``       the feed carries this tag (feeds.yaml ``tags``); a list: every one of them
+``exclude_tag``  the feed does not carry this tag (``state-media``: state media hidden)
+``language``  the language the article was read in (``ru``), or ``"unscored"``: every
+              language the scorer does not read
 ``text``      full-text search over title and summary (FTS5 on SQLite, a GIN
               ``to_tsvector`` index on PostgreSQL, LIKE elsewhere); every word
               must match, the last one as a prefix ("sanct" finds "sanctions")
@@ -30,6 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import schema
+from ..language import SCORED_LANGUAGES
 
 __all__ = [
     "ARTICLE_FILTERS",
@@ -41,6 +45,7 @@ __all__ = [
     "data_version",
     "feed_item_counts",
     "feed_tag_names",
+    "UNSCORED",
     "fts_query",
     "search_articles",
     "signals_table",
@@ -49,8 +54,10 @@ __all__ = [
 #: the filter keywords every function here accepts
 ARTICLE_FILTERS = (
     "theatre", "signal", "modality", "source", "min_score", "max_score", "since", "until", "text",
-    "actor", "pair", "kind", "tag",
+    "actor", "pair", "kind", "tag", "language", "exclude_tag",
 )  # fmt: skip
+#: the ``language`` filter's value for "every language the scorer does not read"
+UNSCORED = "unscored"
 
 #: signal columns attached to each article (``source``/``target`` are actor codes)
 _SIGNAL_COLUMNS = (
@@ -112,7 +119,9 @@ def _article_conditions(
     actor: str | None = None,
     pair: str | None = None,
     kind: str | None = None,
-    tag: str | None = None,
+    tag: str | Sequence[str] | None = None,
+    language: str | None = None,
+    exclude_tag: str | None = None,
     signal_rows: bool = False,
 ) -> list[Any]:
     """WHERE terms over articles ``a`` joined to feeds ``f`` (and signals ``s`` when
@@ -136,10 +145,17 @@ def _article_conditions(
         cond = _text_condition(dialect, text)
         if cond is not None:
             where.append(cond)
-    if tag:
-        # tags are a JSON list of strings: match the quoted element, not a substring of another tag
-        # (written by Store.sync_feeds with json.dumps)
-        where.append(f.c.tags.contains(json.dumps(tag), autoescape=True))
+    # tags are a JSON list of strings: match the quoted element, not a substring of another tag
+    # (written by Store.sync_feeds with json.dumps); several tags: the feed has them all
+    for one in (tag,) if isinstance(tag, str) else (tag or ()):
+        where.append(f.c.tags.contains(json.dumps(one), autoescape=True))
+    if exclude_tag:
+        where.append(sa.not_(f.c.tags.contains(json.dumps(exclude_tag), autoescape=True)))
+    if language == UNSCORED:
+        where.append(a.c.language.is_not(None))
+        where.append(a.c.language.not_in(list(SCORED_LANGUAGES)))
+    elif language:
+        where.append(a.c.language == language)
     if signal or modality or actor or pair or kind:
         sig_where = []
         if signal:
@@ -187,23 +203,27 @@ def search_articles(
     actor: str | None = None,
     pair: str | None = None,
     kind: str | None = None,
-    tag: str | None = None,
+    tag: str | Sequence[str] | None = None,
+    language: str | None = None,
+    exclude_tag: str | None = None,
     limit: int | None = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Articles matching the filters, newest first, each with its ``signals`` (a list of dicts).
 
-    Row keys: id, published_at, published_estimated, title, title_derived, summary, url, source
-    (feed name), theatre, score, taxonomy_version, signals. ``limit=None``: all.
+    Row keys: id, language, published_at, published_estimated, title, title_derived, summary, url,
+    source (feed name), theatre, score, taxonomy_version, signals, tags. ``limit=None``: all.
     """
     a, f = schema.articles, schema.feeds
     filters = dict(
         theatre=theatre, signal=signal, modality=modality, source=source, min_score=min_score,
         max_score=max_score, since=since, until=until, text=text, actor=actor, pair=pair, kind=kind, tag=tag,
+        language=language, exclude_tag=exclude_tag,
     )  # fmt: skip
     q = (
         sa.select(
             a.c.id,
+            a.c.language,
             a.c.published_at,
             a.c.published_estimated,
             a.c.title,
@@ -272,7 +292,7 @@ def signals_table(store: Any, *, limit: int | None = None, **filters: Any) -> li
 
     Same filters as :func:`search_articles`, except that ``signal`` and
     ``modality`` keep only the signal rows that have them. Keys: article_id,
-    published_at, feed, title, url, article_score, signal, direction, kind,
+    published_at, feed, language, title, url, article_score, signal, direction, kind,
     modality, source and target (actor codes), theatre, weight, evidence,
     sentence, span_start, span_end.
     """
@@ -283,6 +303,7 @@ def signals_table(store: Any, *, limit: int | None = None, **filters: Any) -> li
             s.c.article_id,
             a.c.published_at,
             f.c.name.label("feed"),
+            a.c.language,
             a.c.title,
             a.c.url,
             a.c.score.label("article_score"),

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pipeline.language import SCORED_LANGUAGES
+from pipeline.store.reads import UNSCORED
+
 from . import data, evidence, palette, period, state
-from .filters import SCORE_MAX
+from .filters import SCORE_MAX, STATE_MEDIA
 
 PAGE_SIZE = 25
 MODALITIES = list(palette.MODALITY_LABELS)
@@ -16,6 +19,14 @@ ANY = "*"  # selectboxes show None as an empty placeholder: "any" is a sentinel
 
 def _none_if_blank(v):
     return None if v in (None, "", ANY) else v
+
+
+def _language_label(code: str) -> str:
+    if code == ANY:
+        return "Any language"
+    if code == UNSCORED:
+        return "Not scored (other languages)"
+    return evidence.LANGUAGE_NAMES.get(code, code)
 
 
 def _score_range(v) -> tuple[float | None, float | None]:
@@ -98,6 +109,28 @@ def filter_bar(sources: list[str], tags: list[str]) -> None:
         on_change=state.from_widget,
         args=("tag", _none_if_blank),
         help="The feed's tags in feeds.yaml, e.g. wire, state-media, think-tank.",
+    )
+    l1, l2, l3 = st.columns([2, 2, 6])
+    languages = [ANY, *SCORED_LANGUAGES, UNSCORED]
+    if f.language and f.language not in languages:
+        languages.append(f.language)
+    l1.selectbox(
+        "Language",
+        languages,
+        format_func=_language_label,
+        key=state.seed("language", f.language or ANY),
+        on_change=state.from_widget,
+        args=("language", _none_if_blank),
+        help="The language each article was read in, from its letters (the feed's language breaks ties).",
+    )
+    l2.selectbox(
+        "State media",
+        [ANY, *STATE_MEDIA],
+        format_func=lambda v: {"hide": "Hidden", "only": "Only state media"}.get(v, "Shown"),
+        key=state.seed("state_media", f.state_media or ANY),
+        on_change=state.from_widget,
+        args=("state_media", _none_if_blank),
+        help="Outlets whose editorial line the state controls (feeds tagged state-media in feeds.yaml).",
     )
     st.slider(
         "Score",

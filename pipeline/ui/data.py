@@ -85,56 +85,15 @@ def version(url: str) -> Version:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=64)
-def search(
-    url: str,
-    ver: Version,
-    *,
-    theatre: str | None,
-    signal: str | None,
-    modality: str | None,
-    source: str | None,
-    min_score: float | None,
-    max_score: float | None,
-    since: datetime | None,
-    until: datetime | None,
-    text: str | None,
-    actor: str | None = None,
-    pair: str | None = None,
-    kind: str | None = None,
-    tag: str | None = None,
-    limit: int,
-    offset: int,
-) -> list[dict[str, Any]]:
-    return reads.search_articles(
-        _store(url), theatre=theatre, signal=signal, modality=modality, source=source, min_score=min_score,
-        max_score=max_score, since=since, until=until, text=text, actor=actor, pair=pair, kind=kind, tag=tag,
-        limit=limit, offset=offset,
-    )  # fmt: skip
+def search(url: str, ver: Version, *, limit: int, offset: int, **filters: Any) -> list[dict[str, Any]]:
+    """:func:`pipeline.store.reads.search_articles` with the filters of
+    :meth:`pipeline.ui.filters.Filters.reads_kwargs` (an unknown one is a TypeError there)."""
+    return reads.search_articles(_store(url), limit=limit, offset=offset, **filters)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=64)
-def count(
-    url: str,
-    ver: Version,
-    *,
-    theatre: str | None,
-    signal: str | None,
-    modality: str | None,
-    source: str | None,
-    min_score: float | None,
-    max_score: float | None,
-    since: datetime | None,
-    until: datetime | None,
-    text: str | None,
-    actor: str | None = None,
-    pair: str | None = None,
-    kind: str | None = None,
-    tag: str | None = None,
-) -> int:
-    return reads.count_articles(
-        _store(url), theatre=theatre, signal=signal, modality=modality, source=source, min_score=min_score,
-        max_score=max_score, since=since, until=until, text=text, actor=actor, pair=pair, kind=kind, tag=tag,
-    )  # fmt: skip
+def count(url: str, ver: Version, **filters: Any) -> int:
+    return reads.count_articles(_store(url), **filters)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -200,6 +159,30 @@ def index_series(
     # column-wise from the attributes: dataclasses.asdict deep-copies every value (slow at 6k points)
     names = [f.name for f in fields(trend.TrendPoint)]
     return pd.DataFrame({n: [getattr(p, n) for p in points] for n in names}, columns=names)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
+def language_series(
+    url: str, ver: Version, theatre: str, granularity: str, since: datetime | None, until: datetime | None
+) -> pd.DataFrame:
+    """The theatre's index per scored language that reports on it in the period:
+    bucket_start, language, index, articles."""
+    from pipeline import trend
+    from pipeline.language import SCORED_LANGUAGES
+
+    frames = []
+    for lang in SCORED_LANGUAGES:
+        points = trend.index_series(_store(url), theatre=theatre, granularity=granularity, since=since, until=until,
+                                    language=lang)  # fmt: skip
+        if not any(p.theatre_articles for p in points):
+            continue
+        frames.append(pd.DataFrame({
+            "bucket_start": [p.bucket_start for p in points], "language": lang,
+            "index": [p.index for p in points], "articles": [p.articles for p in points],
+        }))  # fmt: skip
+    if not frames:
+        return pd.DataFrame(columns=["bucket_start", "language", "index", "articles"])
+    return pd.concat(frames, ignore_index=True)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)

@@ -15,8 +15,16 @@ from typing import Any
 
 import streamlit as st
 
+from pipeline.language import SCORED_LANGUAGES
+
 from . import data, palette
 from .data import md_escape, md_link
+
+#: names of the languages the scorer reads, and of a few it lists unscored
+LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "uk": "Ukrainian", "fr": "French", "de": "German",
+                  "es": "Spanish", "ar": "Arabic", "zh": "Chinese", "be": "Belarusian", "he": "Hebrew"}  # fmt: skip
+#: the feed tag of state-controlled outlets
+STATE_MEDIA_TAG = "state-media"
 
 #: Streamlit markdown directive for the highlighted span; readable in light and dark themes
 _MARK = ":orange-background[{}]"
@@ -83,8 +91,11 @@ def article_card(row: dict[str, Any], *, labels: dict[str, str], key: str) -> No
         top.markdown(f"#### {md_link(row.get('title') or '(untitled)', row.get('url'))}")
         source = md_escape(row.get("source") or "")
         # the feed's tags (feeds.yaml) as badges: a wire, state media, a think tank read differently
-        badges = " ".join(f":blue-badge[{md_escape(t)}]" for t in row.get("tags") or ())
-        meta = [f"{source} {badges}".strip(), fmt_time(row.get("published_at"))]
+        tags = list(row.get("tags") or ())
+        badges = [":red-badge[:material/campaign: state media]"] if STATE_MEDIA_TAG in tags else []
+        badges += [f":blue-badge[{md_escape(t)}]" for t in tags if t != STATE_MEDIA_TAG]
+        badges += language_badges(row.get("language"))
+        meta = [f"{source} {' '.join(badges)}".strip(), fmt_time(row.get("published_at"))]
         if row.get("published_estimated"):
             meta[-1] += " (first seen)"
         if row.get("title_derived"):
@@ -98,12 +109,28 @@ def article_card(row: dict[str, Any], *, labels: dict[str, str], key: str) -> No
         right.metric("Score", fmt_score(row.get("score")))
         sigs = row.get("signals") or []
         if not sigs:
-            st.caption("No signals.")
+            lang = row.get("language")
+            if lang and lang not in SCORED_LANGUAGES:
+                st.caption(f"Not scored: the scorer does not read {md_escape(LANGUAGE_NAMES.get(lang, lang))}; "
+                           "the article is kept and counts in no index.")  # fmt: skip
+            else:
+                st.caption("No signals.")
             return
         lines = []
         for sig in sigs:
             lines.append(f"- {signal_line(sig)}  \n  {highlight(sig, row.get('title'), row.get('summary'))}")
         st.markdown("\n".join(lines))
+
+
+def language_badges(language: str | None) -> list[str]:
+    """A badge for an article not in English: its language, and "not scored" when the
+    scorer does not read it."""
+    if not language or language == "en":
+        return []
+    name = md_escape(LANGUAGE_NAMES.get(language, language))
+    if language in SCORED_LANGUAGES:
+        return [f":violet-badge[:material/translate: {name}]"]
+    return [f":gray-badge[:material/block: {name}, not scored]"]
 
 
 def safe_link(url: object) -> str | None:

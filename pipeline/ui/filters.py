@@ -44,7 +44,12 @@ _PARAMS = {
     "pair": "pair",
     "kind": "kind",
     "tag": "tag",
+    "language": "lang",
+    "state_media": "state",
 }
+#: the tag of state-controlled outlets (feeds.yaml), and what the filter does with them
+STATE_MEDIA_TAG = "state-media"
+STATE_MEDIA = ("hide", "only")
 #: the kinds of escalation (as in the GPR index): the "who threatens whom" split
 KINDS = ("threat", "act")
 
@@ -71,6 +76,10 @@ class Filters:
     kind: str | None = None
     #: a feed tag (feeds.yaml ``tags``)
     tag: str | None = None
+    #: the language an article was read in (``ru``), or ``unscored``
+    language: str | None = None
+    #: hide | only: the articles of state media (feeds tagged ``state-media``)
+    state_media: str | None = None
 
     def replace(self, **changes: Any) -> Filters:
         return dataclasses.replace(self, **changes)
@@ -106,8 +115,15 @@ class Filters:
             actor=self.actor,
             pair=self.pair,
             kind=self.kind,
-            tag=self.tag,
+            tag=self._tags(),
+            language=self.language,
+            exclude_tag=STATE_MEDIA_TAG if self.state_media == "hide" else None,
         )
+
+    def _tags(self) -> str | tuple[str, ...] | None:
+        if self.state_media != "only":
+            return self.tag
+        return tuple(dict.fromkeys(t for t in (self.tag, STATE_MEDIA_TAG) if t))
 
     def drill_point(self) -> tuple[str, datetime] | None:
         if not self.drill or "@" not in self.drill:
@@ -180,6 +196,8 @@ class Filters:
             pair=get("pair") if get("pair") and ">" in get("pair") else None,
             kind=get("kind") if get("kind") in KINDS else None,
             tag=(get("tag") or "")[:64] or None,
+            language=_language(get("language")),
+            state_media=get("state_media") if get("state_media") in STATE_MEDIA else None,
         )
 
     def describe(self, theatre_labels: Mapping[str, str] | None = None) -> list[str]:
@@ -210,7 +228,19 @@ class Filters:
             out.append(f"Kind: {self.kind}")
         if self.tag:
             out.append(f"Tag: {self.tag}")
+        if self.language:
+            out.append("Language: not scored" if self.language == "unscored" else f"Language: {self.language}")
+        if self.state_media:
+            out.append("State media: hidden" if self.state_media == "hide" else "State media only")
         return out
+
+
+def _language(v: str | None) -> str | None:
+    """A language code from a link (``ru``, ``zh-hant``) or ``unscored``."""
+    if not v:
+        return None
+    v = v.lower()
+    return v if v == "unscored" or (len(v) <= 16 and v.replace("-", "").isalpha()) else None
 
 
 def _code(v: str | None) -> str | None:

@@ -68,6 +68,7 @@ def live() -> None:
     f = state.filters()
     trend_chart(url, ver, f.theatre, gran, since, until, labels)
     drill_down(url, ver, labels)
+    language_split(url, ver, f.theatre, gran, since, until, labels)
 
     st.subheader("Signal mix")
     categories_chart(url, ver, f.theatre, gran, since)
@@ -473,6 +474,53 @@ def trend_chart(url: str, ver, theatre: str | None, gran: str, since, until, lab
         )
     else:
         st.caption("Click a bar or a point to list the articles and the evidence behind it.")
+
+
+#: line colours of the languages in the split (English the index's own blue)
+_LANGUAGE_COLOURS = {"en": "#1f77b4", "ru": "#d62728", "uk": "#e6b400"}
+
+
+def language_figure(df: pd.DataFrame, theatre: str, labels: dict[str, str], gran: str) -> go.Figure:
+    """One line per language: the theatre's index over the articles in that language alone."""
+    from .evidence import LANGUAGE_NAMES
+
+    fig = go.Figure()
+    hover_time = "%{x|%Y-%m-%d %H:%M} UTC" if gran == "hour" else "%{x|%a %d %b %Y}"
+    for i, (lang, part) in enumerate(df.groupby("language", sort=False)):
+        name = LANGUAGE_NAMES.get(str(lang), str(lang))
+        fig.add_trace(go.Scatter(
+            x=_x(part), y=part["index"], name=f"{name}-language coverage", mode="lines+markers",
+            line=dict(width=2, color=_LANGUAGE_COLOURS.get(str(lang), palette._FALLBACK[i % len(palette._FALLBACK)])),
+            customdata=part[["articles"]].to_numpy(),
+            hovertemplate=f"{md_safe(name)}<br>{hover_time}<br>index %{{y:.0f}} · %{{customdata[0]}} articles"
+                          "<extra></extra>",
+        ))  # fmt: skip
+    fig.add_hline(y=100, line=dict(width=1, dash="dot", color="gray"))
+    fig.update_layout(
+        height=320, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified", dragmode=False,
+        title=dict(text=f"{md_safe(labels.get(theatre, theatre))} by language of coverage", font=dict(size=14)),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1),
+    )  # fmt: skip
+    fig.update_yaxes(rangemode="tozero", title_text="index (100 = own baseline)")
+    return fig
+
+
+def language_split(url: str, ver, theatre: str | None, gran: str, since, until, labels: dict[str, str]) -> None:
+    """The risk trend split by language: does Russian-language coverage move with Ukrainian?"""
+    if not st.toggle("Split by language", key="w_trend_languages",
+                     help="Each language's coverage of the theatre against its own volume and baseline."):  # fmt: skip
+        return
+    if theatre is None:
+        st.info("Pick a theatre above to split its trend by the language of its coverage.")
+        return
+    df = data.language_series(url, ver, theatre, gran, since, until)
+    if df.empty or df["index"].notna().sum() == 0:
+        st.info("No language has enough articles on this theatre in this period for an index of its own.")
+        return
+    st.plotly_chart(language_figure(df, theatre, labels, gran), key="language_chart", config=_CONFIG,
+                    width="stretch")  # fmt: skip
+    st.caption("A language is drawn when it has articles on the theatre in the period; each line is that "
+               "coverage's share of its own news, normalised to its own baseline (100).")  # fmt: skip
 
 
 def _picked(event: Any) -> tuple[str, str] | None:

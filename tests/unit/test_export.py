@@ -37,12 +37,46 @@ def test_articles_honour_filters(store, fmt):
     df = read(export_table(store, "articles", fmt, source="Gazette", min_score=1), fmt)
     assert len(df) == 2
     assert set(df["source"]) == {"Gazette"}
-    assert list(df.columns[:7]) == ["id", "published_at", "source", "tags", "theatre", "score", "signals"]
+    assert list(df.columns[:8]) == ["id", "published_at", "source", "tags", "language", "theatre", "score", "signals"]
     assert "threat_of_force" in ";".join(df["signals"].fillna(""))
     # the feed's labels travel with each row, and filter like on the Articles page
     assert set(df["tags"]) == {"state-media;think-tank"}
     assert len(read(export_table(store, "articles", fmt, tag="think-tank"), fmt)) == 3
     assert read(export_table(store, "articles", fmt, tag="wire"), fmt).empty
+
+
+MIXED = [
+    ("Wire", 1, "Russia threatens to strike Ukraine with missiles", "Officials said troops were massing."),
+    ("ТАСС", 2, "Кремль пригрозил Киеву ответными ударами", "Песков заявил о готовности к ответу."),
+    ("ТАСС", 3, "«Спартак» обыграл «Зенит»", "Болельщики довольны."),
+    ("Le Fil", 4, "La Russie menace l'Ukraine de frappes", "Le Kremlin a prévenu Kiev."),
+]
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('export_lang')}/ew.db"
+    build_store(url, items=MIXED, tags={"ТАСС": ("wire", "state-media")}, languages={"ТАСС": "ru", "Le Fil": "fr"})
+    s = Store.open(url, readonly=True)
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+def test_articles_and_signals_carry_the_language_they_were_read_in(mixed, fmt):
+    df = read(export_table(mixed, "articles", fmt), fmt)
+    assert dict(zip(df["title"], df["language"], strict=True)) == {t: lang for (_, _, t, _), lang in zip(
+        MIXED, ["en", "ru", "ru", "fr"], strict=True)}  # fmt: skip
+    # the French story is kept, and not scored: the scorer does not read French
+    french = df[df["language"] == "fr"].iloc[0]
+    assert french["score"] == 0 and french["theatre"] == "none"
+    russian = read(export_table(mixed, "articles", fmt, language="ru"), fmt)
+    assert set(russian["source"]) == {"ТАСС"} and len(russian) == 2
+    assert list(read(export_table(mixed, "articles", fmt, language="unscored"), fmt)["language"]) == ["fr"]
+    no_state = read(export_table(mixed, "articles", fmt, exclude_tag="state-media"), fmt)
+    assert set(no_state["source"]) == {"Wire", "Le Fil"}
+    sigs = read(export_table(mixed, "signals", fmt, language="ru"), fmt)
+    assert set(sigs["language"]) == {"ru"} and "threat_of_force" in set(sigs["signal"])
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -301,3 +301,73 @@ def test_articles_from_the_map_show_the_filter_badges_and_labels(monkeypatch, tm
     at = run_page(monkeypatch, env, "articles", tag="state-media")
     assert at.selectbox(key="w_tag").value == "state-media"
     assert "**2** matching articles" in _all_text(at) and ":blue-badge[wire]" not in _all_text(at)
+
+
+# -- languages (issue 14) ---------------------------------------------------------------
+
+#: days of Russian and English coverage of RUS-UKR, a French story the scorer cannot read
+LANGUAGE_ITEMS = [
+    ("ТАСС", 2 + 24 * d, f"Российские войска обстреляли Харьков, сводка {d}", f"Повреждены {d + 2} домов.")
+    for d in range(10)
+] + [
+    ("Wire", 3 + 24 * d, f"Russian troops shell Kharkiv, report {d}", f"{d + 3} homes were damaged.") for d in range(10)
+] + [
+    (feed, 5 + 24 * d + k, f"{feed} culture note {d}-{k}: a bakery wins a prize", "Judges tasted the bread.")
+    for d in range(10) for k in range(4) for feed in ("Wire",)
+] + [
+    ("ТАСС", 6 + 24 * d + k, f"«Спартак» обыграл «Зенит» в туре {d}-{k}", "Болельщики довольны.")
+    for d in range(10) for k in range(4)
+] + [("Le Fil", 4, "La Russie menace l'Ukraine de frappes", "Le Kremlin a prévenu Kiev.")]
+
+
+@pytest.fixture(scope="module")
+def lang_env(tmp_path_factory):
+    from datetime import datetime, timezone
+
+    tmp = tmp_path_factory.mktemp("langs")
+    url = f"sqlite:///{tmp}/ew.db"
+    build_store(url, LANGUAGE_ITEMS, now=datetime.now(timezone.utc), tags={"ТАСС": ("wire", "state-media")},
+                languages={"ТАСС": "ru", "Le Fil": "fr"})  # fmt: skip
+    return {"ESCALATION_WATCH_DB": url, "ESCALATION_WATCH_CONFIG": str(tmp / "f.yaml")}
+
+
+def test_articles_show_language_and_state_media_labels_and_filter_by_them(monkeypatch, lang_env):
+    at = run_page(monkeypatch, lang_env, "articles", period="all", lang="ru")
+    text = _all_text(at)
+    assert at.selectbox(key="w_language").value == "ru"
+    assert "**50** matching articles" in text
+    assert ":red-badge[:material/campaign: state media]" in text and ":violet-badge[:material/translate: Russian]" in text
+    # the evidence in the original, the span highlighted, the category in English
+    assert ":orange-background[обстреляли]" in text and "**Strike, shelling, attack**" in text
+    at = run_page(monkeypatch, lang_env, "articles", period="all", lang="unscored")
+    text = _all_text(at)
+    assert "**1** matching article " in text and "French, not scored" in text
+    assert "Not scored: the scorer does not read French" in text
+    at = run_page(monkeypatch, lang_env, "articles", period="all", state="hide")
+    text = _all_text(at)
+    assert at.selectbox(key="w_state_media").value == "hide"
+    assert "**51** matching articles" in text and "state media]" not in text and "Спартак" not in text
+
+
+def test_the_trend_splits_by_language(monkeypatch, lang_env):
+    at = run_page(monkeypatch, lang_env, "overview", period="30d", theatre="RUS-UKR")
+    assert not at.exception, at.exception
+    at.toggle(key="w_trend_languages").set_value(True).run()
+    assert not at.exception, at.exception
+    assert any("each line is that coverage's share" in c.value for c in at.caption)
+    at = run_page(monkeypatch, lang_env, "overview", period="30d")
+    at.toggle(key="w_trend_languages").set_value(True).run()
+    assert "Pick a theatre above" in " ".join(i.value for i in at.info)
+
+
+def test_language_figure_draws_one_line_per_language():
+    import pandas as pd
+
+    from pipeline.ui.overview import language_figure
+
+    df = pd.DataFrame({"bucket_start": pd.to_datetime(["2024-06-01", "2024-06-02"] * 2, utc=True),
+                       "language": ["ru", "ru", "uk", "uk"], "index": [120.0, 80.0, 95.0, 110.0],
+                       "articles": [10, 12, 7, 9]})  # fmt: skip
+    fig = language_figure(df, "RUS-UKR", {"RUS-UKR": "Russia–Ukraine"}, "day")
+    assert [t.name for t in fig.data] == ["Russian-language coverage", "Ukrainian-language coverage"]
+    assert list(fig.data[1].y) == [95.0, 110.0]
