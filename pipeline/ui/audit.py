@@ -44,7 +44,7 @@ def record(who: str, action: str, feed_url: str | None, feed_name: str | None, c
 
 def spec_fields(f: FeedSpec) -> dict[str, Any]:
     return {"name": f.name, "url": f.url, "interval_s": f.interval_s, "enabled": f.enabled,
-            "tags": list(f.tags), "language": f.language}  # fmt: skip
+            "tags": list(f.tags), "language": f.language, "user_agent": f.user_agent}  # fmt: skip
 
 
 def diff(before: FeedSpec | None, after: FeedSpec | None) -> dict[str, list[Any]]:

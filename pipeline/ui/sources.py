@@ -277,7 +277,8 @@ def _health_table(df: pd.DataFrame, ok: int, failing: int) -> None:
 # -- editing ----------------------------------------------------------------------
 
 
-def _spec_from_inputs(name: str, url: str, interval: str, tags: str, language: str, enabled: bool) -> dict[str, Any]:
+def _spec_from_inputs(name: str, url: str, interval: str, tags: str, language: str, enabled: bool,
+                     user_agent: str = "") -> dict[str, Any]:  # fmt: skip
     spec: dict[str, Any] = {"name": name.strip(), "url": url.strip()}
     interval = interval.strip()
     if interval:
@@ -287,12 +288,18 @@ def _spec_from_inputs(name: str, url: str, interval: str, tags: str, language: s
         spec["tags"] = tag_list
     if language.strip():
         spec["language"] = language.strip()
+    if user_agent.strip():
+        spec["user_agent"] = user_agent.strip()
     if not enabled:
         spec["enabled"] = False
     return spec
 
 
-def test_feed(url: str, settings: Settings) -> None:
+_UA_HELP = ("Only for a site that answers 403 to the default client: the User-Agent header sent to this "
+            "feed alone, e.g. a browser's. Leave empty for the default.")
+
+
+def test_feed(url: str, settings: Settings, user_agent: str | None = None) -> None:
     """Fetch and parse one feed now, show what came back; nothing is stored."""
     from pipeline.fetch import fetch_feed_sync
     from pipeline.parse import parse_feed, parse_notes
@@ -302,7 +309,7 @@ def test_feed(url: str, settings: Settings) -> None:
         try:
             st.write("Fetching …")
             # exposed, an unset deny_private_networks denies, as for the poller of `run`
-            result = fetch_feed_sync(url, settings=access.fetch_settings(settings))
+            result = fetch_feed_sync(url, settings=access.fetch_settings(settings), user_agent=user_agent or None)
             size = len(result.body or b"")
             st.write(f"HTTP {result.status}, {size:,} bytes in {result.elapsed_s:.1f} s. Parsing …")
             parsed = parse_feed(result.body or b"", feed_url=url, headers=result.headers, now=data.utcnow())
@@ -334,7 +341,8 @@ def add_form(path: Path, cfg: FeedsConfig | None) -> None:
         c1, c2 = st.columns(2)
         interval = c1.text_input("Interval", key="add_interval", placeholder="15m (default)")
         language = c2.text_input("Language", key="add_language", placeholder="en")
-        tags = st.text_input("Tags (comma-separated)", key="add_tags")
+        tags = st.text_input("Tags (comma-separated)", key="add_tags", help="e.g. ukraine-russia, wire, state-media")
+        user_agent = st.text_input("User-Agent (optional)", key="add_user_agent", help=_UA_HELP)
         enabled = st.checkbox("Enabled", value=True, key="add_enabled")
         b1, b2 = st.columns(2)
         test = b1.form_submit_button("Test now", icon=":material/network_check:", width="stretch")
@@ -343,9 +351,9 @@ def add_form(path: Path, cfg: FeedsConfig | None) -> None:
         if not url.strip():
             st.error("Enter a URL to test.")
         else:
-            test_feed(url.strip(), cfg.settings if cfg else Settings())
+            test_feed(url.strip(), cfg.settings if cfg else Settings(), user_agent.strip())
     if save:
-        spec = _spec_from_inputs(name, url, interval, tags, language, enabled)
+        spec = _spec_from_inputs(name, url, interval, tags, language, enabled, user_agent)
         _apply(lambda: feeds_config.add_feed(path, spec), f"Added “{spec['name']}”. The poller fetches it on its next pass.",
                "add", None, lambda after: audit.diff(None, _find(after, spec["url"])))  # fmt: skip
 
@@ -362,20 +370,22 @@ def edit_form(path: Path, cfg: FeedsConfig) -> None:
         interval = c1.text_input("Interval", value=_interval_text(feed.interval_s))
         language = c2.text_input("Language", value=feed.language or "")
         tags = st.text_input("Tags (comma-separated)", value=", ".join(feed.tags))
+        user_agent = st.text_input("User-Agent (optional)", value=feed.user_agent or "", help=_UA_HELP)
         enabled = st.checkbox("Enabled", value=feed.enabled)
         b1, b2 = st.columns(2)
         test = b1.form_submit_button("Test now", icon=":material/network_check:", width="stretch")
         save = b2.form_submit_button("Save changes", type="primary", icon=":material/save:", width="stretch")
     if test:
-        test_feed(url.strip() or feed.url, cfg.settings)
+        test_feed(url.strip() or feed.url, cfg.settings, user_agent.strip())
     if save:
-        new = _spec_from_inputs(name, url, interval, tags, language, enabled)
+        new = _spec_from_inputs(name, url, interval, tags, language, enabled, user_agent)
         changes: dict[str, Any] = {
             "name": new["name"],
             "url": new["url"],
             "interval": new.get("interval"),
             "tags": new.get("tags"),
             "language": new.get("language"),
+            "user_agent": new.get("user_agent"),
             "enabled": None if enabled else False,  # None drops the key: enabled is the default
         }
         _apply(lambda: feeds_config.update_feed(path, feed.url, changes), f"Saved “{new['name']}”.",

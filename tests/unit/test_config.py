@@ -500,3 +500,12 @@ def test_malformed_and_foreign_xml_refused():
         config.from_opml("<rss><channel/></rss>")
     with pytest.raises(ConfigError, match="undefined entity"):
         config.from_opml("<opml><body><outline text='&x;'/></body></opml>")
+
+
+def test_a_user_agent_written_by_the_editor_reads_back_the_same(feeds_file):
+    agent = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 # not a comment: yes"
+    config.add_feed(feeds_file, {"name": "D", "url": "https://d.example/rss", "language": "ru", "user_agent": agent})
+    assert load(feeds_file).feeds[-1].user_agent == agent
+    config.update_feed(feeds_file, "https://d.example/rss", {"user_agent": None})
+    assert load(feeds_file).feeds[-1].user_agent is None
+    assert "# Header comment" in feeds_file.read_text()

@@ -149,6 +149,8 @@ def test_sources_page_shows_health_and_forms(monkeypatch, env, bound):
     buttons = {b.label for b in at.button}
     assert {"Test now", "Add feed", "Save changes", "Disable", "Remove for good"} <= buttons
     assert "URL" in {t.label for t in at.text_input}
+    # both the add and the edit form take a feed's own User-Agent
+    assert [t.label for t in at.text_input].count("User-Agent (optional)") == 2
 
 
 def test_downloads_page_offers_each_table(monkeypatch, env):
