@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from .. import schema, trend
 from ..language import is_scored
 from . import fastsql
+from .reads import feed_tags
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +322,7 @@ def explain_bucket(conn: Connection, theatre: str, start: datetime, end: datetim
     inner = (
         sa.select(
             a.c.id.label("article_id"), a.c.title, a.c.url, a.c.canonical_url, f.c.name.label("source"),
+            f.c.tags.label("feed_tags"), a.c.language,
             a.c.published_at, a.c.score, a.c.story_id, s.c.size.label("cluster_size"), rank.label("rk"),
         )
         .join(f, f.c.id == a.c.feed_id)
@@ -345,6 +347,7 @@ def explain_bucket(conn: Connection, theatre: str, start: datetime, end: datetim
         r["cluster_size"] = r["cluster_size"] or 1
         r["url"] = r.pop("canonical_url") or r["url"]
         r["signals"] = by_article.get(r["article_id"], [])
+        r["tags"] = feed_tags(r.pop("feed_tags"))
     return rows
 
 
@@ -404,7 +407,7 @@ def driving_stories(
     rank = sa.func.row_number().over(partition_by=a.c.story_id, order_by=(a.c.score.desc(), a.c.id))
     inner = (
         sa.select(
-            a.c.id.label("article_id"), a.c.title, a.c.summary, a.c.url, a.c.canonical_url,
+            a.c.id.label("article_id"), a.c.title, a.c.summary, a.c.url, a.c.canonical_url, a.c.language,
             f.c.name.label("source"), f.c.tags.label("feed_tags"), a.c.published_at, a.c.score, a.c.theatre,
             a.c.story_id, s.c.size.label("cluster_size"), s.c.intensity, rank.label("rk"),
         )
