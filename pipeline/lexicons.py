@@ -202,7 +202,7 @@ def compile_language(language: str, path: Path | None = None, english: Lexicon |
     """The lexicon of ``language`` (``ru``, ``uk``): English taxonomy, this language's words."""
     english = english or load_lexicon()
     spec = load_language_file(Path(path or LEXICON_DIR / f"{language}.yaml"), english)
-    lemma = lemmatizer(language, tuple(sorted(spec["lemmas"].items())))
+    lemma = lemmatizer(spec["language"], tuple(sorted(spec["lemmas"].items())))
     auto = ahocorasick.Automaton()
     patterns: list[Pattern] = []
     categories = {}
@@ -243,6 +243,7 @@ def compile_language(language: str, path: Path | None = None, english: Lexicon |
         contexts=frozenset(spec["contexts"]),
         language=spec["language"],
         lemma=lemma,
+        lemma_overrides=tuple(sorted(spec["lemmas"].items())),
         comma_clause_words=frozenset(spec["comma_clause_words"]),
         negation_exempt_after=spaced("negation_exempt_after"),
         clause_continuations=spaced("clause_continuations"),
@@ -254,8 +255,17 @@ def compile_language(language: str, path: Path | None = None, english: Lexicon |
 
 @functools.lru_cache(maxsize=8)
 def language_lexicon(language: str) -> Lexicon:
-    """The packaged lexicon of ``language``, compiled once per process."""
-    return compile_language(language)
+    """The packaged lexicon of ``language``, compiled once per process and cached on disk
+    (:mod:`pipeline.lexicon_cache`; the lemmatiser is rebuilt, not pickled)."""
+    from . import signals
+    from .lexicon_cache import cached
+
+    sources = [*signals.LEXICON_SOURCES, Path(__file__), LEXICON_DIR / f"{language}.yaml"]
+    return cached(
+        f"lexicon-{language}", sources, lambda: compile_language(language),
+        before_store=lambda lex: dataclasses.replace(lex, lemma=None),
+        after_load=lambda lex: dataclasses.replace(lex, lemma=lemmatizer(lex.language, lex.lemma_overrides)),
+    )  # fmt: skip
 
 
 def scan_lemmas(lex: Lexicon, text: str) -> Scan:

@@ -181,6 +181,8 @@ class Lexicon:
     language: str = "en"
     #: word -> lemma; None: match the normalised surface text (English)
     lemma: Any = None
+    #: (word form, lemma) pairs the lexicon fixes over the dictionary (see pipeline.lexicons)
+    lemma_overrides: tuple[tuple[str, str], ...] = ()
     #: words that, after a comma, open a new clause (", which", ", and")
     comma_clause_words: frozenset[str] = frozenset(
         "and as after before when amid which who since because despite".split())
@@ -725,9 +727,16 @@ def category_labels() -> dict[str, str]:
     return {str(c["id"]): str(c.get("label") or c["id"]) for c in doc.get("categories") or () if "id" in c}
 
 
+#: what a compiled lexicon depends on: the data files and the code that compiles them
+LEXICON_SOURCES = (TAXONOMY_PATH, GAZETTEER_PATH, WATCHLIST_PATH, Path(__file__))
+
+
 @functools.lru_cache(maxsize=1)
 def _english_lexicon() -> Lexicon:
-    return compile_lexicon()
+    """compile_lexicon(), cached on disk between processes (pipeline.lexicon_cache)."""
+    from .lexicon_cache import cached
+
+    return cached("lexicon-en", LEXICON_SOURCES, compile_lexicon)
 
 
 def load_lexicon(language: str | None = None) -> Lexicon:
