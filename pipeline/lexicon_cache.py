@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["cache_dir", "cached"]
+__all__ = ["cache_dir", "cached", "private_cache_subdir"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,24 @@ def cache_dir() -> Path | None:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg else Path.home() / ".cache"
     return base / "escalation-watch"
+
+
+def private_cache_subdir(name: str) -> Path | None:
+    """``cache_dir() / name``, created, when the cache is on and this user alone can
+    write to it; else None (the caller then works without a disk cache)."""
+    directory = cache_dir()
+    if directory is None:
+        return None
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private_dir(directory):
+            return None
+        sub = directory / name
+        sub.mkdir(mode=0o700, exist_ok=True)
+        return sub if _private_dir(sub) else None
+    except OSError as e:
+        log.debug("cache directory unusable", extra={"path": str(directory), "error": repr(e)})
+        return None
 
 
 def _key(sources: Iterable[Path]) -> str:
