@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -244,6 +245,33 @@ def _alembic_config(conn: Connection):
     return cfg
 
 
+_REVISION = re.compile(r"^(down_revision|revision)\s*=\s*(?:[\"']([^\"']+)[\"']|None)", re.M)
+
+
+@functools.cache
+def _head_revision() -> str | None:
+    """The newest migration's revision, read from the migration files without importing
+    alembic (~0.4 s of every start): the revision no other one names as its parent.
+    None when the files do not form one plain chain (alembic then decides)."""
+    revisions, parents = set(), set()
+    for path in (Path(__file__).parents[1] / "migrations" / "versions").glob("*.py"):
+        found = dict((k, v) for k, v in _REVISION.findall(path.read_text(encoding="utf-8")))
+        if found.get("revision"):
+            revisions.add(found["revision"])
+            if found.get("down_revision"):
+                parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _current_revision(conn: Connection) -> str | None:
+    """alembic_version's row, by plain SQL (None: no schema yet, or not one row)."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+    return rows[0] if len(rows) == 1 else None
+
+
 class Store:
     """The verbs the pipeline needs, over one SQLAlchemy engine."""
 
@@ -298,6 +326,12 @@ class Store:
         return current, head
 
     def check_version(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                if _head_revision() is not None and _current_revision(conn) == _head_revision():
+                    return  # the usual case, without importing alembic
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot open database {self._safe_url()}: {_short(e)}") from e
         from alembic.script import ScriptDirectory
 
         try:
@@ -321,6 +355,12 @@ class Store:
 
     def migrate(self) -> None:
         """Bring the schema to the newest version; refuse a database newer than the code."""
+        try:
+            with self.engine.connect() as conn:
+                if _head_revision() is not None and _current_revision(conn) == _head_revision():
+                    return  # at head: nothing to do, and alembic is not imported
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot migrate database {self._safe_url()}: {_short(e)}") from e
         from alembic import command
         from alembic.script import ScriptDirectory
 
