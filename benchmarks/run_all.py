@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import dashboard, peers, score, trend  # noqa: E402
+from benchmarks import dashboard, peers, score, startup, trend  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("score", "articles/s, one core", f"{r['ours_articles_per_s']:,.0f}",
                      f">= 20,000; re baseline {r['re_articles_per_s']:,.0f}/s"))  # fmt: skip
 
+    def start() -> None:
+        r = startup.bench(1 if q else 3)
+        rows.append(("start-up", "poll --once, 1 dead feed", f"{r['warm cache']:.2f} s",
+                     f"<= {startup.TARGET_S} s; cold cache {r['cold cache']:.2f} s, no cache {r['no cache']:.2f} s"))  # fmt: skip
+
     def growth() -> None:
         sizes = [6000, 12000] if q else [10_000, 50_000, 200_000]
         with tempfile.TemporaryDirectory() as tmp:
@@ -80,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("dashboard", f"{n:,} articles, RSS peak", f"{r['rss_hwm_mb']:.0f} MB", "<= 500 MB"))
 
     section("scoring", scoring)
+    section("start-up", start)
     section("poll: ours vs reader vs feedparser", poll)
     section("growth", growth)
     section("dashboard", dash)
