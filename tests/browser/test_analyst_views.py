@@ -98,7 +98,8 @@ def test_map_renders_offline_and_a_country_opens_its_articles(site, page, tmp_pa
     page.mouse.click(at["x"], at["y"])
     page.wait_for_url("**/articles?*actor=CHN*", timeout=WAIT_MS)
     expect(page.locator(".st-key-actor_filter")).to_contain_text("naming CHN", timeout=WAIT_MS)
-    expect(page.get_by_text("China launches drills near Taiwan")).to_be_visible(timeout=WAIT_MS)
+    # the article's linked title (its evidence sentence below it holds the same words)
+    expect(page.get_by_role("link", name="China launches drills near Taiwan")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("India imposes sanctions on Pakistan")).to_have_count(0)
     save_screenshot(page, tmp_path, "articles_from_map")
 
