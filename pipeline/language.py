@@ -28,7 +28,7 @@ import re
 __all__ = ["SCORED_LANGUAGES", "UNDETERMINED", "detect_language", "is_scored", "primary_code"]
 
 #: languages the taxonomy has lexicons for (pipeline/data/taxonomy.yaml, pipeline/data/lexicon/*.yaml)
-SCORED_LANGUAGES = ("en", "ru")
+SCORED_LANGUAGES = ("en", "ru", "uk")
 #: ISO 639-2 "undetermined": no letters to go by and no hint
 UNDETERMINED = "und"
 
