@@ -161,7 +161,9 @@ def test_four_workers_share_the_feeds_and_store_everything_once(tmp_path, feed_s
 
 def test_a_killed_workers_feeds_are_finished_by_the_others_after_its_lease(tmp_path, feed_server, pg_url):
     srv = feed_server
-    lease_s = 4.0
+    # well under the default lease, and long enough that a live worker starved of CPU by a
+    # parallel test (2 cores) still stores its polls before its lease runs out
+    lease_s = 8.0
     # slow answers: the cycle lasts long enough to kill a worker in the middle of it
     cfg, paths = setup_feeds(srv, tmp_path, pg_url, delay_s=0.1, start_in_s=6)
     names = [f"w{i}" for i in range(4)]
