@@ -83,11 +83,62 @@ ALL = "*"
 LANGUAGE_SEP = "@"
 
 
+#: the language whose series is not stored but derived: the theatre's sums less every other
+#: language's (most articles are English; storing its series would double the index writes)
+BASE_LANGUAGE = "en"
+_SUMS = ("articles", "stories", "escalation", "threats", "acts", "deescalation")
+
+
 def language_series(theatre: str, language: str) -> str:
     """The trend_buckets key of ``theatre``'s series in one language: ``"RUS-UKR@ru"``,
     ``"*@ru"`` (its volume). The share of a language's series is its stories over
-    the articles in that language."""
+    the articles in that language. The :data:`BASE_LANGUAGE`'s keys are never stored:
+    :func:`_trend_rows` derives them."""
     return f"{theatre}{LANGUAGE_SEP}{language}"
+
+
+def stored_language(language: str | None) -> bool:
+    """Does a language have series of its own in trend_buckets? (None: stored before
+    languages were told apart, read as the base language.)"""
+    return language is not None and language != BASE_LANGUAGE
+
+
+def _derive(rows: dict[str, list[dict[str, Any]]], parent: str) -> list[dict[str, Any]]:
+    """The base language's rows of ``parent`` (a theatre or ALL): its sums less those of
+    every other scored language in ``rows``, bucket by bucket."""
+    sums: dict[datetime, dict[str, Any]] = {r["bucket_start"]: dict(r) for r in rows.get(parent, ())}
+    for lang in SCORED_LANGUAGES:
+        if lang == BASE_LANGUAGE:
+            continue
+        for r in rows.get(language_series(parent, lang), ()):
+            d = sums.get(r["bucket_start"])
+            if d is not None:
+                for f in _SUMS:
+                    d[f] -= r[f]
+    out = []
+    for b in sorted(sums):
+        d = sums[b]
+        for f in _SUMS:  # float sums less float sums: clear the rounding dust
+            d[f] = 0 if abs(d[f]) < 1e-9 else d[f]
+        if any(d[f] for f in _SUMS):
+            out.append(d)
+    return out
+
+
+def _trend_rows(
+    store, granularity: str, keys: Sequence[str], since: datetime | None, until: datetime | None
+) -> dict[str, list[dict[str, Any]]]:
+    """store.trend_rows for ``keys``, deriving the base language's series (``"T@en"``)."""
+    base_suffix = LANGUAGE_SEP + BASE_LANGUAGE
+    derived = [k for k in keys if k.endswith(base_suffix)]
+    if not derived:
+        return store.trend_rows(granularity, list(keys), since=since, until=until)
+    parents = [k[: -len(base_suffix)] for k in derived]
+    fetch = set(keys) - set(derived) | set(parents) | set(_language_keys(parents, with_all=False))
+    rows = store.trend_rows(granularity, sorted(fetch), since=since, until=until)
+    for key, parent in zip(derived, parents, strict=True):
+        rows[key] = _derive(rows, parent)
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,8 +486,9 @@ def _index_series(
     hist_since = None if since is None else since - timedelta(days=BASELINE_DAYS)
     if base_period is not None and hist_since is not None:
         hist_since = min(hist_since, base_period[0])
-    daily = store.trend_rows("day", theatres + [all_key] + lang_keys, since=hist_since, until=until)
+    daily = _trend_rows(store, "day", theatres + [all_key] + lang_keys, hist_since, until)
     silent = {t: _silent_languages(daily, t) for t in theatres} if by_language else {}
+    _with_base_volume(daily, silent.values())
     day_volume = {r["bucket_start"]: r["articles"] for r in daily.get(all_key, [])}
     out: list[TrendPoint] = []
     if granularity == "day":
@@ -446,7 +498,7 @@ def _index_series(
         return out
     hour_since = None if since is None else since - timedelta(hours=ZSCORE_WINDOW["hour"])
     silent_keys = sorted({language_series(ALL, lang) for langs in silent.values() for lang in langs})
-    hourly = store.trend_rows("hour", theatres + [all_key] + silent_keys, since=hour_since, until=until)
+    hourly = _trend_rows(store, "hour", theatres + [all_key] + silent_keys, hour_since, until)
     hour_volume = {r["bucket_start"]: r["articles"] for r in hourly.get(all_key, [])}
     for t in theatres:
         out += compute_series(
@@ -457,20 +509,40 @@ def _index_series(
     return out
 
 
-def _language_keys(theatres: Sequence[str]) -> list[str]:
-    return [language_series(t, lang) for lang in SCORED_LANGUAGES for t in [ALL, *theatres]]
+def _language_keys(theatres: Sequence[str], with_all: bool = True) -> list[str]:
+    """The stored per-language keys of ``theatres`` (and of ALL): every scored language
+    but the base one, which is derived."""
+    keys = [ALL, *theatres] if with_all else list(theatres)
+    return [language_series(t, lang) for lang in SCORED_LANGUAGES if lang != BASE_LANGUAGE for t in keys]
+
+
+def _total(rows: dict[str, list[dict[str, Any]]], key: str) -> int:
+    return sum(r["articles"] for r in rows.get(key, ()))
 
 
 def _silent_languages(rows: dict[str, list[dict[str, Any]]], theatre: str) -> tuple[str, ...]:
     """The languages with news in ``rows`` but none on ``theatre``, when some other
     language does report on it (a theatre no one reports on keeps the whole volume:
-    it is calm, not unmeasured)."""
-    with_news = [lang for lang in SCORED_LANGUAGES if any(r["articles"] for r in rows.get(language_series(ALL, lang), ()))]
-    reporting = {lang for lang in with_news
-                 if any(r["articles"] for r in rows.get(language_series(theatre, lang), ()))}  # fmt: skip
+    it is calm, not unmeasured). ``rows`` holds ALL, the theatre and their stored
+    per-language keys; the base language's totals are what the others leave."""
+    others = [lang for lang in SCORED_LANGUAGES if lang != BASE_LANGUAGE]
+    news = {lang: _total(rows, language_series(ALL, lang)) for lang in others}
+    if not any(news.values()):
+        return ()  # one language only (the usual store): nothing to leave out
+    on_theatre = {lang: _total(rows, language_series(theatre, lang)) for lang in others}
+    news[BASE_LANGUAGE] = _total(rows, ALL) - sum(news.values())
+    on_theatre[BASE_LANGUAGE] = _total(rows, theatre) - sum(on_theatre.values())
+    with_news = [lang for lang in SCORED_LANGUAGES if news[lang] > 0]
+    reporting = {lang for lang in with_news if on_theatre[lang] > 0}
     if not reporting:
         return ()
     return tuple(lang for lang in with_news if lang not in reporting)
+
+
+def _with_base_volume(rows: dict[str, list[dict[str, Any]]], silent: Iterable[Sequence[str]]) -> None:
+    """Add the base language's volume rows to ``rows`` when some theatre leaves it out."""
+    if any(BASE_LANGUAGE in langs for langs in silent):
+        rows[language_series(ALL, BASE_LANGUAGE)] = _derive(rows, ALL)
 
 
 def _volume(
@@ -580,13 +652,16 @@ def kpis(store, *, now: datetime) -> list[dict[str, Any]]:
     at = bucket_start(now, "hour")
     theatres = [t["id"] for t in watched_theatres()]
     keys = theatres + [ALL] + _language_keys(theatres)
-    daily = store.trend_rows("day", keys, since=at - timedelta(days=BASELINE_DAYS + 30), until=at)
+    daily = _trend_rows(store, "day", keys, at - timedelta(days=BASELINE_DAYS + 30), at)
     all_volume = {r["bucket_start"]: r["articles"] for r in daily.get(ALL, [])}
-    hourly = store.trend_rows("hour", keys, since=at - timedelta(days=8, hours=1), until=at)
+    hourly = _trend_rows(store, "hour", keys, at - timedelta(days=8, hours=1), at)
     alerts = {a["theatre"]: a for a in store.recent_alerts(since=now - timedelta(hours=24))}
+    silences = {t: _silent_languages(daily, t) for t in theatres}
+    _with_base_volume(daily, silences.values())
+    _with_base_volume(hourly, silences.values())
     out = []
     for t in watched_theatres():
-        silent = _silent_languages(daily, t["id"])
+        silent = silences[t["id"]]
         day_volume = _volume(all_volume, daily, silent)
         baseline = _Baseline(_daily_shares(daily.get(t["id"], []), day_volume))
         cur, vol = rolling_index(hourly, t["id"], baseline, at, silent=silent)

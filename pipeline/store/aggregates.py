@@ -128,8 +128,9 @@ class _Deltas:
 
     def add_trend(self, theatre: str, when: datetime, *, articles=0, stories=0, esc=0.0, thr=0.0, act=0.0, de=0.0,
                   language: str | None = None):
-        """Add to the theatre's buckets, and to its per-language series when the language is known."""
-        keys = (theatre,) if language is None else (theatre, trend.language_series(theatre, language))
+        """Add to the theatre's buckets, and to its series in ``language`` unless that series is
+        derived (trend.stored_language: English is the theatre's sums less the others')."""
+        keys = (theatre, trend.language_series(theatre, language)) if trend.stored_language(language) else (theatre,)
         for key in keys:
             for g in trend.GRANULARITIES:
                 v = self.trend[(key, g, trend.bucket_start(when, g))]
