@@ -81,7 +81,7 @@ def test_user_agent_misspelt_is_pointed_at():
 
 
 def test_settings_rules_cover_every_settings_field():
-    assert config._settings_keys_match()
+    assert config.validator.settings_keys_match()
 
 
 def test_real_feeds_yaml():
@@ -100,9 +100,11 @@ def test_real_feeds_yaml():
 
 def test_fast_and_ruamel_parsers_agree_on_real_file():
     text = (ROOT / "feeds.yaml").read_text("utf-8")
-    fast = config._fast_parse(text)
+    fast = config.loader.parse_plain_layout(text)
     assert fast is not None  # the real file must take the fast path
-    assert config._validate(fast, "f") == config._validate(config._parse_slow(text, "f"), "f")
+    assert config.validator.validate_tree(fast, "f") == config.validator.validate_tree(
+        config.loader.parse_with_ruamel(text, "f"), "f"
+    )
 
 
 @pytest.mark.parametrize(
@@ -111,8 +113,8 @@ def test_fast_and_ruamel_parsers_agree_on_real_file():
 )
 def test_fast_parser_never_disagrees(value):
     text = f"feeds:\n  - name: A\n    url: https://a.example/\n    language: {value}\n    tags: {value}\n"
-    fast = config._fast_parse(text)
-    slow = config._parse_slow(text, "f")
+    fast = config.loader.parse_plain_layout(text)
+    slow = config.loader.parse_with_ruamel(text, "f")
     if fast is not None:
         assert dict(fast["feeds"][0]) == dict(slow["feeds"][0])
 
@@ -370,7 +372,7 @@ def test_crash_during_replace_leaves_original_and_no_temp(feeds_file, monkeypatc
 
 
 def test_change_on_disk_between_read_and_write_is_retried(feeds_file, monkeypatch):
-    real_read = config._read_bytes
+    real_read = config.loader.read_bytes
     calls = []
 
     def editor_saves_once(path):
@@ -380,13 +382,13 @@ def test_change_on_disk_between_read_and_write_is_retried(feeds_file, monkeypatc
             Path(path).write_text(EDITABLE.replace("name: C", "name: C2"))
         return data
 
-    monkeypatch.setattr(config, "_read_bytes", editor_saves_once)
+    monkeypatch.setattr(config.loader, "read_bytes", editor_saves_once)
     cfg = config.add_feed(feeds_file, {"name": "D", "url": "https://d.example/"})
     assert [f.name for f in cfg.feeds] == ["A", "B", "C2", "D"]  # the editor's change is kept
 
 
 def test_file_that_keeps_changing_raises(feeds_file, monkeypatch):
-    real_read = config._read_bytes
+    real_read = config.loader.read_bytes
     n = [0]
 
     def always_changing(path):
@@ -395,7 +397,7 @@ def test_file_that_keeps_changing_raises(feeds_file, monkeypatch):
         Path(path).write_text(EDITABLE.replace("name: C", f"name: C{n[0]}"))
         return data
 
-    monkeypatch.setattr(config, "_read_bytes", always_changing)
+    monkeypatch.setattr(config.loader, "read_bytes", always_changing)
     with pytest.raises(ConfigError, match="changed on disk"):
         config.add_feed(feeds_file, {"name": "D", "url": "https://d.example/"})
 
