@@ -15,13 +15,16 @@ Loading (loader.py, validator.py, tree.py)
     of plain dicts and lists that keep each key's and value's position
     (tree.py); the validator reads only that tree.
 
-    YAML is read as ruamel.yaml reads it (YAML 1.2). ruamel.yaml is pure Python
-    and slow (about 1 s per 1,000 feeds), so a file in the plain layout
-    feeds.yaml uses (block list of block mappings, plain or simply quoted
-    scalars, flow lists of tags) is read first by a small line parser; anything
-    it is not sure about makes it give up, and the file is read by ruamel.yaml.
-    When the fast tree has any problem, the file is read again by ruamel.yaml,
-    so every error message comes from the one authoritative parser.
+    YAML is read as ruamel.yaml reads it (YAML 1.2: ``yes`` and ``on`` are
+    strings, ``1:30`` too, ``0o17`` is 15). ruamel.yaml is pure Python and slow
+    (about 1.5 s per 1,000 feeds), so the loader reads with libyaml (PyYAML's C
+    composer, node positions included) and resolves plain scalars itself with
+    ruamel.yaml's YAML 1.2 rules, not PyYAML's 1.1 ones. What libyaml might read
+    otherwise, or what ruamel.yaml turns into no plain value (tabs, unusual line
+    breaks and control characters, directives, anchors, explicit tags, merge
+    keys, timestamps, complex keys) and every YAML error (syntax, duplicate
+    keys) go to ruamel.yaml, so those files read, and those messages read, as
+    they always did.
 
 Decisions (validator.py)
     * Unknown keys are errors, with "did you mean" from difflib or a table of

@@ -23,14 +23,18 @@ import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
-
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..types import FeedsConfig
 from . import loader
 from .validator import FEED_KEYS, normalize_url
+
+if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+# ruamel.yaml is imported by the functions that build round-trip nodes: loading
+# feeds.yaml does not need it, and would otherwise pay its import (~40 ms).
 
 #: how long an edit waits for another editor's lock before giving up
 _LOCK_TIMEOUT_S = 10.0
@@ -41,6 +45,8 @@ _LOCK_TIMEOUT_S = 10.0
 
 def add_feeds(path: str | os.PathLike[str], specs: Iterable[Mapping[str, Any]]) -> FeedsConfig:
     """Append feeds (dicts with the YAML keys: name, url, interval, ...) in one write."""
+    from ruamel.yaml.comments import CommentedSeq
+
     entries = [_new_entry(spec) for spec in specs]
 
     def change(doc: CommentedMap) -> None:
@@ -209,6 +215,8 @@ def _guess_indent(text: str) -> tuple[int, int, int]:
 def _as_yaml_value(key: str, value: Any) -> Any:
     """What the round-trip tree holds for a spec value: tags as a flow list ``[a, b]``."""
     if key == "tags" and isinstance(value, list | tuple):
+        from ruamel.yaml.comments import CommentedSeq
+
         seq = CommentedSeq(list(value))
         seq.fa.set_flow_style()
         return seq
@@ -216,6 +224,8 @@ def _as_yaml_value(key: str, value: Any) -> Any:
 
 
 def _new_entry(spec: Mapping[str, Any]) -> CommentedMap:
+    from ruamel.yaml.comments import CommentedMap
+
     entry = CommentedMap()
     ordered = [k for k in FEED_KEYS if k in spec] + [k for k in spec if k not in FEED_KEYS]
     for key in ordered:
@@ -257,6 +267,8 @@ def _detach_following_comments(entry: Any) -> Any:
     """The comment lines after a feed about to be removed (a section header for the
     next feed), cut from it; None if there are none. ruamel attaches them to the
     entry's last key, after that key's own end-of-line comment, which goes."""
+    from ruamel.yaml.comments import CommentedMap
+
     if not isinstance(entry, CommentedMap) or not entry:
         return None
     slot = entry.ca.items.get(list(entry)[-1])
@@ -273,6 +285,8 @@ def _detach_following_comments(entry: Any) -> Any:
 def _reattach_comments(feeds: CommentedSeq, i: int, token: Any) -> None:
     """Put comment lines cut from removed feed ``i`` after the feed before it, or,
     when the removed feed was the first, above the new first feed."""
+    from ruamel.yaml.comments import CommentedMap
+
     if i > 0 and isinstance(feeds[i - 1], CommentedMap) and feeds[i - 1]:
         prev = feeds[i - 1]
         slot = prev.ca.items.setdefault(list(prev)[-1], [None, None, None, None])

@@ -2,39 +2,38 @@
 
 Owns everything between a path and the tree of :mod:`.tree`: reading the file
 (OS errors become a ConfigError naming the path), decoding it (UTF-8 with or
-without a BOM; UTF-16 and bad bytes refused with line and column), the two
-parsers (the fast line parser for the plain layout, ruamel.yaml for anything
-else and for every YAML syntax error), and ``load``/``loads``, which hand the
-tree to the validator. It must not touch the validation rules (validator.py)
-and never writes a file (editor.py does).
+without a BOM; UTF-16 and bad bytes refused with line and column), parsing it
+(libyaml through PyYAML, with the scalars resolved here as ruamel.yaml resolves
+them; ruamel.yaml itself for what libyaml cannot be trusted with and for every
+YAML error), and ``load``/``loads``, which hand the tree to the validator. It
+must not touch the validation rules (validator.py) and never writes a file
+(editor.py does).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+import yaml
 
 from ..errors import ConfigError, ConfigProblem
 from ..types import FeedsConfig
 from .tree import YamlMapping, YamlSequence
 from .validator import validate_tree
 
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+
 
 def loads(text: str, path: str = "feeds.yaml") -> FeedsConfig:
     """Validate YAML text; ``path`` is only used in messages and ``FeedsConfig.path``."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    fast_tree = parse_plain_layout(text)
-    if fast_tree is not None:
-        try:
-            return validate_tree(fast_tree, path)
-        except ConfigError:
-            pass  # re-read by ruamel.yaml so the messages come from one parser
-    return validate_tree(parse_with_ruamel(text, path), path)
+    return validate_tree(parse(text, path), path)
 
 
 def load(path: str | os.PathLike[str]) -> FeedsConfig:
@@ -77,21 +76,283 @@ def decode(raw: bytes, path: str) -> str:
         raise ConfigError([problem], path) from None
 
 
+# --------------------------------------------------------------------------- parsing
+
+
+def parse(text: str, path: str) -> Any:
+    """The tree of ``text``: libyaml's where it reads the text as ruamel.yaml does
+    (any file in the usual layout), else ruamel.yaml's, which also words every
+    YAML error (syntax, duplicate keys) as the messages always were."""
+    try:
+        return parse_with_libyaml(text)
+    except NeedsRuamel:
+        return parse_with_ruamel(text, path)
+
+
+class NeedsRuamel(Exception):
+    """libyaml cannot be trusted to read this text as ruamel.yaml would: ruamel.yaml decides."""
+
+
+#: What libyaml (YAML 1.1) may read differently from ruamel.yaml (YAML 1.2 by
+#: default): tabs (where YAML allows them is subtle); NEL, LS and PS (line breaks
+#: in 1.1 only) and the other characters the two readers may treat apart (C0 and
+#: C1 controls, a BOM inside the text, surrogates, non-characters).
+_RUAMEL_ONLY_CHAR_RE = re.compile(
+    "[\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]"
+)
+#: a directive: "%YAML 1.1" switches ruamel.yaml to the 1.1 rules
+_DIRECTIVE_RE = re.compile(r"^%", re.M)
+#: an anchor where a node can start: ruamel.yaml makes an anchored "true" a
+#: ScalarBoolean, which is no bool (and a file without anchors has no aliases).
+#: A false alarm ("Tom &Jerry") only costs the slow parser.
+_ANCHOR_RE = re.compile(r"(?:^|[\s\[\]{},:])&", re.M)
+
+
+def _needs_ruamel(text: str) -> bool:
+    """Whether the text has anything libyaml may read differently from ruamel.yaml
+    (substring tests guard the slower regexes: most files have no "%" or "&")."""
+    return bool(
+        _RUAMEL_ONLY_CHAR_RE.search(text)
+        or ("\r" in text and "\r" in text.replace("\r\n", ""))  # a CR without its LF
+        or ("%" in text and _DIRECTIVE_RE.search(text))
+        or ("&" in text and _ANCHOR_RE.search(text))
+    )
+
+
+# The composer's tags for untagged nodes; resolve() below gives them. Any other
+# tag on a node was written in the file (!!str, !foo) and is left to ruamel.yaml,
+# whose round-trip types for tagged nodes (TaggedScalar, ...) are not plain values.
+_PLAIN = "?plain"  # an untagged plain scalar, resolved here by YAML 1.2
+_QUOTED = "?quoted"  # an untagged quoted or block scalar: a string
+_SEQUENCE = "?sequence"
+_MAPPING = "?mapping"
+#: the non-specific tag "!" on a collection. On a scalar libyaml marks it plain
+#: implicit, so "! 5" is resolved as 5, as ruamel.yaml (of PyYAML's lineage) does too
+_NON_SPECIFIC = "?non-specific"
+
+
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _ComposingLoader(yaml.CSafeLoader):  # type: ignore[misc, name-defined]
+        """libyaml's parser and composer, with PyYAML's YAML 1.1 tag resolution
+        replaced by markers, so this module resolves plain scalars by YAML 1.2."""
+
+        def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+            if kind is yaml.ScalarNode:
+                if implicit[0]:
+                    return _PLAIN
+                return _QUOTED if implicit[1] else _NON_SPECIFIC
+            if not implicit:
+                return _NON_SPECIFIC
+            return _SEQUENCE if kind is yaml.SequenceNode else _MAPPING
+
+else:  # PyYAML without libyaml: its pure-Python reader would be no faster than ruamel.yaml
+    _ComposingLoader = None
+
+
+def parse_with_libyaml(text: str) -> Any:
+    """The tree of ``text`` read by libyaml, the same tree ruamel.yaml gives;
+    NeedsRuamel when the text uses what only ruamel.yaml reads as today (see
+    _needs_ruamel; explicit tags, merge keys, timestamps, complex keys) or is
+    not valid YAML (syntax errors, duplicate keys: ruamel.yaml words them)."""
+    if _ComposingLoader is None or _needs_ruamel(text):
+        raise NeedsRuamel
+    loader = _ComposingLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.YAMLError:
+        raise NeedsRuamel from None
+    finally:
+        loader.dispose()
+    if root is None:
+        return None  # no document, or only comments
+    try:
+        return _tree_from_node(root, {})
+    except RecursionError:  # nested deeper than Python recurses: rare enough for the slow path
+        raise NeedsRuamel from None
+
+
+_UNSEEN = object()
+
+
+def _tree_from_node(node: Any, plain_values: dict[str, Any]) -> Any:
+    """A composed node as the tree: scalars as ruamel.yaml constructs them, mappings
+    and sequences with each node's start (libyaml's marks count lines and columns
+    from 0, in characters, as ruamel.yaml's do). ``plain_values`` remembers each
+    plain scalar's value: keys and tags repeat on every feed. Plain keys and
+    quoted values are handled in the mapping's loop rather than by a call each
+    (calls were a third of the time)."""
+    tag = node.tag
+    if tag == _PLAIN:
+        value = plain_values.get(node.value, _UNSEEN)
+        if value is _UNSEEN:
+            value = plain_values[node.value] = _plain_scalar(node.value)
+        return value
+    if tag == _QUOTED:
+        return node.value
+    mark = node.start_mark
+    if tag == _MAPPING:
+        mapping = YamlMapping((mark.line, mark.column))
+        key_starts, value_starts = mapping.key_starts, mapping.value_starts
+        for key_node, value_node in node.value:
+            if key_node.tag == _PLAIN:
+                key = plain_values.get(key_node.value, _UNSEEN)
+                if key is _UNSEEN:
+                    key = plain_values[key_node.value] = _plain_scalar(key_node.value)
+            else:
+                key = _tree_from_node(key_node, plain_values)
+                if isinstance(key, YamlMapping | YamlSequence):
+                    raise NeedsRuamel  # a complex key
+            if key in mapping:
+                raise NeedsRuamel  # a duplicate key: ruamel.yaml reports it
+            value_tag = value_node.tag
+            if value_tag == _QUOTED:
+                mapping[key] = value_node.value
+            else:
+                mapping[key] = _tree_from_node(value_node, plain_values)
+            key_mark, value_mark = key_node.start_mark, value_node.start_mark
+            key_starts[key] = (key_mark.line, key_mark.column)
+            value_starts[key] = (value_mark.line, value_mark.column)
+        return mapping
+    if tag == _SEQUENCE:
+        seq = YamlSequence((mark.line, mark.column))
+        for item_node in node.value:
+            item_mark = item_node.start_mark
+            seq.append_at(_tree_from_node(item_node, plain_values), (item_mark.line, item_mark.column))
+        return seq
+    raise NeedsRuamel  # a tag written in the file
+
+
+# --------------------------------------------------------------------------- YAML 1.2 scalars
+# Plain scalars are resolved as ruamel.yaml resolves them (ruamel/yaml/resolver.py,
+# its YAML 1.2 rows: the first character picks the candidates, tried in order,
+# the first match wins) and built as its round-trip constructor builds them
+# (RoundTripConstructor.construct_yaml_int, _float, ...), minus the subclasses it
+# uses to write a number back as it was (HexInt, ScalarFloat...): they compare,
+# format and validate as the plain int and float do. So "yes", "on", "1:30" and
+# "0x1F_" read here as they read in ruamel.yaml (strings, strings, a string and
+# 31), not as PyYAML's YAML 1.1 resolver reads them.
+
+
+def _bool(text: str) -> bool:
+    return text.lower() == "true"
+
+
+def _null(text: str) -> None:
+    return None
+
+
+def _int(text: str) -> int:
+    """construct_yaml_int under YAML 1.2: underscores dropped, 0b / 0o / 0x bases,
+    leading zeros decimal (octal only in 1.1)."""
+    digits = text.replace("_", "")
+    try:
+        sign = -1 if digits[0] == "-" else 1
+        if digits[0] in "+-":
+            digits = digits[1:]
+        base = {"0b": 2, "0o": 8, "0x": 16}.get(digits[:2])
+        return sign * (int(digits[2:], base) if base else int(digits))
+    except (IndexError, ValueError):  # "+_", "0x": ruamel.yaml fails its own way on those
+        raise NeedsRuamel from None
+
+
+#: ruamel.yaml's nan_value: one object for every .nan (two .nan keys are duplicates)
+_NAN = -math.inf / math.inf
+
+
+def _float(text: str) -> float:
+    """construct_yaml_float under YAML 1.2: underscores dropped, case ignored, .inf / .nan."""
+    digits = text.replace("_", "").lower()
+    sign = -1 if digits[0] == "-" else 1
+    if digits[0] in "+-":
+        digits = digits[1:]
+    if digits == ".inf":
+        return sign * math.inf
+    if digits == ".nan":
+        return _NAN
+    try:
+        return sign * float(digits)
+    except ValueError:  # "._": ruamel.yaml fails its own way
+        raise NeedsRuamel from None
+
+
+def _ruamel_type(text: str) -> Any:
+    """A timestamp ("2024-01-01"), merge key ("<<") or value key ("="): ruamel.yaml's
+    own types (TimeStamp, merged mappings), left to it."""
+    raise NeedsRuamel
+
+
+# fmt: off
+#: (first characters, pattern, builder): ruamel.yaml's implicit_resolvers rows for
+#: YAML 1.2, in its order (its last row, for "!", "&" and "*", can never match a
+#: plain scalar and is left out)
+_RESOLVERS_1_2: list[tuple[tuple[str, ...], str, Callable[[str], Any]]] = [
+    (tuple("tTfF"), r"""^(?:true|True|TRUE|false|False|FALSE)$""", _bool),
+    (tuple("-+0123456789."), r"""^(?:
+         [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""", _float),
+    (tuple("-+0123456789"), r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0o?[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""", _int),
+    (("<",), r"^(?:<<)$", _ruamel_type),
+    (("~", "n", "N", ""), r"""^(?: ~
+        |null|Null|NULL
+        | )$""", _null),
+    (tuple("0123456789"), r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+        (?:[Tt]|[ \t]+)[0-9][0-9]?
+        :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", _ruamel_type),
+    (("=",), r"^(?:=)$", _ruamel_type),
+]
+# fmt: on
+
+
+def _resolvers_by_first_character() -> dict[str, tuple[tuple[re.Pattern[str], Callable[[str], Any]], ...]]:
+    table: dict[str, list[tuple[re.Pattern[str], Callable[[str], Any]]]] = {}
+    for firsts, pattern, build in _RESOLVERS_1_2:
+        compiled = re.compile(pattern, re.X)
+        for first in firsts:
+            table.setdefault(first, []).append((compiled, build))
+    return {first: tuple(rows) for first, rows in table.items()}
+
+
+_RESOLVERS = _resolvers_by_first_character()
+
+
+def _plain_scalar(text: str) -> Any:
+    """The value of an untagged plain scalar, as ruamel.yaml builds it."""
+    for pattern, build in _RESOLVERS.get(text[:1], ()):
+        if pattern.match(text):
+            return build(text)
+    return text
+
+
 # --------------------------------------------------------------------------- ruamel.yaml
+# ruamel.yaml is imported where it is used: a file in the usual layout is read
+# without it, and importing it costs ~40 ms.
 
 
 def round_trip_yaml() -> YAML:
     """ruamel.yaml's round-trip loader and dumper, set up as the editor writes feeds.yaml."""
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
+    from ruamel.yaml import YAML
+
+    rt_yaml = YAML(typ="rt")
+    rt_yaml.preserve_quotes = True
     # long URLs and tag lists must not be folded onto a second line
-    yaml.width = 4096
-    return yaml
+    rt_yaml.width = 4096
+    return rt_yaml
 
 
 def parse_with_ruamel(text: str, path: str) -> Any:
     """The tree of any YAML text, read by ruamel.yaml (YAML 1.2); syntax errors and
     duplicate keys become a ConfigError with the line and column ruamel.yaml gives."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     try:
         doc = round_trip_yaml().load(text)
     except MarkedYAMLError as e:
@@ -134,170 +395,3 @@ def tree_from_ruamel(node: Any, done: dict[int, Any]) -> Any:
     return seq
 
 
-# --------------------------------------------------------------------------- plain layout
-
-
-class _NotPlainLayout(Exception):
-    """The text uses something the plain-layout parser does not read: ruamel.yaml decides."""
-
-
-_LINE_RE = re.compile(r"(?P<indent> *)(?P<dash>- +)?(?P<key>[A-Za-z_][A-Za-z0-9_]*):(?: +(?P<rest>.*))?")
-_BLANK_OR_COMMENT_RE = re.compile(r" *(?:#.*)?")
-_COMMENT_TAIL_RE = re.compile(r"(?: +#.*)?")
-_INT_RE = re.compile(r"0|[1-9][0-9]*")
-_FLOAT_RE = re.compile(r"(?:0|[1-9][0-9]*)\.[0-9]+")
-_DURATION_RE = re.compile(r"(?:[0-9]+[a-z]+)+")
-#: plain scalars whose YAML type differs between 1.1 and 1.2 or by case: leave to ruamel
-_AMBIGUOUS_WORDS = frozenset("true false null yes no on off y n".split())
-#: characters ruamel.yaml treats specially (other line breaks, non-printables)
-_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
-_FLOW_ITEM_RE = re.compile(r"[A-Za-z][A-Za-z0-9 _./-]*")
-_TOP_LEVEL_KEYS = ("feeds", "settings")
-
-
-def parse_plain_layout(text: str) -> YamlMapping | None:
-    """Parse the plain feeds.yaml layout quickly; None when unsure (ruamel.yaml decides).
-
-    The layout: a block list of block mappings, plain or simply quoted scalars,
-    flow lists of tags. ruamel.yaml is pure Python and slow (about 1 s per
-    1,000 feeds); this line parser reads that layout in a few milliseconds.
-    """
-    try:
-        return _parse_plain_layout(text)
-    except _NotPlainLayout:
-        return None
-
-
-def _plain_scalar(text: str) -> Any:
-    """A plain scalar whose type is beyond doubt, else _NotPlainLayout."""
-    if text in ("true", "false"):
-        return text == "true"
-    if text in ("null", "~"):
-        return None
-    if "\t" in text or ": " in text or text.endswith(":") or " #" in text:
-        raise _NotPlainLayout
-    first = text[:1]
-    if first.isdigit():
-        if _INT_RE.fullmatch(text):
-            return int(text)
-        if _FLOAT_RE.fullmatch(text):
-            return float(text)
-        if _DURATION_RE.fullmatch(text):
-            return text
-        raise _NotPlainLayout
-    if first.isalpha():
-        if text.lower() in _AMBIGUOUS_WORDS:
-            raise _NotPlainLayout
-        return text
-    raise _NotPlainLayout
-
-
-def _value(rest: str, line: int, col: int) -> Any:
-    """Value text after 'key: ' -> the value; only forms known to be unambiguous."""
-    if rest.startswith("#"):
-        raise _NotPlainLayout  # "key: # comment" is null: rare, leave it to ruamel
-    if rest.startswith('"'):
-        m = re.match(r'"([^"\\]*)"', rest)
-        if not m or not _COMMENT_TAIL_RE.fullmatch(rest[m.end() :]):
-            raise _NotPlainLayout
-        return m.group(1)
-    if rest.startswith("'"):
-        m = re.match(r"'((?:[^']|'')*)'", rest)
-        if not m or not _COMMENT_TAIL_RE.fullmatch(rest[m.end() :]):
-            raise _NotPlainLayout
-        return m.group(1).replace("''", "'")
-    if rest.startswith("["):
-        return _flow_list(rest, line, col)
-    hash_at = rest.find(" #")
-    text = (rest if hash_at < 0 else rest[:hash_at]).rstrip(" ")
-    return _plain_scalar(text)
-
-
-def _flow_list(rest: str, line: int, col: int) -> YamlSequence:
-    """A one-line flow list of plain words (``[global, wire]``)."""
-    end = rest.find("]")
-    if end < 0 or not _COMMENT_TAIL_RE.fullmatch(rest[end + 1 :]):
-        raise _NotPlainLayout
-    inner = rest[1:end]
-    if any(c in inner for c in "[{}\"'#&*!|>%@`"):
-        raise _NotPlainLayout
-    seq = YamlSequence((line, col))
-    if inner.strip():
-        offset = col + 1
-        for part in inner.split(","):
-            item = part.strip()
-            if not _FLOW_ITEM_RE.fullmatch(item) or item.lower() in _AMBIGUOUS_WORDS:
-                raise _NotPlainLayout
-            seq.append_at(item, (line, offset + len(part) - len(part.lstrip())))
-            offset += len(part) + 1
-    return seq
-
-
-def _parse_plain_layout(text: str) -> YamlMapping:
-    if "\r" in text or "\t" in text or _UNSAFE_CHARS.search(text):
-        raise _NotPlainLayout
-    doc = YamlMapping((0, 0))
-    section: str | None = None
-    seq: YamlSequence | None = None
-    item: YamlMapping | None = None
-    dash_indent = key_indent = -1
-    for n, line in enumerate(text.split("\n")):
-        if _BLANK_OR_COMMENT_RE.fullmatch(line):
-            continue
-        m = _LINE_RE.fullmatch(line)
-        if not m:
-            raise _NotPlainLayout
-        indent = len(m.group("indent"))
-        dash = m.group("dash")
-        key = m.group("key")
-        rest = m.group("rest")
-        if rest is not None and not rest.strip():
-            rest = None
-        if indent == 0 and not dash:
-            if key in doc or rest is not None or key not in _TOP_LEVEL_KEYS:
-                raise _NotPlainLayout
-            if not doc:
-                doc.start = (n, 0)
-            section, item, dash_indent, key_indent = key, None, -1, -1
-            if key == "feeds":
-                seq = doc[key] = YamlSequence((n + 1, 0))
-            else:
-                doc[key] = YamlMapping((n + 1, 0))
-            doc.key_starts[key], doc.value_starts[key] = (n, 0), (n + 1, 0)
-            continue
-        if rest is None:
-            raise _NotPlainLayout  # an empty value or a nested block: leave to ruamel
-        if section == "feeds":
-            assert seq is not None
-            if dash:
-                if dash_indent < 0:
-                    dash_indent = indent
-                    seq.start = doc.value_starts["feeds"] = (n, indent)
-                if indent != dash_indent:
-                    raise _NotPlainLayout
-                col = indent + len(dash)
-                if key_indent >= 0 and col != key_indent:
-                    raise _NotPlainLayout
-                key_indent = col
-                item = YamlMapping((n, col))
-                seq.append_at(item, (n, col))
-            elif item is None or indent != key_indent:
-                raise _NotPlainLayout
-        elif section == "settings":
-            item = doc["settings"]
-            if dash or (key_indent >= 0 and indent != key_indent) or indent == 0:
-                raise _NotPlainLayout
-            if key_indent < 0:
-                key_indent = indent
-                item.start = doc.value_starts["settings"] = (n, indent)
-        else:
-            raise _NotPlainLayout
-        assert item is not None
-        if key in item:
-            raise _NotPlainLayout  # ruamel reports duplicate keys
-        value_col = m.start("rest")
-        item[key] = _value(rest, n, value_col)
-        item.key_starts[key], item.value_starts[key] = (n, m.start("key")), (n, value_col)
-    if not doc or ("feeds" in doc and not doc["feeds"]):
-        raise _NotPlainLayout  # "feeds:" with no entries is null to YAML: ruamel reports it
-    return doc

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -10,6 +14,7 @@ import pytest
 
 from pipeline import config
 from pipeline.config import ConfigError, load, loads
+from pipeline.config.tree import YamlMapping, YamlSequence
 from pipeline.types import DEFAULT_INTERVAL_S
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,25 +103,164 @@ def test_real_feeds_yaml():
     assert {"ТАСС", "РИА Новости"} <= state
 
 
+def _libyaml_tree(text: str):
+    """The loader's libyaml tree of ``text``, or None where it leaves the text to ruamel.yaml."""
+    try:
+        return config.loader.parse_with_libyaml(text)
+    except config.loader.NeedsRuamel:
+        return None
+
+
+def _kind(value) -> str:
+    """bool, int, float, str or the type: ruamel.yaml's ScalarFloat, DoubleQuotedScalarString... are their base."""
+    return next((t.__name__ for t in (bool, int, float, str) if isinstance(value, t)), type(value).__name__)
+
+
+def _assert_same_tree(fast, slow, where: str = "doc") -> None:
+    """The same values, of the same kinds, starting at the same places. An empty or
+    null value's own place aside: the two parsers put it at the next token, and the
+    validator points at its key instead (YamlMapping.value_start)."""
+    assert _kind(fast) == _kind(slow), where
+    if isinstance(slow, YamlMapping):
+        assert [repr(k) for k in fast] == [repr(k) for k in slow], where
+        assert (fast.start, fast.key_starts) == (slow.start, slow.key_starts), where
+        for key in slow:
+            if slow[key] is not None:
+                assert fast.value_starts[key] == slow.value_starts[key], f"{where}.{key}"
+            _assert_same_tree(fast[key], slow[key], f"{where}.{key}")
+    elif isinstance(slow, YamlSequence):
+        assert (fast.start, fast.item_starts, len(fast)) == (slow.start, slow.item_starts, len(slow)), where
+        for i, (a, b) in enumerate(zip(fast, slow)):
+            _assert_same_tree(a, b, f"{where}[{i}]")
+    elif isinstance(slow, float) and math.isnan(slow):
+        assert math.isnan(fast), where
+    else:
+        assert (fast, str(fast)) == (slow, str(slow)), where
+
+
 def test_fast_and_ruamel_parsers_agree_on_real_file():
     text = (ROOT / "feeds.yaml").read_text("utf-8")
-    fast = config.loader.parse_plain_layout(text)
+    fast = _libyaml_tree(text)
     assert fast is not None  # the real file must take the fast path
-    assert config.validator.validate_tree(fast, "f") == config.validator.validate_tree(
-        config.loader.parse_with_ruamel(text, "f"), "f"
-    )
+    slow = config.loader.parse_with_ruamel(text, "f")
+    _assert_same_tree(fast, slow)
+    assert config.validator.validate_tree(fast, "f") == config.validator.validate_tree(slow, "f")
 
 
 @pytest.mark.parametrize(
     "value",
-    ["yes", "True", "null", "~", "-5", "0x10", "1_000", "1:30", "'a''b'", '"x y"', "[a, 'b']", "2024-01-01"],
-)
+    ["yes", "True", "null", "~", "-5", "0x10", "1_000", "1:30", "'a''b'", '"x y"', "[a, 'b']", "2024-01-01",
+     # YAML 1.1 and 1.2 read these apart (PyYAML's resolver is 1.1; ruamel.yaml's, and so ours, 1.2)
+     "on", "off", "no", "Y", "NO", "017", "0o17", "0b101", "-0x1F", "1e3", "1_0.5", ".inf", "-.Inf", ".NaN",
+     "1:30:00", "+_", "0x", "._", "TRUE", "Null", "", "1.", "-0.0", "<<", "=", "!!str 5", "! x"],
+)  # fmt: skip
 def test_fast_parser_never_disagrees(value):
     text = f"feeds:\n  - name: A\n    url: https://a.example/\n    language: {value}\n    tags: {value}\n"
-    fast = config.loader.parse_plain_layout(text)
-    slow = config.loader.parse_with_ruamel(text, "f")
+    fast = _libyaml_tree(text)
+    try:
+        slow = config.loader.parse_with_ruamel(text, "f")
+    except (ValueError, IndexError):  # ruamel.yaml's own crash on "+_", "0x", "._": the fast path must defer
+        assert fast is None
+        return
     if fast is not None:
-        assert dict(fast["feeds"][0]) == dict(slow["feeds"][0])
+        _assert_same_tree(fast, slow)
+        if value != ".NaN":  # nan != nan: two parsers' nans never compare equal
+            assert dict(fast["feeds"][0]) == dict(slow["feeds"][0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",  # the editing tests' file, EDITABLE (defined below)
+        "feeds:\n  - name: A\n    url: ftp://a.example/\n    intervall: 5m\n  - name: a\n    url: https://b.example\n"
+        "    interval: 8d\n    enabled: yes\n    tags: x\n    language: xx\n  - url: https://B.example/\n"
+        "  - just a string\nsettings:\n  timeout_s: 0\n  conect_timeout_s: 3\n  max_redirects: many\nfedds: 1\n",
+        "feeds:\n  - {name: ТАСС, url: 'ftp://x', tags: [война, «мир»]}\n  - name: \"ё 😀\"  # c\n    url: x\n",
+        "feeds:\r\n  - name: A\r\n    url: https://a.example/\r\n    interval: 5\r\n",
+        "feeds:\n  -\n  - # c\n  - name: >-\n      A\n      B\n    url: \"https://a\n      .example/\"\n"
+        "    user_agent: |\n      Mozilla\n    tags:\n    - x\n    -\n    - [y]\n    language:\n",
+        "---\nfeeds: []\nsettings: {timeout_s: 5.50, max_bytes: 0x10000, concurrency: 1_6, max_backoff_s: 6h}\n...\n",
+        '{"feeds": [{"name": "A", "url": "https://a.example/", "enabled": false, "interval": 1e3}]}',
+        "- a\n- b\n",
+        "\n\n# c\njust text\n",
+        "feeds:\n  - name: A\n    url: https://a.example/\n    2: x\n    true: y\n    null: z\n    1.5: w\n",
+        "feeds:\n  - ! 5\n  - ! \"5\"\n  - ! x\n",  # "!" (non-specific): both resolve it as if plain
+    ],
+)
+def test_libyaml_tree_is_ruamels_tree(text):
+    """Values, kinds and every position the validator reports (so the messages too)."""
+    text = text or EDITABLE
+    fast = _libyaml_tree(text)
+    assert fast is not None, "this text should take the fast path"
+    _assert_same_tree(fast, config.loader.parse_with_ruamel(text, "f"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "feeds:\n\t- name: A\n",  # a tab
+        "feeds: []\n# a comment with a\ttab\n",
+        "feeds:\r  - name: A\r",  # CR line breaks
+        "feeds:\n  - name: A\u2028B\n",  # LS: a line break to YAML 1.1 only
+        "feeds:\n  - name: A\x85B\n",  # NEL, likewise
+        "%YAML 1.1\n---\nfeeds: []\n",  # ruamel.yaml reads the rest by 1.1 rules
+        "feeds:\n  - &first {name: A, url: 'https://a.example/'}\n  - *first\n",
+        "feeds:\n  - name: A\n    url: https://a.example/\n    enabled: &on true\n",  # ruamel: ScalarBoolean
+        "feeds:\n  - name: !!str 5\n",
+        "feeds: !!seq []\n",
+        "feeds:\n  - ! [x]\n",
+        "feeds:\n  - name: A\n    1: x\n    true: y\n",  # 1 == True: a duplicate key
+        "feeds:\n  - name: A\n    <<: {url: 'https://a.example/'}\n",
+        "feeds:\n  - name: A\n    since: 2024-01-01\n",
+        "feeds:\n  - ? [a]\n    : b\n",
+        "feeds:\n  - name: A\n    name: B\n",  # duplicate key: ruamel.yaml words the error
+        "feeds:\n  - name: [A\n",  # syntax error: likewise
+        "feeds: []\n---\nfeeds: []\n",  # two documents
+    ],
+)
+def test_what_libyaml_is_not_trusted_with_goes_to_ruamel(text):
+    assert _libyaml_tree(text) is None
+    try:
+        expected = ("ok", config.validator.validate_tree(config.loader.parse_with_ruamel(text, "feeds.yaml"), "feeds.yaml"))
+    except ConfigError as e:
+        expected = ("error", str(e))
+    try:
+        assert ("ok", loads(text)) == expected
+    except ConfigError as e:
+        assert ("error", str(e)) == expected
+
+
+def test_a_yaml_1_1_directive_is_honoured_as_before():
+    cfg = loads("%YAML 1.1\n---\nfeeds:\n  - name: A\n    url: https://a.example/\n    enabled: off\n")
+    assert cfg.feeds[0].enabled is False  # 'off' is false in YAML 1.1, a string in 1.2
+    (line,) = problems("feeds:\n  - name: A\n    url: https://a.example/\n    enabled: off\n")
+    assert line == "feeds.yaml:4:14: feeds[0].enabled: must be true or false (got 'off')"
+
+
+def test_plain_scalar_rules_are_ruamels_yaml_1_2_rows():
+    """loader._RESOLVERS_1_2 is a copy of ruamel.yaml's implicit resolvers for YAML 1.2."""
+    from ruamel.yaml.resolver import implicit_resolvers
+
+    builders = {"bool": "_bool", "float": "_float", "int": "_int", "null": "_null",
+                "merge": "_ruamel_type", "timestamp": "_ruamel_type", "value": "_ruamel_type"}  # fmt: skip
+    theirs = [
+        (tuple(first), regexp.pattern, builders[tag.rsplit(":", 1)[1]])
+        for versions, tag, regexp, first in implicit_resolvers
+        if (1, 2) in versions and not tag.endswith(":yaml")  # "!&*": no plain scalar starts so
+    ]
+    ours = [(first, pattern, build.__name__) for first, pattern, build in config.loader._RESOLVERS_1_2]
+    assert ours == theirs
+    # ours are all compiled verbose (re.X); ruamel.yaml's are where it matters
+    verbose = {regexp.pattern: bool(regexp.flags & re.X) for _v, _t, regexp, _f in implicit_resolvers}
+    assert all(verbose[pattern] or not re.search(r"[\s#]", pattern) for _f, pattern, _b in config.loader._RESOLVERS_1_2)
+
+
+def test_loading_imports_no_ruamel():
+    """ruamel.yaml is for editing and the files libyaml is not trusted with: loading
+    feeds.yaml does not pay its import (~40 ms)."""
+    code = "import sys; from pipeline.config import load; load('feeds.yaml'); print('ruamel.yaml' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stderr
 
 
 def test_ten_thousand_feeds_load():
