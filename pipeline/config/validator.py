@@ -484,7 +484,7 @@ def _validate_settings(section: YamlMapping, problems: _Problems) -> Settings:
         if number is not None:
             values[key] = number
 
-    timeout = values.get("timeout_s", Settings.timeout_s)
+    timeout = values.get("timeout_s", Settings().timeout_s)
     connect = values.get("connect_timeout_s")
     if connect is not None and connect > timeout:
         problems.add(

@@ -655,3 +655,10 @@ def test_a_user_agent_written_by_the_editor_reads_back_the_same(feeds_file):
     config.update_feed(feeds_file, "https://d.example/rss", {"user_agent": None})
     assert load(feeds_file).feeds[-1].user_agent is None
     assert "# Header comment" in feeds_file.read_text()
+
+
+def test_connect_timeout_alone_is_checked_against_the_default_timeout():
+    # Settings is a slots dataclass: its class attribute is a descriptor, not the default 20 s
+    assert loads("feeds:\n  - name: A\n    url: https://a.example/\nsettings:\n  connect_timeout_s: 5\n").settings.connect_timeout_s == 5
+    with pytest.raises(ConfigError, match=r"connect_timeout_s: must not exceed timeout_s \(20\)"):
+        loads("feeds:\n  - name: A\n    url: https://a.example/\nsettings:\n  connect_timeout_s: 50\n")
