@@ -59,16 +59,28 @@ def cache_dir() -> Path | None:
     return base / "escalation-watch"
 
 
-def private_cache_subdir(name: str) -> Path | None:
-    """``cache_dir() / name``, created, when the cache is on and this user alone can
-    write to it; else None (the caller then works without a disk cache)."""
+def _private_cache_dir() -> Path | None:
+    """:func:`cache_dir`, created, when the cache is on and this user alone can write to
+    it; else None (the caller then works without a disk cache)."""
     directory = cache_dir()
     if directory is None:
         return None
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _private_dir(directory):
-            return None
+        if _private_dir(directory):
+            return directory
+        log.debug("cache directory writable by others, not used", extra={"path": str(directory)})
+    except OSError as e:
+        log.debug("cache directory unusable", extra={"path": str(directory), "error": repr(e)})
+    return None
+
+
+def private_cache_subdir(name: str) -> Path | None:
+    """``cache_dir() / name``, created, under the same conditions as the cache itself."""
+    directory = _private_cache_dir()
+    if directory is None:
+        return None
+    try:
         sub = directory / name
         sub.mkdir(mode=0o700, exist_ok=True)
         return sub if _private_dir(sub) else None
@@ -139,7 +151,7 @@ def cached(
     as a lemmatiser); ``after_load`` puts it back. Both also run on a freshly built
     value, so a cached and a built value are the same thing.
     """
-    directory = cache_dir()
+    directory = _private_cache_dir()
     if directory is None:
         return build()
     sources = [Path(p) for p in sources]
@@ -149,14 +161,9 @@ def cached(
         log.debug("lexicon cache key failed", extra={"error": str(e)})
         return build()
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if _private_dir(directory):
-            value = _read(target)
-            if value is not None:
-                return after_load(value)  # type: ignore[arg-type]
-        else:
-            log.debug("lexicon cache directory writable by others, not used", extra={"path": str(directory)})
-            return build()
+        value = _read(target)
+        if value is not None:
+            return after_load(value)  # type: ignore[arg-type]
     except Exception as e:  # noqa: BLE001 - a corrupt or unreadable entry: compile instead
         log.debug("lexicon cache unreadable, compiling", extra={"path": str(target), "error": repr(e)})
     fresh = before_store(build())

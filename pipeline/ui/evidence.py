@@ -18,14 +18,12 @@ import streamlit as st
 from pipeline.language import SCORED_LANGUAGES
 
 from . import data, palette
+from .filters import STATE_MEDIA_TAG
 from .data import md_escape, md_link
 
 #: names of the languages the scorer reads, and of a few it lists unscored
 LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "uk": "Ukrainian", "fr": "French", "de": "German",
                   "es": "Spanish", "ar": "Arabic", "zh": "Chinese", "be": "Belarusian", "he": "Hebrew"}  # fmt: skip
-#: the feed tag of state-controlled outlets
-STATE_MEDIA_TAG = "state-media"
-
 #: Streamlit markdown directive for the highlighted span; readable in light and dark themes
 _MARK = ":orange-background[{}]"
 #: context kept around a span when its sentence cannot be found

@@ -256,7 +256,7 @@ def test_cyrillic_feeds_in_legacy_encodings_are_read_and_scored(name, lang, thea
 
     from pipeline.language import detect_language
     from pipeline.parse import parse_feed
-    from pipeline.score import score_article
+    from pipeline.score import article_text, score_article
 
     feeds = Path(__file__).parent.parent / "data" / "feeds"
     expected = json.loads((feeds / f"{name}.expected.json").read_text(encoding="utf-8"))
@@ -270,7 +270,7 @@ def test_cyrillic_feeds_in_legacy_encodings_are_read_and_scored(name, lang, thea
     assert scored.language == lang and scored.theatre == theatre
     sig = _counted(scored)[0]
     assert sig.signal == "strike_attack" and sig.modality == "action"
-    text = first.title + ". " + first.summary if not first.title.endswith(".") else first.title + " " + first.summary
+    text = article_text(first.title, first.summary)
     assert text[sig.evidence.start : sig.evidence.end] == sig.evidence.text
 
 
