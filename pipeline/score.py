@@ -247,9 +247,13 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None,
     cond_starts = [c[0] for c in cues if c[2] == "conditional"]
 
     # --- per hit: clause, modality, variant -------------------------------------
-    # [start, end, cat_id, modality, sent_idx, clause_idx, in_condition, fold_key, topic_cue, own category,
+    # [start, end, cat_id, modality, sent_idx, clause_idx, in_condition, fold_key, refusal (an idiom's or an
+    #  agenda topic's "not counted: ..."), own category,
     #  the cue of the modality]
     judged: list[list[Any]] = []
+    # hits inside an idiom ("attack helicopters"): shown with their reason, but they take
+    # no part in folding, yielding or the one-per-sentence dedupe below
+    idiomatic: list[list[Any]] = []
     for start, end, cat_id, gapped in hits:
         if any(ds <= start and end <= de for ds, de in swallowing):
             continue  # "rejected claims": the phrase is the denial itself
@@ -263,6 +267,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None,
         denied = negated = conditional = hedged = threatened = in_condition = False
         fold_key: Any = c_idx
         topic_cue = None
+        idiom = None  # "heart attack", "attack submarine": the trigger is part of a phrase of peace
         neg_cue = ""
         cue_of: dict[str, str] = {}  # modality -> the cue that set it, for the signal's "why"
         warn_at = -1  # start of a threat cue before the trigger: "Kremlin warns Kyiv of a response"
@@ -335,6 +340,9 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None,
             elif ctype == "agenda":
                 if ce <= start and _words_between(text, ce, start) <= _AGENDA_WINDOW_WORDS:
                     topic_cue = text[cs:ce]
+            elif ctype == "idiom":
+                if cs <= start and end <= ce:
+                    idiom = text[cs:ce]
         if not conditional and _any_would(lex, text, start, end, c_lo, c_hi):
             conditional = True  # "any invasion would be very tough": a hypothesis, not an act
             cue_of["conditional"] = "any ... would"
@@ -363,8 +371,12 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None,
             modality = "action"
         if topic_cue is not None and cats[cat_id].kind != "threat":
             topic_cue = None  # "talks on the attacks": the attacks still happened
-        judged.append([start, end, cat_id, modality, s_idx, c_idx, in_condition, fold_key, topic_cue, own,
-                       cue_of.get(modality), warn_at])
+        refusal = (f"not counted: {idiom!r} names no conflict" if idiom is not None else
+                   f"not counted: a topic of the talks ({topic_cue!r}), not a threat made" if topic_cue is not None
+                   else None)
+        row = [start, end, cat_id, modality, s_idx, c_idx, in_condition, fold_key, refusal, own,
+               cue_of.get(modality), warn_at]
+        (idiomatic if idiom is not None else judged).append(row)
 
     # --- fold conditions into their threat, apply yields_to, dedupe ----------------
     counting_by_clause: dict[Any, int] = {}
@@ -396,6 +408,12 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None,
             continue
         seen.add(key)
         final.append(j)
+    for j in idiomatic:
+        if (j[4], j[2]) not in seen:
+            seen.add((j[4], j[2]))
+            final.append(j)
+    if idiomatic:
+        final.sort(key=lambda j: j[0])
 
     # --- actors, relevance, weights, signals ----------------------------------------
     judgement = gate.decide(text, lexicon_features(sc), sc.norm or None) if gate is not None else None
@@ -453,7 +471,8 @@ def _weigh(lex: Lexicon, text: str, final: list[list[Any]], sent_starts: list[in
     counts: dict[str, int] = {}
     out: list[tuple[Any, ...]] = []
     ctx_cache: dict[int, set[str]] = {}
-    for start, end, cat_id, modality, s_idx, c_idx, _, _, topic_cue, _, mod_cue, warn_at in final:
+    art_vetoes = _article_vetoes(lex, ctx_cues, sent_starts)
+    for start, end, cat_id, modality, s_idx, c_idx, _, _, refusal, _, mod_cue, warn_at in final:
         shown = f"{modality} (cue {mod_cue!r})" if mod_cue else modality
         cat = cats[cat_id]
         s_lo = sent_starts[s_idx]
@@ -468,9 +487,9 @@ def _weigh(lex: Lexicon, text: str, final: list[list[Any]], sent_starts: list[in
             ctx = ctx_cache[s_idx] = _sentence_contexts(ctx_cues, actors, s_lo, s_hi)
         if source and target:
             ctx = ctx | {"two_actors"}
-        why = _relevance_refusal(lex, cat, ctx, judgement)
-        if why is None and topic_cue is not None:
-            why = f"not counted: a topic of the talks ({topic_cue!r}), not a threat made"
+        why = _relevance_refusal(lex, cat, ctx, judgement, art_vetoes)
+        if why is None:
+            why = refusal
         if modality == "threat":
             mult = mw["threat_kind"] if cat.kind == "threat" else mw["threat"]
         else:
@@ -498,12 +517,31 @@ def _weigh(lex: Lexicon, text: str, final: list[list[Any]], sent_starts: list[in
     return out
 
 
-def _relevance_refusal(lex: Lexicon, cat: Any, ctx: set[str], judgement: Any) -> str | None:
-    """Why a hit does not count as geopolitics, or None when it does."""
+def _article_vetoes(lex: Lexicon, ctx_cues: list[tuple[int, int, str, str | None]],
+                    sent_starts: list[int]) -> frozenset[str]:
+    """The vetoes that reach every sentence of this text: the taxonomy's
+    ``headline_vetoes`` found in the headline (the first sentence), and its
+    ``article_vetoes`` found anywhere when no ``veto_lifted_by`` context stands anywhere."""
+    if not ctx_cues or not (lex.headline_vetoes or lex.article_vetoes):
+        return frozenset()
+    head_hi = sent_starts[1] if len(sent_starts) > 1 else None
+    out = {c[3] for c in ctx_cues if c[3] in lex.headline_vetoes and (head_hi is None or c[0] < head_hi)}
+    if lex.article_vetoes:
+        found = {c[3] for c in ctx_cues}
+        if not found & lex.veto_lifted_by:
+            out |= found & lex.article_vetoes
+    return frozenset(out)  # type: ignore[arg-type]
+
+
+def _relevance_refusal(lex: Lexicon, cat: Any, ctx: set[str], judgement: Any,
+                       art_vetoes: frozenset[str] = frozenset()) -> str | None:
+    """Why a hit does not count as geopolitics, or None when it does. A veto stands
+    unless the hit's own sentence has a context that lifts it; ``art_vetoes`` (see
+    :func:`_article_vetoes`) stand as if they were in the sentence."""
     if cat.vetoed_by:
-        for v in sorted(cat.vetoed_by & ctx):
+        for v in sorted(cat.vetoed_by & (ctx | art_vetoes)):
             if not (ctx & lex.strict_vetoes.get(v, lex.veto_lifted_by)):
-                return f"not counted: {v} context in the sentence"
+                return f"not counted: {v} context in the {'sentence' if v in ctx else 'article'}"
     if cat.needs and not (cat.needs & ctx):
         return f"not counted: the sentence has no {' or '.join(sorted(cat.needs))} context"
     if judgement is None or judgement.relevant:

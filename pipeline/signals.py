@@ -54,9 +54,10 @@ CUE_TYPES = (
     "threat",
     "consequence",
     "agenda",
+    "idiom",
 )
 #: cue types a taxonomy may leave out (added after the first version)
-OPTIONAL_CUE_TYPES = ("consequence", "agenda")
+OPTIONAL_CUE_TYPES = ("consequence", "agenda", "idiom")
 
 # words that open a new clause: cues in one clause do not reach the next
 _CLAUSE_CUES = ("but", "while", "whereas", "although", "though", "yet")
@@ -177,6 +178,12 @@ class Lexicon:
     #: vetoes that only their own contexts lift (a court's sentence is not lifted by the
     #: word "militant" in it, only by a political target: opposition, journalists ...)
     strict_vetoes: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    #: vetoes that reach every sentence when found in the headline ("Hurricane Ivan
+    #: batters Grand Cayman. ... Ivan has killed at least 60 people": the storm's dead)
+    headline_vetoes: frozenset[str] = frozenset()
+    #: vetoes that reach every sentence when found anywhere in a text that has no
+    #: ``veto_lifted_by`` context at all
+    article_vetoes: frozenset[str] = frozenset()
     # --- the language of the words (pipeline.lexicons for Russian and Ukrainian) ---
     language: str = "en"
     #: word -> lemma; None: match the normalised surface text (English)
@@ -186,8 +193,11 @@ class Lexicon:
     #: words that, after a comma, open a new clause (", which", ", and")
     comma_clause_words: frozenset[str] = frozenset(
         "and as after before when amid which who since because despite".split())
-    #: what may follow a negation cue without negating ("not only ... but also")
-    negation_exempt_after: tuple[str, ...] = (" only",)
+    #: what may follow a negation cue without negating the signal after it ("not only ...
+    #: but also"; "will not give in to threats", "would not dare attack": the refusal is of
+    #: the giving in, the threat stands)
+    negation_exempt_after: tuple[str, ...] = (" only", " give in", " bow to", " yield to", " be intimidated",
+                                              " be cowed", " be blackmailed", " dare")
     #: what may follow a clause word without opening a clause ("but also")
     clause_continuations: tuple[str, ...] = (" also",)
     #: negations that refuse nothing by themselves ("no deal yet" is negated, not a refusal)
@@ -409,7 +419,9 @@ def load_taxonomy(path: Path = TAXONOMY_PATH) -> dict[str, Any]:
             _check_pattern(c, probs, f"contexts.{name}[{i}]", _line(ctx_node[name], i))
     known_ctx = set(contexts) | set(ACTOR_CONTEXTS)
     rel_node = doc.get("relevance") or {}
-    probs.unknown_keys(rel_node, ("gate_floor", "rescue_contexts", "veto_lifted_by", "strict_vetoes"), "relevance")
+    probs.unknown_keys(rel_node, ("gate_floor", "rescue_contexts", "veto_lifted_by", "strict_vetoes", "headline_vetoes",
+                        "article_vetoes"),
+                       "relevance")
     strict: dict[str, frozenset[str]] = {}
     strict_node = (rel_node.get("strict_vetoes") or {}) if isinstance(rel_node, dict) else {}
     if not isinstance(strict_node, dict):
@@ -426,7 +438,10 @@ def load_taxonomy(path: Path = TAXONOMY_PATH) -> dict[str, Any]:
         gate_floor = 0.2
     rescue = rel_node.get("rescue_contexts") or [] if isinstance(rel_node, dict) else []
     lifted = rel_node.get("veto_lifted_by") or [] if isinstance(rel_node, dict) else []
-    for key, vals in (("rescue_contexts", rescue), ("veto_lifted_by", lifted)):
+    headline = rel_node.get("headline_vetoes") or [] if isinstance(rel_node, dict) else []
+    article = rel_node.get("article_vetoes") or [] if isinstance(rel_node, dict) else []
+    for key, vals in (("rescue_contexts", rescue), ("veto_lifted_by", lifted), ("headline_vetoes", headline),
+                      ("article_vetoes", article)):
         for r in vals:
             if r not in known_ctx:
                 probs.add(_line(rel_node, key), f"relevance.{key}", f"unknown context {r!r}")
@@ -540,6 +555,8 @@ def load_taxonomy(path: Path = TAXONOMY_PATH) -> dict[str, Any]:
         "rescue_contexts": frozenset(str(r) for r in rescue),
         "veto_lifted_by": frozenset(str(r) for r in lifted),
         "strict_vetoes": strict,
+        "headline_vetoes": frozenset(str(r) for r in headline),
+        "article_vetoes": frozenset(str(r) for r in article),
         "modality_weights": modality_weights,
         "score_scale": score_scale,
         "repeat_decay": repeat_decay,
@@ -714,6 +731,8 @@ def compile_lexicon(
         rescue_contexts=tax["rescue_contexts"],
         veto_lifted_by=tax["veto_lifted_by"],
         strict_vetoes=tax["strict_vetoes"],
+        headline_vetoes=tax["headline_vetoes"],
+        article_vetoes=tax["article_vetoes"],
     )
 
 

@@ -78,6 +78,110 @@ def test_domestic_crime_arrests_do_not_count_political_ones_do():
     assert escalation("Belarus arrested dozens of opposition activists and journalists after the protest.")
 
 
+IDIOMS = [
+    # (text, the trigger word the rules find, the idiom that swallows it)
+    ("The goalkeeper's father died of a heart attack at the airport.", "attack", "heart attack"),
+    ("The navy wants to lease a Swedish attack submarine for exercises next spring.", "attack", "attack submarine"),
+    ("The minister launched a scathing attack on the mayor's housing plan.", "attack", "scathing attack"),
+    ("Farmers in Senegal fight an invasion of locusts with sticks and fire.", "invasion", "invasion of locusts"),
+    ("The studio is waging a battle against piracy with hundreds of lawsuits.", "battle", "battle against piracy"),
+    ("Archaeologists found traces of human occupation dating back 30,000 years.", "occupation", "human occupation"),
+]
+
+
+@pytest.mark.parametrize(("text", "word", "idiom"), IDIOMS)
+def test_a_trigger_inside_an_idiom_counts_nothing_and_says_so(text, word, idiom):
+    s = score_text(text)
+    hits = [g for g in s.signals if word in g.evidence.text.lower()]
+    assert hits, s.signals  # the rules still see the word ...
+    assert all(g.weight == 0 for g in hits)  # ... and count nothing for it
+    assert any(idiom in g.why.lower() for g in hits) or all(g.why.startswith("not counted") for g in hits)
+    assert s.score == 0.0
+
+
+def test_an_idiom_does_not_swallow_the_real_attack_beside_it():
+    text = "Russian attack helicopters fired rockets at Ukrainian positions near Kharkiv."
+    assert escalation(text), score_text(text).signals
+
+
+def test_an_accident_in_the_headline_reaches_the_summary():
+    # the deaths are told in a sentence of their own, with no word of the storm
+    text = ("Typhoon batters the northern coast. Officials said it had killed at least 40 people "
+            "by Monday evening.")
+    s = score_text(text)
+    assert not escalation(text), s.signals
+    assert any("accident context in the article" in g.why for g in s.signals)
+    # a military sentence under the same headline still counts
+    text2 = ("Typhoon batters the northern coast. Rebels shelled an army base in the south, "
+             "killing 12 soldiers.")
+    assert escalation(text2), score_text(text2).signals
+
+
+def test_a_court_in_the_headline_reaches_the_summary():
+    text = ("Former officers plead not guilty in coup trial. Twelve men accused of plotting a coup "
+            "in 2019 deny the charges.")
+    assert not escalation(text), score_text(text).signals
+
+
+def test_a_disaster_anywhere_in_a_text_without_armed_actors_vetoes_its_toll():
+    text = ("The shockwave of the quake. The earthquake under the sea produced a wave that crossed the "
+            "ocean. The death toll has climbed over 10,000.")
+    assert not escalation(text), score_text(text).signals
+
+
+def test_industrial_action_is_not_a_strike():
+    assert not escalation("Car workers at the country's largest automaker will go on strike on Friday "
+                          "against the government's pension reform, union leaders said.")
+    # an armed strike beside the word "workers" still counts
+    assert escalation("Two aid workers were killed in an air strike on a convoy in Darfur, the UN said.")
+
+
+def test_election_campaign_attacks_are_rhetoric_of_a_race():
+    assert not escalation("The presidential race hit a new low as attack ads bombarding voters "
+                          "accused the rival of weakness.")
+    assert not escalation("Rights groups voiced concern over alleged intimidation of voters before the "
+                          "presidential election campaign.")
+
+
+def test_counter_terror_arrests_are_not_a_crackdown_but_arresting_activists_is():
+    assert not escalation("Pakistani security forces arrested a key al-Qaeda operative wanted in connection "
+                          "with the embassy bombing.")
+    assert escalation("Security forces arrested dozens of opposition activists in Minsk on Sunday.")
+
+
+def test_a_reservist_on_trial_is_no_mobilisation_a_call_up_is():
+    assert not [g for g in escalation("A military judge ordered an army reservist to stand trial in Baghdad.")
+                if g.signal == "mobilisation_martial_law"]
+    gs = escalation("Russia called up 300,000 reservists for the war in Ukraine.")
+    assert any(g.signal == "mobilisation_martial_law" for g in gs)
+
+
+def test_peacekeeping_troops_are_not_a_build_up():
+    assert not escalation("The United States urged the speedy deployment of African Union troops to Darfur.")
+    assert escalation("Russia urged the speedy deployment of more troops to its border with Ukraine.")
+
+
+def test_the_past_told_as_past_counts_nothing_today():
+    assert not escalation("Fifteen years ago the journalist was beaten and executed by the army in the jungle.")
+    # an anniversary is today's news when something happens on it
+    assert escalation("On the anniversary of the invasion, Russian missiles struck Kyiv overnight.")
+    assert not escalation("A museum opens the bunker used during the Vietnam War by commanders "
+                          "hiding from bombing raids.")
+
+
+def test_refusing_to_give_in_to_a_threat_keeps_the_threat():
+    (g,) = escalation("Oil companies say they will not give in to threats of attacks by militias in the delta.")
+    assert g.signal == "threat_of_force" and g.modality != "negated"
+    gs = escalation("Tehran said Israel would not dare attack Iran since it could strike back anywhere.")
+    assert gs and all(g.modality != "negated" for g in gs)
+
+
+def test_a_deadlock_is_no_breakdown_but_a_walkout_from_a_government_is():
+    assert not escalation("The two foreign ministers wound up their talks still deadlocked on the border issue.")
+    gs = escalation("The former rebel group pulled out of the power-sharing transitional government on Monday.")
+    assert gs and gs[0].signal == "diplomatic_breakdown"
+
+
 # --- 2. modality from clause structure ----------------------------------------------
 
 
