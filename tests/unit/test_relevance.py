@@ -37,6 +37,9 @@ NOT_GEOPOLITICS = [
     "Supermarkets launch price war as inflation bites",
     "Bid battle for brewer heats up as rival launches hostile offer",
     "Drug targets cancer cells without harming healthy tissue",
+    "Markets rally as the central bank signals a pause in rate rises",
+    "Coronavirus death toll in the region jumps by 300 in a day",
+    "The sequel battles last year's hit for the top spot at the box office",
 ]
 
 
