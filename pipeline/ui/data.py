@@ -149,13 +149,16 @@ def theatre_labels() -> dict[str, str]:
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def index_series(
-    url: str, ver: Version, theatre: str | None, granularity: str, since: datetime | None, until: datetime | None
+    url: str, ver: Version, theatre: str | None, granularity: str, since: datetime | None, until: datetime | None,
+    base: tuple[datetime, datetime] | None = None,
 ) -> pd.DataFrame:
+    """``base``: a fixed base period (see :func:`pipeline.trend.compute_series`); None: trailing."""
     from dataclasses import fields
 
     from pipeline import trend
 
-    points = trend.index_series(_store(url), theatre=theatre, granularity=granularity, since=since, until=until)
+    points = trend.index_series(_store(url), theatre=theatre, granularity=granularity, since=since, until=until,
+                                base_period=base)
     # column-wise from the attributes: dataclasses.asdict deep-copies every value (slow at 6k points)
     names = [f.name for f in fields(trend.TrendPoint)]
     return pd.DataFrame({n: [getattr(p, n) for p in points] for n in names}, columns=names)
@@ -163,7 +166,8 @@ def index_series(
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def language_series(
-    url: str, ver: Version, theatre: str, granularity: str, since: datetime | None, until: datetime | None
+    url: str, ver: Version, theatre: str, granularity: str, since: datetime | None, until: datetime | None,
+    base: tuple[datetime, datetime] | None = None,
 ) -> pd.DataFrame:
     """The theatre's index per scored language that reports on it in the period:
     bucket_start, language, index, articles."""
@@ -173,7 +177,7 @@ def language_series(
     frames = []
     for lang in SCORED_LANGUAGES:
         points = trend.index_series(_store(url), theatre=theatre, granularity=granularity, since=since, until=until,
-                                    language=lang)  # fmt: skip
+                                    language=lang, base_period=base)  # fmt: skip
         if not any(p.theatre_articles for p in points):
             continue
         frames.append(pd.DataFrame({

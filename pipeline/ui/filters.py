@@ -46,6 +46,8 @@ _PARAMS = {
     "tag": "tag",
     "language": "lang",
     "state_media": "state",
+    "base_start": "base_from",
+    "base_end": "base_to",
 }
 #: the tag of state-controlled outlets (feeds.yaml), and what the filter does with them
 STATE_MEDIA_TAG = "state-media"
@@ -78,6 +80,9 @@ class Filters:
     tag: str | None = None
     #: the language an article was read in (``ru``), or ``unscored``
     language: str | None = None
+    #: a fixed base period for the risk index (inclusive days); unset: the trailing 365 days
+    base_start: date | None = None
+    base_end: date | None = None
     #: hide | only: the articles of state media (feeds tagged ``state-media``)
     state_media: str | None = None
 
@@ -198,7 +203,16 @@ class Filters:
             tag=(get("tag") or "")[:64] or None,
             language=_language(get("language")),
             state_media=get("state_media") if get("state_media") in STATE_MEDIA else None,
+            **_base(day("base_start"), day("base_end")),
         )
+
+    def base_period(self) -> tuple[datetime, datetime] | None:
+        """The fixed base of the index as UTC datetimes (first day 00:00 to last day 00:00,
+        the day buckets it holds), or None for the trailing base."""
+        if self.base_start is None or self.base_end is None or self.base_start > self.base_end:
+            return None
+        return (datetime.combine(self.base_start, time(), timezone.utc),
+                datetime.combine(self.base_end, time(), timezone.utc))
 
     def describe(self, theatre_labels: Mapping[str, str] | None = None) -> list[str]:
         """Human-readable lines for the active filters (Downloads shows them)."""
@@ -210,6 +224,8 @@ class Filters:
             out.append(f"Dates: {self.start or '…'} to {self.end or '…'}")
         else:
             out.append(f"Period: {PERIODS.get(self.period, PERIODS[DEFAULT_PERIOD])[0]}")
+        if self.base_period() is not None:
+            out.append(f"Index base: {self.base_start} to {self.base_end}")
         if self.signal:
             out.append(f"Signal: {self.signal}")
         if self.modality:
@@ -246,3 +262,11 @@ def _language(v: str | None) -> str | None:
 def _code(v: str | None) -> str | None:
     """An actor code from a link: letters only, at most 16 (the signals column's width)."""
     return v.upper() if v and v.isalpha() and len(v) <= 16 else None
+
+
+def _base(start: date | None, end: date | None) -> dict[str, date | None]:
+    """A fixed base needs both days in order; anything else from a hand-edited link is the
+    trailing base."""
+    if start is None or end is None or start > end:
+        return {"base_start": None, "base_end": None}
+    return {"base_start": start, "base_end": end}

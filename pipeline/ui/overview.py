@@ -65,15 +65,17 @@ def live() -> None:
 
     st.subheader("Risk trend")
     trend_picker(labels)
+    baseline_picker(now)
     f = state.filters()
-    trend_chart(url, ver, f.theatre, gran, since, until, labels)
+    base = f.base_period()
+    trend_chart(url, ver, f.theatre, gran, since, until, labels, base)
     drill_down(url, ver, labels)
-    language_split(url, ver, f.theatre, gran, since, until, labels)
+    language_split(url, ver, f.theatre, gran, since, until, labels, base)
 
     st.subheader("Signal mix")
     categories_chart(url, ver, f.theatre, gran, since)
     st.subheader("Theatres by day")
-    heatmap(url, ver, since, until, labels)
+    heatmap(url, ver, since, until, labels, base)
     latest(url, ver)
 
 
@@ -277,6 +279,52 @@ def trend_picker(labels: dict[str, str]) -> None:
     )
 
 
+BASELINES = {"trailing": "Trailing 365 days", "fixed": "Fixed base period"}
+
+
+def _on_baseline() -> None:
+    if st.session_state.get("w_baseline") != "fixed":  # "trailing", or the pill clicked off
+        state.update(base_start=None, base_end=None)
+
+
+def _on_base_dates() -> None:
+    picked = st.session_state.get("w_base_dates") or ()
+    if isinstance(picked, (list, tuple)) and len(picked) == 2 and picked[0] <= picked[1]:
+        state.update(base_start=picked[0], base_end=picked[1])
+
+
+def baseline_picker(now) -> None:
+    """Which base the index is normalised to: the trailing 365 days (each day against the year
+    before it: a new crisis stands out, a crisis that lasts fades into its own baseline) or a
+    fixed period the analyst picks (a long crisis stays visible, as GPR's fixed base keeps it)."""
+    f = state.filters()
+    fixed = f.base_period() is not None
+    if "w_baseline" not in st.session_state:
+        st.session_state["w_baseline"] = "fixed" if fixed else "trailing"
+    cols = st.columns([2, 3])
+    with cols[0]:
+        choice = st.segmented_control(
+            "Index base", list(BASELINES), format_func=BASELINES.__getitem__, key="w_baseline",
+            on_change=_on_baseline,
+            help="100 = the theatre's usual share of escalation news. Trailing: the usual is the 365 days "
+                 "before each day, so a long crisis becomes its own baseline. Fixed: the usual is one period "
+                 "you choose (e.g. a calm year), so a long crisis stays high.",
+        )  # fmt: skip
+    if choice != "fixed":
+        return
+    with cols[1]:
+        today = now.date()
+        default = (f.base_start, f.base_end) if fixed else (today - timedelta(days=365), today - timedelta(days=1))
+        if "w_base_dates" not in st.session_state:
+            st.session_state["w_base_dates"] = default
+        st.date_input("Base period", key="w_base_dates", max_value=today, on_change=_on_base_dates,
+                      format="YYYY-MM-DD")  # fmt: skip
+    if not fixed:
+        _on_base_dates()
+    if state.filters().base_period() is None:
+        st.caption("Pick the first and the last day of the base period.")
+
+
 def _x(df: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(df["bucket_start"], utc=True)
 
@@ -434,9 +482,14 @@ def md_safe(text: object) -> str:
     return html.escape("" if text is None else str(text)).replace("%", "%%")
 
 
-def trend_chart(url: str, ver, theatre: str | None, gran: str, since, until, labels: dict[str, str]) -> None:
-    series = data.index_series(url, ver, theatre, gran, since, until)
+def trend_chart(url: str, ver, theatre: str | None, gran: str, since, until, labels: dict[str, str],
+                base=None) -> None:
+    series = data.index_series(url, ver, theatre, gran, since, until, base)
     if series.empty or series["index"].notna().sum() == 0:
+        if base is not None:
+            st.info("No risk index against this base period: the store has too few articles in it. Pick a "
+                    "base period the poller has covered, or go back to the trailing base.")
+            return
         st.info(
             "Not enough data in this period for a risk index yet (a bucket needs a minimum number of "
             "articles). Widen the period in the sidebar, or wait for more polls."
@@ -505,7 +558,8 @@ def language_figure(df: pd.DataFrame, theatre: str, labels: dict[str, str], gran
     return fig
 
 
-def language_split(url: str, ver, theatre: str | None, gran: str, since, until, labels: dict[str, str]) -> None:
+def language_split(url: str, ver, theatre: str | None, gran: str, since, until, labels: dict[str, str],
+                   base=None) -> None:
     """The risk trend split by language: does Russian-language coverage move with Ukrainian?"""
     if not st.toggle("Split by language", key="w_trend_languages",
                      help="Each language's coverage of the theatre against its own volume and baseline."):  # fmt: skip
@@ -513,7 +567,7 @@ def language_split(url: str, ver, theatre: str | None, gran: str, since, until, 
     if theatre is None:
         st.info("Pick a theatre above to split its trend by the language of its coverage.")
         return
-    df = data.language_series(url, ver, theatre, gran, since, until)
+    df = data.language_series(url, ver, theatre, gran, since, until, base)
     if df.empty or df["index"].notna().sum() == 0:
         st.info("No language has enough articles on this theatre in this period for an index of its own.")
         return
@@ -603,8 +657,8 @@ def categories_chart(url: str, ver, theatre: str | None, gran: str, since) -> No
         st.caption(f"Mean weight per day of each week: the period has more than {DENSE_BUCKETS} days.")
 
 
-def heatmap(url: str, ver, since, until, labels: dict[str, str]) -> None:
-    df = data.index_series(url, ver, None, "day", since, until)
+def heatmap(url: str, ver, since, until, labels: dict[str, str], base=None) -> None:
+    df = data.index_series(url, ver, None, "day", since, until, base)
     if df.empty or df["index"].notna().sum() == 0:
         st.info("Not enough data for the heatmap yet.")
         return

@@ -373,3 +373,77 @@ def test_language_figure_draws_one_line_per_language():
     fig = language_figure(df, "RUS-UKR", {"RUS-UKR": "Russia–Ukraine"}, "day")
     assert [t.name for t in fig.data] == ["Russian-language coverage", "Ukrainian-language coverage"]
     assert list(fig.data[1].y) == [95.0, 110.0]
+
+
+# -- the index base (issue 11: a fixed base keeps a long crisis visible) -----------------
+
+#: ten calm days (one strike story in five), then ten days of crisis (four in five), RUS-UKR
+CRISIS_ITEMS = [
+    ("Wire", 2 + 24 * d + k,
+     f"Russian troops shell Kharkiv, report {d}-{k}" if k < (1 if d >= 10 else 4) else f"Bakery wins a prize {d}-{k}",
+     "Ukrainian officials said homes were damaged." if k < (1 if d >= 10 else 4) else "Judges tasted the bread.")
+    for d in range(20) for k in range(5)
+]
+
+
+@pytest.fixture(scope="module")
+def crisis_env(tmp_path_factory):
+    from datetime import datetime, timezone
+
+    tmp = tmp_path_factory.mktemp("crisis")
+    url = f"sqlite:///{tmp}/ew.db"
+    build_store(url, CRISIS_ITEMS, now=datetime.now(timezone.utc))
+    return {"ESCALATION_WATCH_DB": url, "ESCALATION_WATCH_CONFIG": str(tmp / "f.yaml")}
+
+
+def _trend_index(at) -> list[float]:
+    """The smoothed index line of the one-theatre trend chart (plotly ships arrays as
+    base64 typed buffers)."""
+    import base64
+    import json
+
+    import numpy as np
+
+    spec = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("trend_chart")).proto.spec
+    (y,) = [tr["y"] for tr in json.loads(spec)["data"] if tr.get("name") == "Index (smoothed)"]
+    if isinstance(y, dict):
+        y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).tolist()
+    ys = [v for v in y if v is not None and v == v]
+    assert ys, "no index in the trend chart"
+    return ys
+
+
+def test_a_fixed_base_period_comes_from_the_url_and_keeps_a_long_crisis_high(monkeypatch, crisis_env):
+    from datetime import date, datetime, timedelta, timezone
+
+    today = datetime.now(timezone.utc).date()
+    calm = (today - timedelta(days=19), today - timedelta(days=11))
+    trailing = run(monkeypatch, crisis_env, "overview", period="30d", theatre="RUS-UKR")
+    assert not trailing.exception, trailing.exception
+    assert trailing.session_state["filters"].base_period() is None
+    assert trailing.session_state["w_baseline"] == "trailing"
+    fixed = run(monkeypatch, crisis_env, "overview", period="30d", theatre="RUS-UKR",
+                base_from=calm[0].isoformat(), base_to=calm[1].isoformat())  # fmt: skip
+    assert not fixed.exception, fixed.exception
+    f = fixed.session_state["filters"]
+    assert (f.base_start, f.base_end) == calm
+    assert fixed.session_state["w_baseline"] == "fixed"
+    assert fixed.date_input(key="w_base_dates").value == calm
+    assert f"Index base: {calm[0]} to {calm[1]}" in " ".join(c.value for c in fixed.caption).replace("\\", "")
+    # against the calm base the crisis days stay about four times the calm share; the
+    # trailing base lets the crisis become its own baseline, so its last day is lower
+    t, x = _trend_index(trailing), _trend_index(fixed)
+    assert x[-1] > 300 and x[-1] > 1.5 * t[-1], (t, x)
+    # back to the trailing base: the URL forgets the period
+    fixed.segmented_control(key="w_baseline").set_value("trailing").run()
+    assert not fixed.exception, fixed.exception
+    assert fixed.session_state["filters"].base_period() is None
+    assert "base_from" not in fixed.query_params
+
+
+def test_a_base_period_with_no_data_says_so_and_a_bad_link_falls_back(monkeypatch, crisis_env):
+    at = run(monkeypatch, crisis_env, "overview", period="30d", base_from="2020-01-01", base_to="2020-02-01")
+    assert not at.exception, at.exception
+    assert "No risk index against this base period" in " ".join(i.value for i in at.info)
+    at = run(monkeypatch, crisis_env, "overview", period="30d", base_from="2024-06-09", base_to="2024-06-01")
+    assert not at.exception and at.session_state["filters"].base_period() is None
