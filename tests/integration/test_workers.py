@@ -117,6 +117,34 @@ def wait_for(cond, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def held_by(engine: sa.Engine, name: str) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(sa.text("SELECT url FROM feeds WHERE lease_owner = :n"), {"n": name}).scalars())
+
+
+def kill_while_holding(proc: subprocess.Popen, engine: sa.Engine, name: str, timeout: float) -> set[str]:
+    """SIGKILL the worker at a moment it holds leases, and return the feeds it held.
+
+    A worker between two claims (or one starved of CPU that has not claimed yet) holds
+    nothing, and killing it then tests nothing. So freeze it (SIGSTOP: it can neither
+    claim nor release), look at its leases, and kill it only if it holds some; else let
+    it run a moment and look again. The held set is read again once it is dead: that
+    is what the others must finish."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"{name} exited before it could be killed mid-cycle"
+        proc.send_signal(signal.SIGSTOP)
+        if held_by(engine, name):
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            held = held_by(engine, name)
+            assert held, f"{name} held no feeds once dead"
+            return held
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.02)
+    raise AssertionError(f"{name} never held a lease within {timeout:.0f} s: it took no share of the cycle")
+
+
 def check_stored_once(engine: sa.Engine) -> None:
     total = N_FEEDS * ITEMS_PER_FEED
     assert scalar(engine, "SELECT count(*) FROM articles") == total
@@ -165,18 +193,14 @@ def test_a_killed_workers_feeds_are_finished_by_the_others_after_its_lease(tmp_p
     # parallel test (2 cores) still stores its polls before its lease runs out
     lease_s = 8.0
     # slow answers: the cycle lasts long enough to kill a worker in the middle of it
-    cfg, paths = setup_feeds(srv, tmp_path, pg_url, delay_s=0.1, start_in_s=6)
+    cfg, paths = setup_feeds(srv, tmp_path, pg_url, delay_s=0.2, start_in_s=6)
     names = [f"w{i}" for i in range(4)]
     procs = {n: start_worker(n, cfg, pg_url, tmp_path, lease_s=lease_s) for n in names}
     engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
     try:
-        wait_for(lambda: scalar(engine, "SELECT count(*) FROM fetch_log") >= N_FEEDS // 5, 60, "a fifth of the feeds")
-        procs["w0"].send_signal(signal.SIGKILL)
-        procs["w0"].wait(timeout=10)
+        wait_for(lambda: scalar(engine, "SELECT count(*) FROM fetch_log") >= N_FEEDS // 20, 60, "the cycle to start")
+        held = kill_while_holding(procs["w0"], engine, "w0", timeout=30)
         killed_at = time.monotonic()
-        with engine.connect() as conn:
-            held = set(conn.execute(sa.text("SELECT url FROM feeds WHERE lease_owner = 'w0'")).scalars())
-        assert held, "w0 held no feeds when killed: the test did not kill it mid-cycle"
         wait_for(lambda: scalar(engine, "SELECT count(*) FROM feeds WHERE last_success_at IS NOT NULL") == N_FEEDS,
                  60, "every feed polled after the kill")  # fmt: skip
         taken_over_after_s = time.monotonic() - killed_at
