@@ -320,3 +320,35 @@ def test_a_security_demand_over_ukraine_is_rus_nato():
 def test_a_demand_to_stop_is_a_demand_not_a_negation():
     gs = escalation("Obama gave Putin a stern warning to stop its activities.")
     assert gs and all(g.modality != "negated" for g in gs)
+
+
+# --- analyst cases found reading the scorer's output (our own sentences) ---------------
+
+@pytest.mark.parametrize(("text", "category", "source", "target"), [
+    # a strike on military objects, in headline form with no "on"/"against"
+    ("Israel strikes Iranian air defences near Isfahan", "strike_attack", "ISR", "IRN"),
+    ("US jets hit Houthi missile launchers in Yemen", "strike_attack", "USA", None),
+    # an adopted sanctions package is imposed, and the agreement on it is no de-escalation
+    ("EU agrees new sanctions package targeting Russian banks", "sanctions_imposed", "EU", "RUS"),
+    # readiness: troops put on alert
+    ("Pentagon puts 8,500 troops on heightened alert over Ukraine crisis", "troop_buildup", "USA", None),
+    # a ship seized by a state, with no army named
+    ("Iran seizes oil tanker in the Strait of Hormuz", "coercion_repression", "IRN", None),
+])
+def test_analyst_cases_count_with_their_actors(text, category, source, target):
+    found = [g for g in escalation(text) if g.signal == category]
+    assert found, score_text(text).signals
+    assert found[0].source == source
+    if target is not None:
+        assert found[0].target == target
+    assert not [g for g in counted(text) if g.direction == "de-escalation"]
+
+
+@pytest.mark.parametrize("text", [
+    "Police arrest man after knife attack on London bus",
+    "Teenager held after machete attack outside a nightclub",
+    "Police seize ship carrying cocaine off the Spanish coast",
+    "Union members strike at ports over pay",
+])
+def test_crime_and_labour_stay_out_even_with_a_country_named(text):
+    assert not escalation(text), score_text(text).signals
