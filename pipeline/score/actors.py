@@ -1,0 +1,135 @@
+"""Who acts on whom, and which theatre the article is about.
+
+Owns: choosing among overlapping actor names, the source -> target of a hit
+(nearest actor before the trigger in its clause, first other actor after it; a
+warning's speaker and addressee; "was attacked by X" swaps them; "Taiwan's air
+defence zone": the possessor is what is hit) and the article's theatre from the
+watchlist (the dyad the counted signals are about; third parties acting over a
+dyad's crisis count half; a wider theatre defers to a narrower one unless its
+heaviest signal is the kind it keeps).
+
+Must not touch: modality, relevance, weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_PASSIVE_TAIL = ("was ", "were ", "been ", "being ", "is ", "are ", "got ")
+_IRREGULAR_PARTICIPLES = frozenset("struck hit shot overrun taken beaten caught held sunk seized shelled".split())
+
+
+def dedupe_actors(actors: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Sorted by position; of overlapping names ("South Korea" / "Korea") the longest."""
+    if len(actors) < 2:
+        return actors
+    actors = sorted(actors, key=lambda a: (a[0], a[0] - a[1]))
+    out = [actors[0]]
+    for a in actors[1:]:
+        if a[0] < out[-1][1]:
+            continue
+        out.append(a)
+    return out
+
+
+def actors_for(
+    text: str, actors: list[tuple[int, int, str]], start: int, end: int, s_lo: int, s_hi: int, c_lo: int,
+    warn_at: int = -1,
+) -> tuple[str | None, str | None]:
+    if warn_at >= 0:
+        # "the Kremlin warns Kyiv of a military response": who warns is before the cue,
+        # whom it warns between the cue and the threat
+        speaker = [a for a in actors if max(s_lo, c_lo) <= a[0] < warn_at]
+        addressee = [a for a in actors if warn_at < a[0] < start]
+        if speaker and addressee and speaker[-1][2] != addressee[0][2]:
+            return speaker[-1][2], addressee[0][2]
+    befores: list[tuple[int, int, str]] = []
+    after: list[tuple[int, int, str]] = []
+    for a in actors:
+        if a[0] < s_lo:
+            continue
+        if a[0] >= s_hi:
+            break
+        if a[0] <= start:
+            befores.append(a)
+        else:
+            after.append(a)
+    possessed = None
+    if befores:
+        gap = text[befores[-1][1] : start]
+        if gap[:2] in ("'s", "\u2019s") and len(gap.split()) <= 3:
+            # "Taiwan's air defence zone": the possessor is what is hit
+            possessed = befores.pop()
+    src_actor = None
+    for a in reversed(befores):
+        if a[0] >= c_lo:
+            src_actor = a
+            break
+    if src_actor is None and befores:
+        src_actor = befores[-1]
+    if possessed is not None:
+        after.insert(0, possessed)
+    source = src_actor[2] if src_actor else None
+    # passive: "Ukraine was attacked by Russia"
+    lead = text[max(s_lo, start - 8) : start].lower()
+    trig = text[start:end].lower()
+    first = trig.split(" ", 1)[0]
+    participle = first.endswith("ed") or first in _IRREGULAR_PARTICIPLES
+    if (lead.endswith(_PASSIVE_TAIL) and participle) or trig.startswith(_PASSIVE_TAIL):
+        by_actor = None
+        for a in after:
+            if text[max(end, a[0] - 4) : a[0]].lower().endswith("by ") and a[0] - end < 40:
+                by_actor = a
+                break
+        return (by_actor[2] if by_actor else None), source
+    target = None
+    for a in after:
+        if a[2] != source:
+            target = a[2]
+            break
+    return source, target
+
+
+def theatre(lex: Any, actors: list[tuple[int, int, str]], pairs: Any) -> str:
+    """The watchlist theatre the article is about; ``pairs``: (source, target, |weight|, category)."""
+    codes = {a[2] for a in actors}
+    if not codes:
+        return lex.default_theatre
+    scores: dict[str, float] = {}
+    present: set[str] = set()
+    for th in lex.theatres:
+        side_a, side_b = th.sides
+        both = bool(codes & side_a and codes & side_b)
+        anchored = bool(codes & th.anchors)
+        if anchored and not both and th.anchor_categories and pairs and not any(
+                p[3] in th.anchor_categories for p in pairs):
+            anchored = False  # the anchor alone, but not the kind of signal it stands for
+        if not (both or anchored):
+            continue  # a theatre needs both sides present, or an anchor actor
+        present.add(th.id)
+        members = side_a | side_b
+        score = 3 * both + anchored
+        for src, tgt, w, _ in pairs:
+            if (src in side_a and tgt in side_b) or (src in side_b and tgt in side_a):
+                score += 2 * w
+            elif src in members or tgt in members:
+                other = tgt if src in members else src
+                # USA -> EU over Russia's build-up, RUS -> UKR seen from RUS-NATO: half
+                score += 0.5 * w if other is not None else w
+        scores[th.id] = score
+    best, best_score, wider = lex.default_theatre, 0.0, None
+    for th in lex.theatres:
+        if th.id in scores and scores[th.id] > best_score:
+            best, best_score, wider = th.id, scores[th.id], th
+    heaviest = max(pairs, key=lambda p: p[2], default=None)
+    if wider is not None and wider.defers_to in present:
+        if heaviest is None or heaviest[3] not in wider.keeps:
+            return wider.defers_to
+    elif heaviest is not None:
+        # the other way round: the narrower theatre won, but the article is about what the
+        # wider one keeps ("Moscow demands guarantees that Ukraine never joins NATO")
+        for th in lex.theatres:
+            if th.defers_to == best and th.id in present and heaviest[3] in th.keeps and (
+                    codes & th.sides[0] and codes & th.sides[1]):
+                return th.id
+    return best

@@ -1,0 +1,292 @@
+"""The modality of every hit, read from the cues of its own clause.
+
+Owns: what each cue does to a hit (denied > negated > conditional > hedged >
+threat > action), how far it reaches (its clause; a negation stops at a
+condition, a hedge reaches only the words near the trigger, "not only ... but
+also" is no negation), the category variants a modality calls for (a threatened
+act becomes its ``threat_variant``, a refused de-escalation its
+``negated_variant``), the refusals of idioms ("heart attack") and agenda topics
+("talks on nuclear threats"), and then :func:`fold`: a condition folded into its
+threat, ``yields_to``/``yields_after``, one hit per category and sentence.
+
+Must not touch: actors, relevance, weights (:mod:`.weigh`), the theatre.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from typing import Any
+
+from .assemble import Hit
+from .text import Layout, words_between
+
+_AGENDA_WINDOW_WORDS = 10
+#: "to stop", "will halt": a negation cue that, inside a trigger, is the trigger's own demand
+_PURPOSE = re.compile(r"(?i)(to|will|would) ")
+_HEDGE_BEFORE_WORDS = 8
+_HEDGE_AFTER_WORDS = 4
+_NOT_COUNTING = ("negated", "denied")
+
+
+class Judged:
+    """One hit with its modality, where it stands, and why it may not count."""
+
+    __slots__ = ("start", "end", "category", "modality", "sentence", "clause", "in_condition", "fold_key",
+                 "refusal", "own_category", "cue", "warn_at")
+
+    def __init__(self, start: int, end: int, category: str, modality: str, sentence: int, clause: int,
+                 in_condition: bool, fold_key: Any, refusal: str | None, own_category: str, cue: str | None,
+                 warn_at: int):
+        self.start = start
+        self.end = end
+        #: the category it counts as (a variant of ``own_category`` when threatened or refused)
+        self.category = category
+        self.modality = modality
+        self.sentence = sentence
+        self.clause = clause
+        #: inside the condition of a conditional ("... if Russia invades")
+        self.in_condition = in_condition
+        #: the clause (or sentence) whose threat a condition folds into
+        self.fold_key = fold_key
+        #: an idiom's or an agenda topic's "not counted: ..."
+        self.refusal = refusal
+        self.own_category = own_category
+        #: the cue that set the modality, for the signal's "why"
+        self.cue = cue
+        #: start of a threat cue before the trigger ("Kremlin warns Kyiv of a response"), else -1
+        self.warn_at = warn_at
+
+
+class Cues:
+    """The scan's cues sorted by kind, once per text."""
+
+    __slots__ = ("modal", "context", "denial_spans", "swallowing", "hedge_spans", "cond_starts")
+
+    def __init__(self, text: str, scan_cues: list[tuple[int, int, str, Any]]):
+        self.modal = [c for c in scan_cues if c[2] != "clause" and c[2] != "context"]
+        self.context = [c for c in scan_cues if c[2] == "context"]
+        self.denial_spans = [(c[0], c[1]) for c in self.modal if c[2] == "denied_before"]
+        # "would be met with": the phrase is the cue, not a meeting
+        self.swallowing = self.denial_spans + [(c[0], c[1]) for c in self.modal if c[2] == "consequence"]
+        # "unsure if ... a bluff": the "if" is part of a hedge, not a condition
+        self.hedge_spans = [(c[0], c[1]) for c in self.modal if c[2] == "hedged" and " " in text[c[0] : c[1]]]
+        self.cond_starts = [c[0] for c in self.modal if c[2] == "conditional"]
+
+
+class _Reading:
+    """What the cues of one hit's clause say about it."""
+
+    __slots__ = ("denied", "negated", "conditional", "hedged", "threatened", "in_condition", "fold_key",
+                 "topic_cue", "idiom", "neg_cue", "cue_of", "warn_at")
+
+    def __init__(self, fold_key: int):
+        self.denied = self.negated = self.conditional = self.hedged = False
+        self.threatened = self.in_condition = False
+        self.fold_key: Any = fold_key
+        self.topic_cue: str | None = None
+        self.idiom: str | None = None  # "heart attack", "attack submarine": part of a phrase of peace
+        self.neg_cue = ""
+        self.cue_of: dict[str, str] = {}  # modality -> the cue that set it
+        self.warn_at = -1
+
+    def modality(self, cat: Any) -> str:
+        if self.denied:
+            return "denied"
+        if self.negated:
+            return "negated"
+        if self.conditional:
+            return "conditional"
+        if self.hedged:
+            return "hedged"
+        if self.threatened or (cat.kind == "threat" and cat.stated_as == "threat"):
+            return "threat"
+        return "action"
+
+
+def judge(lex: Any, text: str, hits: list[Hit], lay: Layout, cues: Cues) -> tuple[list[Judged], list[Judged]]:
+    """Every hit's modality and variant: (judged, idiomatic). Hits inside an idiom
+    ("attack helicopters") are returned apart: shown with their reason, they take no
+    part in folding, yielding or the one-per-sentence dedupe."""
+    judged: list[Judged] = []
+    idiomatic: list[Judged] = []
+    cats = lex.categories
+    for start, end, cat_id, gapped in hits:
+        if any(ds <= start and end <= de for ds, de in cues.swallowing):
+            continue  # "rejected claims": the phrase is the denial itself
+        s_idx = bisect_right(lay.sentences, start) - 1
+        c_idx = bisect_right(lay.clauses, start) - 1
+        s_lo, s_hi = lay.sentence_span(s_idx)
+        c_lo = lay.clauses[c_idx]
+        c_hi = min(lay.clause_end(c_idx), s_hi)
+        r = _read_cues(lex, text, cues, start, end, gapped, s_lo, s_hi, c_lo, c_hi, s_idx, c_idx)
+        if not r.conditional and _any_would(lex, text, start, end, c_lo, c_hi):
+            r.conditional = True  # "any invasion would be very tough": a hypothesis, not an act
+            r.cue_of["conditional"] = "any ... would"
+        cat = cats[cat_id]
+        modality = r.modality(cat)
+        own = cat_id
+        if cat.direction == "escalation":
+            if cat.threat_variant and (r.threatened or (r.conditional and not r.in_condition)):
+                cat_id = cat.threat_variant
+        elif modality == "negated" and cat.negated_variant and (
+                r.neg_cue not in lex.bare_negations or " " in text[start:end]):
+            # "refused to withdraw", "will not lift the embargo": a refusal to
+            # de-escalate is itself a (mild) escalation; "not a done deal" is not
+            cat_id = cat.negated_variant
+            modality = "action"
+        topic_cue = r.topic_cue if cats[cat_id].kind == "threat" else None  # "talks on the attacks": they happened
+        refusal = (f"not counted: {r.idiom!r} names no conflict" if r.idiom is not None else
+                   f"not counted: a topic of the talks ({topic_cue!r}), not a threat made" if topic_cue is not None
+                   else None)
+        row = Judged(start, end, cat_id, modality, s_idx, c_idx, r.in_condition, r.fold_key, refusal, own,
+                     r.cue_of.get(modality), r.warn_at)
+        (idiomatic if r.idiom is not None else judged).append(row)
+    return judged, idiomatic
+
+
+def _read_cues(lex: Any, text: str, cues: Cues, start: int, end: int, gapped: bool,
+               s_lo: int, s_hi: int, c_lo: int, c_hi: int, s_idx: int, c_idx: int) -> _Reading:
+    """Apply every cue of the hit's sentence that reaches it."""
+    r = _Reading(c_idx)
+    cue_of = r.cue_of
+    for cs, ce, ctype, flag in cues.modal:
+        if cs >= s_hi or ce <= s_lo:
+            continue
+        if ctype == "denied_before":
+            if s_lo <= cs and ce <= start:
+                r.denied = True
+                cue_of.setdefault("denied", text[cs:ce])
+        elif ctype == "consequence":
+            # "An attack would be met with sanctions": what comes before is the
+            # condition, what comes after the conditional threat
+            r.conditional = True
+            cue_of.setdefault("conditional", text[cs:ce])
+            if ce <= start:
+                continue
+            r.in_condition = True
+            r.fold_key = ("s", s_idx)
+        elif cs < c_lo or ce > c_hi:
+            continue
+        elif ctype == "negated_before":
+            _negation_before(lex, text, cues, r, cs, ce, start, end, gapped)
+        elif ctype == "negated_after":
+            if cs >= end and words_between(text, end, cs) <= 3:
+                r.negated = True
+                cue_of.setdefault("negated", text[cs:ce])
+        elif ctype == "denied_after":
+            if cs >= end and words_between(text, end, cs) <= 8:
+                r.denied = True
+                cue_of.setdefault("denied", text[cs:ce])
+        elif ctype == "conditional":
+            _condition(text, cues, r, cs, ce, start, flag, c_lo, s_lo)
+        elif ctype == "hedged":
+            # near the trigger: "an apparent assassination attempt" hedges the attempt,
+            # not the gunfire at the start of a long clause
+            if (ce <= start and words_between(text, ce, start) <= _HEDGE_BEFORE_WORDS) or (
+                    cs >= end and words_between(text, end, cs) <= _HEDGE_AFTER_WORDS) or start <= cs < end:
+                r.hedged = True
+                cue_of.setdefault("hedged", text[cs:ce])
+        elif ctype == "threat":
+            if ce <= start and words_between(text, ce, start) <= lex.threat_window_words:
+                r.threatened = True
+                cue_of.setdefault("threat", text[cs:ce])
+                r.warn_at = cs
+            elif cs == start and ce < end:  # the trigger opens with it: "ready to deploy"
+                r.threatened = True
+                cue_of.setdefault("threat", text[cs:ce])
+        elif ctype == "agenda":
+            if ce <= start and words_between(text, ce, start) <= _AGENDA_WINDOW_WORDS:
+                r.topic_cue = text[cs:ce]
+        elif ctype == "idiom":
+            if cs <= start and end <= ce:
+                r.idiom = text[cs:ce]
+    return r
+
+
+def _negation_before(lex: Any, text: str, cues: Cues, r: _Reading, cs: int, ce: int, start: int, end: int,
+                     gapped: bool) -> None:
+    if text.startswith(lex.negation_exempt_after, ce):
+        return  # "not only ... but also" is not a negation
+    if ce <= start and words_between(text, ce, start) <= lex.negation_window_words:
+        if not any(ce <= q < start for q in cues.cond_starts):  # "won't open if Russia invades"
+            r.negated = True
+            r.neg_cue = text[cs:ce].lower()
+            r.cue_of.setdefault("negated", text[cs:ce])
+    elif gapped and start < cs and ce <= end and not _PURPOSE.match(text, cs):
+        # "NATO ruled out sending troops"; but "warned Moscow to stop" is the demand itself
+        r.negated = True
+        r.cue_of.setdefault("negated", text[cs:ce])
+
+
+def _condition(text: str, cues: Cues, r: _Reading, cs: int, ce: int, start: int, flag: Any,
+               c_lo: int, s_lo: int) -> None:
+    if cues.hedge_spans and any(hs <= cs and ce <= he for hs, he in cues.hedge_spans):
+        return
+    if flag == "clause_start":
+        before = text[max(c_lo, cs - 3) : cs].strip()
+        if not (cs == c_lo or before.endswith(",") or cs == s_lo):
+            return
+    r.conditional = True
+    r.cue_of.setdefault("conditional", text[cs:ce])
+    # the condition runs from the cue to the next comma:
+    # "If Russia invades, the West will impose sanctions"
+    if ce <= start and "," not in text[ce:start]:
+        r.in_condition = True
+
+
+def _any_would(lex: Any, text: str, start: int, end: int, c_lo: int, c_hi: int) -> bool:
+    """ "Any invasion would ...", "any Russian incursion will ...": a hypothesis.
+
+    "any" (the lexicon's ``any_words``) one or two words before the trigger, and
+    would/will/could (``hypothesis_words``) after it in the clause. Plain string
+    checks: this runs for every hit.
+    """
+    before = text[max(c_lo, start - 24) : start].lower().split()
+    if not before or not lex.any_words.intersection(before[-3:]):
+        return False
+    after = text[end:c_hi].lower()
+    return any(w in after for w in lex.hypothesis_words)
+
+
+def fold(lex: Any, judged: list[Judged], idiomatic: list[Judged]) -> list[Judged]:
+    """Fold conditions into their threat, apply ``yields_to`` and ``yields_after``,
+    keep one hit per category and sentence; idiomatic hits join at the end."""
+    cats = lex.categories
+    counting_by_clause: dict[Any, int] = {}
+    for j in judged:
+        if not j.in_condition and cats[j.category].direction == "escalation" and j.modality not in _NOT_COUNTING:
+            for key in (j.clause, ("s", j.sentence)):
+                counting_by_clause[key] = counting_by_clause.get(key, 0) + 1
+    present: dict[int, set[str]] = {}
+    kept: list[Judged] = []
+    for j in judged:
+        if j.in_condition and cats[j.category].direction == "escalation" and counting_by_clause.get(j.fold_key):
+            continue  # "warned of sanctions if Russia invades": the invasion is the condition
+        kept.append(j)
+        if j.modality not in _NOT_COUNTING:
+            present.setdefault(j.sentence, set()).add(j.category)
+    final: list[Judged] = []
+    seen: set[tuple[int, str]] = set()
+    for j in kept:
+        cat = cats[j.category]
+        if cat.yields_to and j.own_category == j.category and cat.yields_to & present.get(j.sentence, set()):
+            continue  # a generic word beside a specific one; a threatened act keeps its own evidence
+        if cat.yields_after and any(
+            k.sentence == j.sentence and k.start < j.start and k.category in cat.yields_after
+            and k.modality not in _NOT_COUNTING
+            for k in kept
+        ):
+            continue  # background after a de-escalation main verb
+        key = (j.sentence, j.category)
+        if key in seen:
+            continue
+        seen.add(key)
+        final.append(j)
+    for j in idiomatic:
+        if (j.sentence, j.category) not in seen:
+            seen.add((j.sentence, j.category))
+            final.append(j)
+    if idiomatic:
+        final.sort(key=lambda j: j.start)
+    return final
