@@ -15,6 +15,11 @@ Several writers (poller workers on PostgreSQL) may run this at once:
   order) before reading candidates: story assignment is serialised per theatre,
   other theatres and everything else stay concurrent, and the lock goes with the
   commit. SQLite has one writer at a time anyway.
+
+It also answers the index's reads on the store (:class:`IndexReadsMixin`: each verb,
+such as ``Store.trend_rows``, opens a connection around the function of the same
+name here). It must not compute the index from the sums (``pipeline.trend``) nor
+write articles or signals (:mod:`.articles`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from sqlalchemy.engine import Connection
 from .. import schema, trend
 from ..language import is_scored
 from . import fastsql
+from .engine import StoreBase
 from .reads import feed_tags
 
 
@@ -449,3 +455,32 @@ def driving_stories(
         r["signals"] = by_article.get(r["article_id"], [])
     return rows
 
+
+class IndexReadsMixin(StoreBase):
+    """The risk index's reads on :class:`~pipeline.store.Store` (the arithmetic is in pipeline.trend)."""
+
+    def trend_rows(
+        self, granularity: str, theatres: Sequence[str], *, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            return trend_rows(conn, granularity, theatres, since, until)
+
+    def explain_bucket(self, theatre: str, start: datetime, end: datetime, *, limit: int = 20) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return explain_bucket(conn, theatre, start, end, limit)
+
+    def driving_stories(
+        self, theatres: Sequence[str], start: datetime, end: datetime, *, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return driving_stories(conn, theatres, start, end, limit)
+
+    def category_rows(
+        self, granularity: str, *, theatre: str | None = None, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return category_rows(conn, granularity, theatre, since)
+
+    def source_volume_rows(self, *, since: datetime | None = None, top: int | None = None) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return source_volume_rows(conn, since, top)
