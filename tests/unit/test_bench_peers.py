@@ -4,6 +4,7 @@
 run checks its own counts (every item stored, zero parse calls when warm).
 """
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,26 @@ def test_peers_benchmark_runs_on_tiny_input():
     out = r.stdout
     assert "ours warm cycle: 0 parse calls" in out
     assert "feedparser loop" in out
+
+
+@pytest.mark.timeout(180)
+def test_peers_benchmark_runs_on_the_dense_corpus():
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/peers.py"), "--feeds", "100", "--items", "2", "--rounds", "1",
+         "--reader-workers", "4", "--corpus", "dense"],
+        capture_output=True, text=True, timeout=170,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr  # it checks that ours and reader stored every item
+    out = r.stdout
+    assert "100 feeds x 2 items of dense crisis text (200 items)" in out
+    assert "ours warm cycle: 0 parse calls" in out
+    m = re.search(r"ours cold cycle: writer busy ([\d.]+) s \((\d+) % of the cycle\); (\d+) bytes/article on disk", out)
+    assert m, out
+    busy, share, per_article = float(m[1]), int(m[2]), int(m[3])
+    assert busy > 0 and 0 < share <= 100 and per_article > 0
+    # both ratios against reader, cold and warm, are in its row
+    reader = next(line for line in out.splitlines() if line.startswith("reader w=4")).split()
+    assert reader[4].endswith("x") and reader[6].endswith("x") and reader[7] == "200"
 
 
 @pytest.mark.timeout(120)
