@@ -169,6 +169,8 @@ class PollStats:
     #: seconds the single writer thread spent in group commits during the cycle (issue 17: the
     #: writer set the pace of cold cycles; two clock reads per turn, so always measured)
     writer_busy_s: float = 0.0
+    #: of which on a core (the thread's CPU time); the rest it waited for the GIL, a core or the disk
+    writer_cpu_s: float = 0.0
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -220,8 +222,10 @@ class Poller:
         #: writes waiting for the writer's next turn, each with its task's future and loop
         self._queued: list[tuple[UpdateWrite, asyncio.Future, asyncio.AbstractEventLoop]] = []
         self._queue_lock = threading.Lock()
-        #: seconds spent in _flush_writes so far, added to by the writer thread only
+        #: seconds spent in _flush_writes so far (wall, and the writer thread's CPU), added to by
+        #: the writer thread only
         self._writer_busy_s = 0.0
+        self._writer_cpu_s = 0.0
         self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ew-parse")
         self._parse_pool: ProcessPoolExecutor | None = None
         #: a process pool for big cycles only when asked for (the CLI does): the pool imports
@@ -284,7 +288,7 @@ class Poller:
     async def poll(self, feeds: Sequence[FeedState], stop: asyncio.Event | None = None) -> PollStats:
         stats = PollStats(feeds=len(feeds))
         t0 = time.monotonic()
-        busy0 = self._writer_busy_s
+        busy0, cpu0 = self._writer_busy_s, self._writer_cpu_s
         settings = self.config.settings
         sem = asyncio.Semaphore(settings.concurrency)
         done = 0
@@ -330,6 +334,7 @@ class Poller:
         stats.seconds = time.monotonic() - t0
         # every task has awaited its commit, so the cycle's flushes are all counted
         stats.writer_busy_s = self._writer_busy_s - busy0
+        stats.writer_cpu_s = self._writer_cpu_s - cpu0
         return stats
 
     async def poll_claimed(
@@ -350,7 +355,7 @@ class Poller:
         assert self.worker_id is not None, "the store does not support leases"
         stats = PollStats()
         t0 = time.monotonic()
-        busy0 = self._writer_busy_s
+        busy0, cpu0 = self._writer_busy_s, self._writer_cpu_s
         settings = self.config.settings
         loop = asyncio.get_running_loop()
         # claim again once a quarter of the slots are free: fewer, larger claims
@@ -406,6 +411,7 @@ class Poller:
                         log.exception("could not release this worker's leases")
         stats.seconds = time.monotonic() - t0
         stats.writer_busy_s = self._writer_busy_s - busy0
+        stats.writer_cpu_s = self._writer_cpu_s - cpu0
         return stats
 
     async def _poll_one(self, client, st: FeedState, stats: PollStats) -> None:
@@ -487,12 +493,13 @@ class Poller:
         return await asyncio.shield(done)
 
     def _timed_flush(self) -> None:
-        """_flush_writes, its wall time added to the writer's busy seconds (PollStats.writer_busy_s)."""
-        t0 = time.perf_counter()
+        """_flush_writes, its wall and CPU time added to the writer's (PollStats.writer_busy_s, writer_cpu_s)."""
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             self._flush_writes()
         finally:
             self._writer_busy_s += time.perf_counter() - t0
+            self._writer_cpu_s += time.thread_time() - c0
 
     def _flush_writes(self) -> None:
         """In the writer thread: every queued write, health ones in one transaction and
