@@ -25,7 +25,7 @@ the figure to read on a noisy machine).
 light items (~1.6 KB of ``<p>`` paragraphs, ~20 signals per article; benchmarks/corpus.py
 ``dense_texts``, issue 17). For ours the table also gives the store's bytes per article on disk
 after the cold cycle (SQLite file plus WAL) and the share of the cold cycle the single writer
-thread was busy (``PollStats.writer_busy_s``).
+thread was busy (``PollStats.writer_busy_s``; of which on a core: ``writer_cpu_s``).
 
 ``--corpus real`` serves the real saved news feeds of ../shared/data/realfeeds, replicated
 with fresh identities to N feeds (benchmarks/realfeeds.py), instead of generated ones; ours
@@ -107,6 +107,7 @@ def run_ours(urls: list[str], want: int, tmp: Path, concurrency: int = 16) -> di
         out["cold_s"] = time.perf_counter() - t0
         stored = store.article_count()
         out["writer_busy_s"] = cold.writer_busy_s
+        out["writer_cpu_s"] = cold.writer_cpu_s
         # now, while the store is open: closing it checkpoints and deletes the WAL
         sizes = disk_bytes(db)
         out["disk_bytes_per_article"] = (sizes["db_bytes"] + sizes["wal_bytes"]) / max(stored, 1)
@@ -209,7 +210,7 @@ def run(n_feeds: int, n_items: int, rounds: int, reader_workers: list[int], conc
                | {"rounds": len(rs), "items": rs[-1]["items"]}
                for name, rs in results.items()}  # fmt: skip
     summary["ours"]["warm_parse_calls"] = max(x["warm_parse_calls"] for x in results["ours"])
-    for k in ("writer_busy_s", "disk_bytes_per_article"):
+    for k in ("writer_busy_s", "writer_cpu_s", "disk_bytes_per_article"):
         summary["ours"][k] = statistics.median(x[k] for x in results["ours"])
     # the share of each round's own cold cycle, then the median (not a ratio of medians)
     summary["ours"]["writer_busy_share"] = statistics.median(x["writer_busy_s"] / x["cold_s"] for x in results["ours"])
@@ -238,7 +239,8 @@ def print_table(r: dict) -> None:
               f"{v['warm_s']:>8.2f} {v['warm_s'] / ours['warm_s']:>7.2f}x {v['items']:>8}")  # fmt: skip
     print(f"ours warm cycle: {ours['warm_parse_calls']} parse calls")
     print(f"ours cold cycle: writer busy {ours['writer_busy_s']:.2f} s ({100 * ours['writer_busy_share']:.0f} % of the "
-          f"cycle); {ours['disk_bytes_per_article']:.0f} bytes/article on disk (db + WAL)")  # fmt: skip
+          f"cycle, on a core {ours['writer_cpu_s']:.2f} s); {ours['disk_bytes_per_article']:.0f} bytes/article on disk "
+          f"(db + WAL)")  # fmt: skip
     if "reader (best)" in res:
         b = res["reader (best)"]
         print(f"cold: ours is {b['cold_s'] / ours['cold_s']:.2f}x faster than {b['workers']} (target >= 3x), "

@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         ours, fp = r["ours"], r["feedparser loop"]
         tag = "" if corpus == "synthetic" else f" {corpus}"
         rows.append((f"poll cold{tag}", f"ours, {feeds}x{items}", f"{ours['cold_s']:.1f} s",
-                     f"writer busy {100 * ours['writer_busy_share']:.0f} % of it"))  # fmt: skip
+                     f"writer busy {100 * ours['writer_busy_share']:.0f} % of it, "
+                     f"{ours['writer_cpu_s']:.1f} s of that on a core"))  # fmt: skip
         b = r.get("reader (best)")
         if b:
             rows.append((f"poll cold{tag}", f"{b['workers']}", f"{b['cold_s']:.1f} s",

@@ -38,10 +38,11 @@ def test_peers_benchmark_runs_on_the_dense_corpus():
     out = r.stdout
     assert "100 feeds x 2 items of dense crisis text (200 items)" in out
     assert "ours warm cycle: 0 parse calls" in out
-    m = re.search(r"ours cold cycle: writer busy ([\d.]+) s \((\d+) % of the cycle\); (\d+) bytes/article on disk", out)
+    m = re.search(r"ours cold cycle: writer busy ([\d.]+) s \((\d+) % of the cycle, on a core ([\d.]+) s\); "
+                  r"(\d+) bytes/article on disk", out)  # fmt: skip
     assert m, out
-    busy, share, per_article = float(m[1]), int(m[2]), int(m[3])
-    assert busy > 0 and 0 < share <= 100 and per_article > 0
+    busy, share, cpu, per_article = float(m[1]), int(m[2]), float(m[3]), int(m[4])
+    assert busy > 0 and 0 < share <= 100 and 0 < cpu <= busy + 0.01 and per_article > 0
     # both ratios against reader, cold and warm, are in its row
     reader = next(line for line in out.splitlines() if line.startswith("reader w=4")).split()
     assert reader[4].endswith("x") and reader[6].endswith("x") and reader[7] == "200"

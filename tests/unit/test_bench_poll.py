@@ -49,8 +49,9 @@ def test_poll_benchmark_runs_on_the_dense_corpus():
     # crisis-dense text through the real poller: ~20 signals stored for each article
     (signals,) = _figure(r"signals stored per article: ([\d.]+)", out)
     assert signals >= 10
-    busy, secs, share = _figure(r"writer busy in the cold cycle: ([\d.]+) s of ([\d.]+) s \((\d+) %\)", out)
-    assert 0 < busy <= secs and 0 < share <= 100
+    busy, secs, share, cpu = _figure(
+        r"writer busy in the cold cycle: ([\d.]+) s of ([\d.]+) s \((\d+) %\), on a core ([\d.]+) s", out)  # fmt: skip
+    assert 0 < busy <= secs and 0 < share <= 100 and 0 < cpu <= busy + 0.01
 
 
 def test_dense_articles_carry_about_twenty_signals_and_are_all_different_stories():
