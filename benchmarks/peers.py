@@ -21,6 +21,12 @@ the figure to read on a noisy machine).
 - **feedparser loop**: ``feedparser.parse(url, etag=..., modified=...)`` per
   feed, serially; nothing stored.
 
+``--corpus dense`` serves the same generated feeds with crisis-dense wire stories instead of
+light items (~1.6 KB of ``<p>`` paragraphs, ~20 signals per article; benchmarks/corpus.py
+``dense_texts``, issue 17). For ours the table also gives the store's bytes per article on disk
+after the cold cycle (SQLite file plus WAL) and the share of the cold cycle the single writer
+thread was busy (``PollStats.writer_busy_s``; of which on a core: ``writer_cpu_s``).
+
 ``--corpus real`` serves the real saved news feeds of ../shared/data/realfeeds, replicated
 with fresh identities to N feeds (benchmarks/realfeeds.py), instead of generated ones; ours
 must store every article parse_feed finds in them and the loop parse every entry; reader
@@ -52,7 +58,7 @@ def _serve(n_feeds: int, n_items: int, corpus: str, conn, stop) -> None:
         if corpus == "real":
             specs, expected = realfeeds.build(srv, n_feeds)
         else:
-            specs = build(srv, n_feeds, n_items)
+            specs = build(srv, n_feeds, n_items, corpus)
             expected = dict(files=0, entries=n_feeds * n_items, articles=n_feeds * n_items)
         conn.send(([s.url for s in specs], expected))
         stop.wait()
@@ -85,6 +91,7 @@ class ServerProcess:
 
 
 def run_ours(urls: list[str], want: int, tmp: Path, concurrency: int = 16) -> dict:
+    from benchmarks.poll import disk_bytes
     from pipeline import parse
     from pipeline.poller import poll_once
     from pipeline.store import Store
@@ -93,11 +100,17 @@ def run_ours(urls: list[str], want: int, tmp: Path, concurrency: int = 16) -> di
     specs = tuple(FeedSpec(name=f"feed {i}", url=u) for i, u in enumerate(urls))
     config = FeedsConfig(specs, Settings(concurrency=concurrency))
     out = {}
-    with Store.open(f"sqlite:///{tmp}/ours.db") as store:
+    db = tmp / "ours.db"
+    with Store.open(f"sqlite:///{db}") as store:
         t0 = time.perf_counter()
         cold = poll_once(store, config, parse_pool=True)
         out["cold_s"] = time.perf_counter() - t0
         stored = store.article_count()
+        out["writer_busy_s"] = cold.writer_busy_s
+        out["writer_cpu_s"] = cold.writer_cpu_s
+        # now, while the store is open: closing it checkpoints and deletes the WAL
+        sizes = disk_bytes(db)
+        out["disk_bytes_per_article"] = (sizes["db_bytes"] + sizes["wal_bytes"]) / max(stored, 1)
         # a warm cycle that parsed anything would have called parse_feed in this process
         # (the pool only starts for cold-size cycles; 304s never reach it): count the calls
         calls = [0]
@@ -176,7 +189,7 @@ def run(n_feeds: int, n_items: int, rounds: int, reader_workers: list[int], conc
     if corpus == "real":
         print(f"real corpus: {expected['files']} files served as {n_feeds} feeds, {expected['entries']:,} entries, "
               f"{expected['articles']:,} articles", file=log)  # fmt: skip
-    reader_want = expected["entries"] if corpus == "synthetic" else None
+    reader_want = expected["entries"] if corpus != "real" else None
     try:
         for r in range(rounds):
             jobs = [("ours", lambda tmp: run_ours(server.urls, expected["articles"], tmp, concurrency))]
@@ -197,6 +210,10 @@ def run(n_feeds: int, n_items: int, rounds: int, reader_workers: list[int], conc
                | {"rounds": len(rs), "items": rs[-1]["items"]}
                for name, rs in results.items()}  # fmt: skip
     summary["ours"]["warm_parse_calls"] = max(x["warm_parse_calls"] for x in results["ours"])
+    for k in ("writer_busy_s", "writer_cpu_s", "disk_bytes_per_article"):
+        summary["ours"][k] = statistics.median(x[k] for x in results["ours"])
+    # the share of each round's own cold cycle, then the median (not a ratio of medians)
+    summary["ours"]["writer_busy_share"] = statistics.median(x["writer_busy_s"] / x["cold_s"] for x in results["ours"])
     readers = {k: v for k, v in summary.items() if k.startswith("reader")}
     if readers:
         best = min(readers, key=lambda k: readers[k]["cold_s"])
@@ -212,7 +229,8 @@ def print_table(r: dict) -> None:
         print(f"{r['feeds']} feeds of the real corpus ({r['expected']['files']} files; {n:,} entries), "
               f"median of {ours['rounds']} rounds")  # fmt: skip
     else:
-        print(f"{r['feeds']} feeds x {r['items']} items ({n:,} items), median of {ours['rounds']} rounds")
+        kind = " of dense crisis text" if r.get("corpus") == "dense" else ""
+        print(f"{r['feeds']} feeds x {r['items']} items{kind} ({n:,} items), median of {ours['rounds']} rounds")
     print(f"{'contender':<18} {'cold s':>8} {'items/s':>8} {'vs ours':>8} {'warm s':>8} {'vs ours':>8} {'items':>8}")
     for name, v in res.items():
         if name == "reader (best)":
@@ -220,6 +238,9 @@ def print_table(r: dict) -> None:
         print(f"{name:<18} {v['cold_s']:>8.2f} {n / v['cold_s']:>8.0f} {v['cold_s'] / ours['cold_s']:>7.2f}x "
               f"{v['warm_s']:>8.2f} {v['warm_s'] / ours['warm_s']:>7.2f}x {v['items']:>8}")  # fmt: skip
     print(f"ours warm cycle: {ours['warm_parse_calls']} parse calls")
+    print(f"ours cold cycle: writer busy {ours['writer_busy_s']:.2f} s ({100 * ours['writer_busy_share']:.0f} % of the "
+          f"cycle, on a core {ours['writer_cpu_s']:.2f} s); {ours['disk_bytes_per_article']:.0f} bytes/article on disk "
+          f"(db + WAL)")  # fmt: skip
     if "reader (best)" in res:
         b = res["reader (best)"]
         print(f"cold: ours is {b['cold_s'] / ours['cold_s']:.2f}x faster than {b['workers']} (target >= 3x), "
@@ -234,8 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reader-workers", type=int, nargs="*", default=[16])
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--corpus", choices=("synthetic", "real"), default="synthetic",
-                    help="generated feeds, or ../shared/data/realfeeds replicated to --feeds")  # fmt: skip
+    ap.add_argument("--corpus", choices=("synthetic", "dense", "real"), default="synthetic",
+                    help="generated feeds (light items, or dense crisis text), or ../shared/data/realfeeds "
+                         "replicated to --feeds")  # fmt: skip
     args = ap.parse_args(argv)
     r = run(args.feeds, args.items, args.rounds, args.reader_workers, args.concurrency, corpus=args.corpus)
     if args.json:

@@ -9,11 +9,16 @@ a headline and an HTML description (``<p>``, ``<a>``, entities) padded to about
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
-__all__ = ["make_rss", "make_atom", "DEFAULT_BASE_TIME"]
+__all__ = ["make_rss", "make_atom", "DEFAULT_BASE_TIME", "ItemTexts"]
+
+#: (rng, item_bytes) -> (title, HTML description) of one item; benchmarks pass their own
+#: (benchmarks/corpus.py's dense crisis text) to reuse the feed markup and identities
+ItemTexts = Callable[[random.Random, int], tuple[str, str]]
 
 DEFAULT_BASE_TIME = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -79,6 +84,7 @@ def make_rss(
     base_time: datetime = DEFAULT_BASE_TIME,
     seed: int = 0,
     interval_s: int = 3600,
+    item_texts: ItemTexts | None = None,
 ) -> bytes:
     """An RSS 2.0 feed of ``n_items`` items, newest first, one every ``interval_s``."""
     rng = random.Random(f"{feed_id}:{seed}")
@@ -90,7 +96,7 @@ def make_rss(
         "<description>Generated news-like feed</description>\n<language>en</language>\n"
     ]
     for i in range(n_items):
-        title, html = _item_texts(rng, item_bytes)
+        title, html = (item_texts or _item_texts)(rng, item_bytes)
         when = format_datetime(base_time - timedelta(seconds=i * interval_s), usegmt=True)
         link = f"https://news.example/{feed_id}/{seed}-{i}?utm_source=rss&amp;utm_medium=feed"
         out.append(
@@ -115,6 +121,7 @@ def make_atom(
     base_time: datetime = DEFAULT_BASE_TIME,
     seed: int = 0,
     interval_s: int = 3600,
+    item_texts: ItemTexts | None = None,
 ) -> bytes:
     """An Atom 1.0 feed with the same content model as :func:`make_rss`."""
     rng = random.Random(f"{feed_id}:{seed}")
@@ -127,7 +134,7 @@ def make_atom(
         f'<link href="https://news.example/{escape(feed_id)}/"/>\n'
     ]
     for i in range(n_items):
-        title, html = _item_texts(rng, item_bytes)
+        title, html = (item_texts or _item_texts)(rng, item_bytes)
         when = (base_time - timedelta(seconds=i * interval_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
         out.append(
             "<entry>\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,6 +30,10 @@ class SingleWriter:
         #: writes waiting for the writer's next turn, each with its task's future and loop
         self._queued: list[tuple[UpdateWrite, asyncio.Future, asyncio.AbstractEventLoop]] = []
         self._queue_lock = threading.Lock()
+        #: seconds spent in _flush_writes so far (wall, and the writer thread's CPU), added to by
+        #: the writer thread only (PollStats.writer_busy_s, writer_cpu_s)
+        self._writer_busy_s = 0.0
+        self._writer_cpu_s = 0.0
 
     def _stop_writer(self) -> None:
         # wait: an in-flight transaction is finished, never abandoned
@@ -41,9 +46,18 @@ class SingleWriter:
         done = loop.create_future()
         with self._queue_lock:
             self._queued.append((write, done, loop))
-        loop.run_in_executor(self._writer, self._flush_writes)
+        loop.run_in_executor(self._writer, self._timed_flush)
         # shield: a stop request never abandons the write (the writer finishes it either way)
         return await asyncio.shield(done)
+
+    def _timed_flush(self) -> None:
+        """_flush_writes, its wall and CPU time added to the writer's."""
+        t0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            self._flush_writes()
+        finally:
+            self._writer_busy_s += time.perf_counter() - t0
+            self._writer_cpu_s += time.thread_time() - c0
 
     def _flush_writes(self) -> None:
         """In the writer thread: every queued write, health ones in one transaction and
