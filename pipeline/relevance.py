@@ -65,10 +65,6 @@ def lexicon_features(scan: Any) -> list[str]:
     return out
 
 
-def _pair(a: str, b: str) -> str:
-    return a + " " + b
-
-
 def _zeros(n: int) -> Any:
     return itertools.repeat(0.0, n)
 
@@ -128,6 +124,12 @@ class Gate:
     threshold: float
     meta: dict[str, Any]
 
+    @functools.cached_property
+    def _pair_weights(self) -> dict[tuple[str, str], float]:
+        """The word-pair weights keyed by (word, word): the hot path looks pairs up as the
+        tuples ``zip`` makes, without building a "word word" string per pair."""
+        return {tuple(k.split(" ")): w for k, w in self.weights.items() if k.count(" ") == 1}
+
     def logit(self, text: str, extra: Sequence[str] = (), norm: str | None = None) -> float:
         """``norm``: :func:`~pipeline.signals.normalise` of ``text`` when the caller has it."""
         toks = (normalise(text) if norm is None else norm).split()
@@ -135,11 +137,11 @@ class Gate:
         z = self.bias
         if toks:
             # features() without building the list: tokens, then neighbouring pairs
-            s = sum(map(get, toks, _zeros(len(toks))))
-            if len(toks) > 1:
-                pairs = list(map(_pair, toks, toks[1:]))
-                s += sum(map(get, pairs, _zeros(len(pairs))))
-            z += s / math.sqrt(2 * len(toks) - 1)
+            n = len(toks)
+            s = sum(map(get, toks, _zeros(n)))
+            if n > 1:
+                s += sum(map(self._pair_weights.get, zip(toks, itertools.islice(toks, 1, None)), _zeros(n - 1)))
+            z += s / math.sqrt(2 * n - 1)
         for f in extra:
             z += get(f, 0.0)
         return z

@@ -121,12 +121,11 @@ def _scored(lex: Lexicon, text: str, weighed: list[Weighed], actors: list[tuple[
         where = NO_THEATRE
     else:
         where = theatre(lex, actors, counted)
-    signals = tuple(
-        Signal(signal=cat.id, direction=cat.direction, kind=kind, modality=modality, source=source, target=target,
-               theatre=where, evidence=Evidence(start, end, text[start:end], text[s_lo:s_hi].rstrip(), s_lo),
-               weight=weight, why=why)
+    signals = tuple([
+        Signal(cat.id, cat.direction, kind, modality, source, target, where,
+               Evidence(start, end, text[start:end], text[s_lo:s_hi].rstrip(), s_lo), weight, why)
         for start, end, cat, modality, source, target, weight, s_lo, s_hi, kind, why in weighed
-    )
+    ])
     score = 100.0 * (1.0 - math.exp(-max(total, 0.0) / lex.score_scale))
     return ScoredArticle(round(score, 1), where, signals, lex.taxonomy_version, lex.language)
 

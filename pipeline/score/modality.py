@@ -90,19 +90,6 @@ class _Reading:
         self.cue_of: dict[str, str] = {}  # modality -> the cue that set it
         self.warn_at = -1
 
-    def modality(self, cat: Any) -> str:
-        if self.denied:
-            return "denied"
-        if self.negated:
-            return "negated"
-        if self.conditional:
-            return "conditional"
-        if self.hedged:
-            return "hedged"
-        if self.threatened or (cat.kind == "threat" and cat.stated_as == "threat"):
-            return "threat"
-        return "action"
-
 
 def judge(lex: Any, text: str, hits: list[Hit], lay: Layout, cues: Cues) -> tuple[list[Judged], list[Judged]]:
     """Every hit's modality and variant: (judged, idiomatic). Hits inside an idiom
@@ -111,20 +98,25 @@ def judge(lex: Any, text: str, hits: list[Hit], lay: Layout, cues: Cues) -> tupl
     judged: list[Judged] = []
     idiomatic: list[Judged] = []
     cats = lex.categories
+    sents, clauses, n = lay.sentences, lay.clauses, lay.text_len
+    swallowing = cues.swallowing
     for start, end, cat_id, gapped in hits:
-        if any(ds <= start and end <= de for ds, de in cues.swallowing):
+        if swallowing and any(ds <= start and end <= de for ds, de in swallowing):
             continue  # "rejected claims": the phrase is the denial itself
-        s_idx = bisect_right(lay.sentences, start) - 1
-        c_idx = bisect_right(lay.clauses, start) - 1
-        s_lo, s_hi = lay.sentence_span(s_idx)
-        c_lo = lay.clauses[c_idx]
-        c_hi = min(lay.clause_end(c_idx), s_hi)
+        s_idx = bisect_right(sents, start) - 1
+        c_idx = bisect_right(clauses, start) - 1
+        s_lo = sents[s_idx]
+        s_hi = sents[s_idx + 1] if s_idx + 1 < len(sents) else n
+        c_lo = clauses[c_idx]
+        c_hi = min(clauses[c_idx + 1] if c_idx + 1 < len(clauses) else n, s_hi)
         r = _read_cues(lex, text, cues, start, end, gapped, s_lo, s_hi, c_lo, c_hi, s_idx, c_idx)
         if not r.conditional and _any_would(lex, text, start, end, c_lo, c_hi):
             r.conditional = True  # "any invasion would be very tough": a hypothesis, not an act
             r.cue_of["conditional"] = "any ... would"
         cat = cats[cat_id]
-        modality = r.modality(cat)
+        modality = ("denied" if r.denied else "negated" if r.negated else "conditional" if r.conditional else
+                    "hedged" if r.hedged else
+                    "threat" if r.threatened or (cat.kind == "threat" and cat.stated_as == "threat") else "action")
         own = cat_id
         if cat.direction == "escalation":
             if cat.threat_variant and (r.threatened or (r.conditional and not r.in_condition)):

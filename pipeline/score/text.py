@@ -21,7 +21,7 @@ _ABBREV = frozenset(
 _CLOSERS = "\"')]\u201d\u2019\u00bb"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Layout:
     """Sentence and clause starts of one text (both sorted, both begin with 0)."""
 
