@@ -97,24 +97,70 @@ class AlertConfig:
 
 def load_rules(path: str | Path) -> AlertConfig:
     """Rules from a YAML file; one ConfigError listing every problem with its line."""
+    path = Path(path)
+    name = str(path)
+    doc = _read_rules_yaml(path)
+    probs = _RuleProblems(name)
+    if doc is None:
+        return AlertConfig(())
+    if not isinstance(doc, dict):
+        raise ConfigError([ConfigProblem(name, 1, 1, "", "must be a mapping with `rules:` (and optionally `webhook:`)")])
+    for key in doc:
+        if key not in TOP_KEYS:
+            probs.bad(doc, key, str(key), f"unknown key (expected {', '.join(TOP_KEYS)})")
+    webhook = doc.get("webhook")
+    if webhook is not None and (not isinstance(webhook, str) or not webhook.startswith(("http://", "https://"))):
+        probs.bad(doc, "webhook", "webhook", "must be an http(s) URL")
+    base_url = doc.get("base_url")
+    if base_url is not None and (not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))):
+        probs.bad(doc, "base_url", "base_url", "must be the dashboard's http(s) URL")
+        base_url = None
+    theatres = {t["id"] for t in trend.watched_theatres()}
+    rules: list[AlertRule] = []
+    nodes = doc.get("rules") or []
+    if not isinstance(nodes, list):
+        probs.bad(doc, "rules", "rules", "must be a list")
+        nodes = []
+    for i, node in enumerate(nodes):
+        rule = _load_rule(node, nodes, f"rules[{i}]", theatres, probs)
+        if rule is not None:
+            rules.append(rule)
+    names = [r.name for r in rules]
+    for i, r in enumerate(rules):
+        if names.index(r.name) != i:
+            probs.bad(nodes[i], "name", f"rules[{i}].name", f"duplicate rule name {r.name!r}")
+    brief = _load_brief(doc, theatres, probs.bad, probs.destinations)
+    if probs.items:
+        raise ConfigError(probs.items, path=name)
+    return AlertConfig(tuple(rules), webhook, base_url.rstrip("/") if base_url else None, brief)
+
+
+def _read_rules_yaml(path: Path) -> Any:
+    """The file's YAML (ruamel's round-trip loader keeps each node's line and column)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
-    path = Path(path)
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"cannot read {path}: {e.strerror}", path=name) from e
     try:
-        doc = YAML(typ="rt").load(text)
+        return YAML(typ="rt").load(text)
     except YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
         raise ConfigError([ConfigProblem(name, line, None, "", f"YAML syntax error: {getattr(e, 'problem', e)}")]) from e
-    problems: list[ConfigProblem] = []
 
-    def bad(node: Any, key: str | None, field: str, msg: str) -> None:
+
+class _RuleProblems:
+    """Every problem of one rules file, each with the line and column of its node."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.items: list[ConfigProblem] = []
+
+    def bad(self, node: Any, key: str | None, field: str, msg: str) -> None:
         line = col = None
         try:
             if key is not None:
@@ -124,103 +170,77 @@ def load_rules(path: str | Path) -> AlertConfig:
             line, col = line + 1, col + 1
         except Exception:
             pass
-        problems.append(ConfigProblem(name, line, col, field, msg))
+        self.items.append(ConfigProblem(self.name, line, col, field, msg))
 
-    if doc is None:
-        return AlertConfig(())
-    if not isinstance(doc, dict):
-        raise ConfigError([ConfigProblem(name, 1, 1, "", "must be a mapping with `rules:` (and optionally `webhook:`)")])
-    for key in doc:
-        if key not in TOP_KEYS:
-            bad(doc, key, str(key), f"unknown key (expected {', '.join(TOP_KEYS)})")
-    webhook = doc.get("webhook")
-    if webhook is not None and (not isinstance(webhook, str) or not webhook.startswith(("http://", "https://"))):
-        bad(doc, "webhook", "webhook", "must be an http(s) URL")
-    base_url = doc.get("base_url")
-    if base_url is not None and (not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))):
-        bad(doc, "base_url", "base_url", "must be the dashboard's http(s) URL")
-        base_url = None
-    theatres = {t["id"] for t in trend.watched_theatres()}
-
-    def destinations(node: Any, where: str) -> tuple[str, ...] | None:
+    def destinations(self, node: Any, where: str) -> tuple[str, ...] | None:
+        """The node's ``notify`` URLs (() when it has none); None when any is unusable."""
         urls = node.get("notify")
         if urls is None:
             return ()
         if isinstance(urls, str):
             urls = [urls]
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
-            bad(node, "notify", f"{where}.notify", "must be a list of notification URLs")
+            self.bad(node, "notify", f"{where}.notify", "must be a list of notification URLs")
             return None
         ok = True
         for j, u in enumerate(urls):
             why = notify.check_url(u)
             if why:
                 # the message never repeats the URL: it may hold a token
-                bad(node, "notify", f"{where}.notify[{j}]", why)
+                self.bad(node, "notify", f"{where}.notify[{j}]", why)
                 ok = False
         return tuple(urls) if ok else None
-    rules: list[AlertRule] = []
-    nodes = doc.get("rules") or []
-    if not isinstance(nodes, list):
-        bad(doc, "rules", "rules", "must be a list")
-        nodes = []
-    for i, node in enumerate(nodes):
-        where = f"rules[{i}]"
-        if not isinstance(node, dict):
-            bad(nodes, None, where, "must be a mapping")
-            continue
-        for key in node:
-            if key not in RULE_KEYS:
-                bad(node, key, f"{where}.{key}", f"unknown key (expected one of {', '.join(sorted(RULE_KEYS))})")
-        ok = True
-        rname = node.get("name")
-        if not isinstance(rname, str) or not rname.strip():
-            bad(node, "name" if "name" in node else None, f"{where}.name", "required, a non-empty string")
+
+
+def _load_rule(node: Any, nodes: list, where: str, theatres: set[str], probs: _RuleProblems) -> AlertRule | None:
+    """One entry of ``rules:``; None when anything in it is wrong (the problems say what)."""
+    bad = probs.bad
+    if not isinstance(node, dict):
+        bad(nodes, None, where, "must be a mapping")
+        return None
+    for key in node:
+        if key not in RULE_KEYS:
+            bad(node, key, f"{where}.{key}", f"unknown key (expected one of {', '.join(sorted(RULE_KEYS))})")
+    ok = True
+    rname = node.get("name")
+    if not isinstance(rname, str) or not rname.strip():
+        bad(node, "name" if "name" in node else None, f"{where}.name", "required, a non-empty string")
+        ok = False
+    theatre = node.get("theatre")
+    if theatre not in theatres:
+        bad(node, "theatre" if "theatre" in node else None, f"{where}.theatre",
+            f"must be one of {', '.join(sorted(theatres))} (got {theatre!r})")  # fmt: skip
+        ok = False
+    series = node.get("series", "index")
+    if series not in SERIES:
+        bad(node, "series", f"{where}.series", f"must be one of {', '.join(SERIES)}")
+        ok = False
+    gran = node.get("granularity", "day")
+    if gran not in trend.GRANULARITIES:
+        bad(node, "granularity", f"{where}.granularity", "must be day or hour")
+        ok = False
+    above, z = node.get("above"), node.get("zscore")
+    for key, val in (("above", above), ("zscore", z)):
+        if val is not None and (isinstance(val, bool) or not isinstance(val, (int, float))):
+            bad(node, key, f"{where}.{key}", "must be a number")
             ok = False
-        theatre = node.get("theatre")
-        if theatre not in theatres:
-            bad(node, "theatre" if "theatre" in node else None, f"{where}.theatre",
-                f"must be one of {', '.join(sorted(theatres))} (got {theatre!r})")  # fmt: skip
-            ok = False
-        series = node.get("series", "index")
-        if series not in SERIES:
-            bad(node, "series", f"{where}.series", f"must be one of {', '.join(SERIES)}")
-            ok = False
-        gran = node.get("granularity", "day")
-        if gran not in trend.GRANULARITIES:
-            bad(node, "granularity", f"{where}.granularity", "must be day or hour")
-            ok = False
-        above, z = node.get("above"), node.get("zscore")
-        for key, val in (("above", above), ("zscore", z)):
-            if val is not None and (isinstance(val, bool) or not isinstance(val, (int, float))):
-                bad(node, key, f"{where}.{key}", "must be a number")
-                ok = False
-        if above is None and z is None:
-            bad(node, None, where, "needs `above` or `zscore` (or both)")
-            ok = False
-        min_articles = node.get("min_articles", 10)
-        if isinstance(min_articles, bool) or not isinstance(min_articles, int) or min_articles < 0:
-            bad(node, "min_articles", f"{where}.min_articles", "must be a whole number >= 0")
-            ok = False
-        try:
-            cooldown = parse_interval(node.get("cooldown", "12h"))
-        except (ValueError, TypeError) as e:
-            bad(node, "cooldown", f"{where}.cooldown", str(e))
-            ok = False
-            cooldown = 0
-        urls = destinations(node, where)
-        if urls is None:
-            ok = False
-        if ok:
-            rules.append(AlertRule(rname.strip(), theatre, series, gran, above, z, min_articles, cooldown, urls))
-    names = [r.name for r in rules]
-    for i, r in enumerate(rules):
-        if names.index(r.name) != i:
-            bad(nodes[i], "name", f"rules[{i}].name", f"duplicate rule name {r.name!r}")
-    brief = _load_brief(doc, theatres, bad, destinations)
-    if problems:
-        raise ConfigError(problems, path=name)
-    return AlertConfig(tuple(rules), webhook, base_url.rstrip("/") if base_url else None, brief)
+    if above is None and z is None:
+        bad(node, None, where, "needs `above` or `zscore` (or both)")
+        ok = False
+    min_articles = node.get("min_articles", 10)
+    if isinstance(min_articles, bool) or not isinstance(min_articles, int) or min_articles < 0:
+        bad(node, "min_articles", f"{where}.min_articles", "must be a whole number >= 0")
+        ok = False
+    try:
+        cooldown = parse_interval(node.get("cooldown", "12h"))
+    except (ValueError, TypeError) as e:
+        bad(node, "cooldown", f"{where}.cooldown", str(e))
+        ok = False
+        cooldown = 0
+    urls = probs.destinations(node, where)
+    if urls is None:
+        ok = False
+    return AlertRule(rname.strip(), theatre, series, gran, above, z, min_articles, cooldown, urls) if ok else None
 
 
 def _load_brief(doc: Any, theatres: set[str], bad, destinations) -> BriefSchedule | None:

@@ -2,6 +2,11 @@
 
 Exit codes: 0 success, 2 bad usage or bad config, 1 any other failure. Errors
 print one clear line on stderr; ``--debug`` adds the traceback.
+
+Owns: the arguments of every subcommand (``score-text`` and ``evaluate`` are
+registered by pipeline.cli_score), turning them into calls of the stages, and
+exit codes. Must not touch: business logic (each command calls a stage), the
+server process's lifecycle (pipeline.cli_server).
 """
 
 from __future__ import annotations
@@ -10,12 +15,12 @@ import argparse
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+from .cli_server import _on_stop_signals, _start_server, _Stop, _stop_child
 from .errors import ConfigError, EscalationWatchError, UsageError
 from .store import DEFAULT_DB_URL, ENV_DB
 
@@ -80,7 +85,22 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # in this order: it is the order `--help` lists them in
+    _add_service_commands(sub, common)
+    _add_store_commands(sub, common)
+    _add_report_commands(sub, common)
 
+    before = set(sub.choices)
+    from . import cli_score
+
+    cli_score.register(sub)
+    for name in set(sub.choices) - before:
+        _add_common_args(sub.choices[name])
+    return parser
+
+
+def _add_service_commands(sub, common: argparse.ArgumentParser) -> None:
+    """poll, dashboard, run: the long-running commands."""
     p = sub.add_parser("poll", parents=[common], help="poll the feeds into the store")
     p.add_argument("--once", action="store_true", help="poll every enabled feed now, due or not, then exit")
     _add_config(p)
@@ -101,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(p)
     p.set_defaults(func=cmd_run)
 
+
+def _add_store_commands(sub, common: argparse.ArgumentParser) -> None:
+    """migrate, validate, score, rescore, import: set up the store and fill it."""
     p = sub.add_parser("migrate", parents=[common], help="create or upgrade the database schema")
     _add_db(p)
     p.set_defaults(func=cmd_migrate)
@@ -124,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.set_defaults(func=cmd_import)
 
+
+def _add_report_commands(sub, common: argparse.ArgumentParser) -> None:
+    """backtest, export, alerts, brief, health: reports, exports, alerts and feed health."""
     p = sub.add_parser("backtest", parents=[common], help="replay dated headlines and correlate with the GPR index")
     p.add_argument("--headlines", required=True, metavar="FILE", help="CSV: published_utc, source, title[, url, collection]")
     p.add_argument("--gpr", required=True, metavar="FILE", help="gpr_daily.csv (date, GPRD, GPRD_MA7, ...)")
@@ -165,14 +191,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("health", parents=[common], help="print each feed's health from the store")
     _add_db(p)
     p.set_defaults(func=cmd_health)
-
-    before = set(sub.choices)
-    from . import cli_score
-
-    cli_score.register(sub)
-    for name in set(sub.choices) - before:
-        _add_common_args(sub.choices[name])
-    return parser
 
 
 def _add_common_args(p: argparse.ArgumentParser) -> None:
@@ -298,40 +316,6 @@ def _streamlit_cmd(args: argparse.Namespace, db_url: str) -> tuple[list[str], di
     return cmd, env
 
 
-#: the signals that stop `dashboard` and `run` (SIGHUP: the terminal closed, or a
-#: process manager's stop); each ends the Streamlit server too
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-
-
-class _Stop(BaseException):
-    """Raised in the main thread by a stop signal (a BaseException, like KeyboardInterrupt,
-    so no ``except Exception`` swallows it)."""
-
-
-def _raise_stop(signum: int, _frame) -> None:
-    raise _Stop(signum)
-
-
-def _on_stop_signals() -> None:
-    """SIGTERM and SIGHUP stop the command the way Ctrl-C does (their default ends
-    Python at once, with no ``finally``: the Streamlit server was left orphaned)."""
-    for sig in STOP_SIGNALS:
-        if sig != signal.SIGINT:  # KeyboardInterrupt already
-            signal.signal(sig, _raise_stop)
-
-
-def _start_server(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
-    """Start the Streamlit server in its own session (a terminal's Ctrl-C reaches this
-    process only, which stops the server in order) and tell it our pid: it stops
-    itself if we die without stopping it (SIGKILL, a crash; pipeline.ui.serve)."""
-    from .ui.serve import ENV_PARENT_PID
-
-    env = {**env, ENV_PARENT_PID: str(os.getpid())}
-    # from the main thread: Linux's parent-death signal follows the thread that forks
-    assert threading.current_thread() is threading.main_thread()
-    return subprocess.Popen(cmd, env=env, start_new_session=True)
-
-
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from .store import resolve_db_url
 
@@ -342,30 +326,10 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     try:
         return proc.wait()
     except (KeyboardInterrupt, _Stop):
-        return _stop_child(proc)
+        _stop_child(proc)
+        return EXIT_OK
     finally:
         _stop_child(proc)  # an error above must not leave it running either
-
-
-def _stop_child(proc: subprocess.Popen) -> int:
-    # a second stop signal while waiting here must not cut the wait short
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS} if _in_main() else {}
-    try:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return EXIT_OK
-
-
-def _in_main() -> bool:
-    return threading.current_thread() is threading.main_thread()
 
 
 def cmd_run(args: argparse.Namespace) -> int:

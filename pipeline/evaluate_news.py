@@ -18,6 +18,7 @@ Needs scikit-learn (``pip install -e '.[train]'``) to train the fold gates.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,7 @@ _COUNTED_MODALITIES = ("action", "threat", "conditional", "hedged")
 
 
 def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
-    from .relevance_train import TrainConfig, extra_items, fit_gate, grouped_folds, labelled_items, load_labelled
-    from .relevance_train import with_titles
+    from .relevance_train import TrainConfig, extra_items, grouped_folds, labelled_items, load_labelled
 
     try:
         import sklearn  # noqa: F401
@@ -52,54 +52,17 @@ def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
     items = labelled_items(rows)
     texts = [it.text for it in items]
     weak = extra_items(path.parent, rows, cfg)
-    scored: list[Any] = [None] * len(rows)
-    for f in range(k):
-        gate = fit_gate(with_titles([it for i, it in enumerate(items) if folds[i] != f] + weak), cfg)
-        for i in range(len(rows)):
-            if folds[i] == f:
-                scored[i] = score_text(texts[i], gate=gate)
+    scored = _out_of_fold_scores(items, weak, folds, k, cfg)
     rules_only = [score_text(t, gate=False) for t in texts]
-    gold = [r["esc"].strip().lower() == "true" for r in rows]
-    gold_de = [r.get("deesc", "").strip().lower() == "true" for r in rows]
-
-    def deesc(s: Any) -> bool:
-        return any(g.direction == "de-escalation" and g.weight != 0 for g in s.signals)
-
-    ours = [_is_escalation(s.signals) for s in scored]
-    rules = [_is_escalation(s.signals) for s in rules_only]
-    base = [gpr_baseline(t) for t in texts]
-
-    def block(idx: list[int]) -> dict[str, Any]:
-        g = [gold[i] for i in idx]
-        off = [i for i in idx if rows[i].get("ag_class", "World") != "World"]
-        mod_rows = [i for i in idx if gold[i] and rows[i].get("modality") in _COUNTED_MODALITIES]
-        mod_ok = mod_found = 0
-        for i in mod_rows:
-            m = _strongest(scored[i].signals, "escalation")
-            mod_found += m is not None
-            mod_ok += m is not None and m.modality == rows[i]["modality"]
-        th_rows = [i for i in idx if gold[i]]
-        th_ok = sum(scored[i].theatre == rows[i]["theatre"] for i in th_rows)
-        return {
-            "n": len(idx),
-            "ours": prf(g, [ours[i] for i in idx]).as_dict(),
-            "rules_without_gate": prf(g, [rules[i] for i in idx]).as_dict(),
-            "baseline": prf(g, [base[i] for i in idx]).as_dict(),
-            "deescalation": prf([gold_de[i] for i in idx], [deesc(scored[i]) for i in idx]).as_dict(),
-            "off_topic_rows": len(off),
-            "off_topic_false_alarm": {
-                "ours": round(sum(ours[i] for i in off) / len(off), 4) if off else None,
-                "rules_without_gate": round(sum(rules[i] for i in off) / len(off), 4) if off else None,
-                "baseline": round(sum(base[i] for i in off) / len(off), 4) if off else None,
-            },
-            "modality_rows": len(mod_rows),
-            "modality_accuracy": round(mod_ok / len(mod_rows), 4) if mod_rows else None,
-            "modality_accuracy_detected": round(mod_ok / mod_found, 4) if mod_found else None,
-            "modality_detected_rows": mod_found,
-            "theatre_rows": len(th_rows),
-            "theatre_accuracy": round(th_ok / len(th_rows), 4) if th_rows else None,
-        }
-
+    run = _NewsRun(
+        rows=rows,
+        scored=scored,
+        gold=[r["esc"].strip().lower() == "true" for r in rows],
+        gold_de=[r.get("deesc", "").strip().lower() == "true" for r in rows],
+        ours=[_is_escalation(s.signals) for s in scored],
+        rules=[_is_escalation(s.signals) for s in rules_only],
+        base=[gpr_baseline(t) for t in texts],
+    )
     own = _own_block(cfg, items + weak)
     everything = list(range(len(rows)))
     holdout = [i for i in everything if folds[i] == RULES_HOLDOUT_FOLD]
@@ -111,10 +74,75 @@ def evaluate_news(path: str | Path, k: int = K) -> dict[str, Any]:
         "folds": k,
         "weak_items": len(weak),
         "gate_config": cfg.as_dict(),
-        "all": block(everything),
-        "rules_holdout": block(holdout),
-        "high_confidence": block(confident),
+        "all": _block(run, everything),
+        "rules_holdout": _block(run, holdout),
+        "high_confidence": _block(run, confident),
         "own_test": own,
+    }
+
+
+def _out_of_fold_scores(items: list[Any], weak: list[Any], folds: list[int], k: int, cfg: Any) -> list[Any]:
+    """Each row scored with a gate trained on the other folds (plus the weak data)."""
+    from .relevance_train import fit_gate, with_titles
+
+    scored: list[Any] = [None] * len(items)
+    for f in range(k):
+        gate = fit_gate(with_titles([it for i, it in enumerate(items) if folds[i] != f] + weak), cfg)
+        for i in range(len(items)):
+            if folds[i] == f:
+                scored[i] = score_text(items[i].text, gate=gate)
+    return scored
+
+
+@dataclass(frozen=True)
+class _NewsRun:
+    """One run over the labelled rows: the gold labels and each method's answer, row by row."""
+
+    rows: list[dict[str, Any]]
+    #: out-of-fold ScoredArticles
+    scored: list[Any]
+    gold: list[bool]
+    gold_de: list[bool]
+    ours: list[bool]
+    rules: list[bool]
+    base: list[bool]
+
+
+def _deesc(s: Any) -> bool:
+    return any(g.direction == "de-escalation" and g.weight != 0 for g in s.signals)
+
+
+def _block(run: _NewsRun, idx: list[int]) -> dict[str, Any]:
+    """The figures over the rows ``idx``: ours, the rules without a gate and the baseline side by side."""
+    rows, gold, ours, rules, base = run.rows, run.gold, run.ours, run.rules, run.base
+    g = [gold[i] for i in idx]
+    off = [i for i in idx if rows[i].get("ag_class", "World") != "World"]
+    mod_rows = [i for i in idx if gold[i] and rows[i].get("modality") in _COUNTED_MODALITIES]
+    mod_ok = mod_found = 0
+    for i in mod_rows:
+        m = _strongest(run.scored[i].signals, "escalation")
+        mod_found += m is not None
+        mod_ok += m is not None and m.modality == rows[i]["modality"]
+    th_rows = [i for i in idx if gold[i]]
+    th_ok = sum(run.scored[i].theatre == rows[i]["theatre"] for i in th_rows)
+    return {
+        "n": len(idx),
+        "ours": prf(g, [ours[i] for i in idx]).as_dict(),
+        "rules_without_gate": prf(g, [rules[i] for i in idx]).as_dict(),
+        "baseline": prf(g, [base[i] for i in idx]).as_dict(),
+        "deescalation": prf([run.gold_de[i] for i in idx], [_deesc(run.scored[i]) for i in idx]).as_dict(),
+        "off_topic_rows": len(off),
+        "off_topic_false_alarm": {
+            "ours": round(sum(ours[i] for i in off) / len(off), 4) if off else None,
+            "rules_without_gate": round(sum(rules[i] for i in off) / len(off), 4) if off else None,
+            "baseline": round(sum(base[i] for i in off) / len(off), 4) if off else None,
+        },
+        "modality_rows": len(mod_rows),
+        "modality_accuracy": round(mod_ok / len(mod_rows), 4) if mod_rows else None,
+        "modality_accuracy_detected": round(mod_ok / mod_found, 4) if mod_found else None,
+        "modality_detected_rows": mod_found,
+        "theatre_rows": len(th_rows),
+        "theatre_accuracy": round(th_ok / len(th_rows), 4) if th_rows else None,
     }
 
 

@@ -8,9 +8,11 @@ is therefore pickled once into the user's cache directory and loaded (~50 ms)
 by the next process.
 
 * **Key**: a SHA-256 of the data files' bytes (taxonomy, gazetteer, watchlist,
-  the language's lexicon), the package version, the Python version and
-  pyahocorasick's; any change builds a new entry, and older entries of the same
-  lexicon are removed when it is written. Nothing is ever read stale.
+  the language's lexicon) and of the code that compiles them (every module of
+  ``pipeline/signals/``, and ``pipeline/lexicons.py``: the callers list them),
+  the package version, the Python version and pyahocorasick's; any change builds
+  a new entry, and older entries of the same lexicon are removed when it is
+  written. Nothing is ever read stale.
 * **Concurrent first runs**: each writer writes its own temporary file in the
   cache directory and renames it into place (atomic on POSIX); two processes
   starting at once both compile, and either result is the same.

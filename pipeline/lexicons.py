@@ -49,15 +49,12 @@ from .signals import (
     Lexicon,
     Pattern,
     Scan,
-    _add,
-    _check_pattern,
-    _line,
-    _load_yaml,
-    _Problems,
-    _str_list,
     load_lexicon,
     pattern_parts,
 )
+# the YAML reader, problem list and automaton helper of the English files, shared
+from .signals.data_files import _check_pattern, _line, _load_yaml, _Problems, _str_list
+from .signals.lexicon import _add
 
 __all__ = ["LEXICON_DIR", "compile_language", "language_lexicon", "lemmatizer", "scan_lemmas"]
 

@@ -37,25 +37,53 @@ For a theatre T and a time bucket b (a UTC day or hour):
 The numbers are maintained incrementally as articles are stored (see
 ``pipeline/store/aggregates.py``); this module only reads the per-bucket sums
 and does the arithmetic, so a trend query never scans articles.
+
+Owns: the formula (this docstring, :func:`compute_series`, the baselines), the
+index read through the store (:func:`index_series`, :func:`kpis`) and what
+drives it. Must not touch: SQL (store verbs only), the scorer. Near-duplicate
+stories are in :mod:`pipeline.stories`, the per-language series keys in
+:mod:`pipeline.trend_languages`; both are re-exported here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import math
 import statistics
 from bisect import bisect_left
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .language import SCORED_LANGUAGES
 from .signals import load_lexicon, load_watchlist
+
+# re-exported: the store, the poller and the tests use them as trend.<name>
+from .stories import (
+    STORY_MAX_DISTANCE,
+    STORY_WINDOW,
+    _WORD,
+    band_keys,
+    hamming,
+    simhash,
+    story_text,
+    to_signed64,
+    to_unsigned64,
+)
+from .trend_languages import (
+    ALL,
+    BASE_LANGUAGE,
+    LANGUAGE_SEP,
+    _language_keys,
+    _silent_languages,
+    _trend_rows,
+    _volume,
+    _with_base_volume,
+    language_series,
+    stored_language,
+)
 
 #: trailing window of the index baseline (days)
 BASELINE_DAYS = 365
@@ -73,72 +101,7 @@ MIN_VOLUME = {"day": 5, "hour": 2}
 #: ... or fewer than this share of the median volume of the previous buckets (z-score window):
 #: a day that has just begun, or a feed outage, is not read as calm or as a spike
 REL_MIN_VOLUME = 0.25
-#: near-duplicate stories: SimHash Hamming distance and time window
-STORY_MAX_DISTANCE = 3
-STORY_WINDOW = timedelta(hours=48)
 GRANULARITIES = ("day", "hour")
-#: the row of trend_buckets that holds all articles of a bucket
-ALL = "*"
-#: joins a theatre (or ALL) and a language in the key of its per-language series
-LANGUAGE_SEP = "@"
-
-
-#: the language whose series is not stored but derived: the theatre's sums less every other
-#: language's (most articles are English; storing its series would double the index writes)
-BASE_LANGUAGE = "en"
-_SUMS = ("articles", "stories", "escalation", "threats", "acts", "deescalation")
-
-
-def language_series(theatre: str, language: str) -> str:
-    """The trend_buckets key of ``theatre``'s series in one language: ``"RUS-UKR@ru"``,
-    ``"*@ru"`` (its volume). The share of a language's series is its stories over
-    the articles in that language. The :data:`BASE_LANGUAGE`'s keys are never stored:
-    :func:`_trend_rows` derives them."""
-    return f"{theatre}{LANGUAGE_SEP}{language}"
-
-
-def stored_language(language: str | None) -> bool:
-    """Does a language have series of its own in trend_buckets? (None: stored before
-    languages were told apart, read as the base language.)"""
-    return language is not None and language != BASE_LANGUAGE
-
-
-def _derive(rows: dict[str, list[dict[str, Any]]], parent: str) -> list[dict[str, Any]]:
-    """The base language's rows of ``parent`` (a theatre or ALL): its sums less those of
-    every other scored language in ``rows``, bucket by bucket."""
-    sums: dict[datetime, dict[str, Any]] = {r["bucket_start"]: dict(r) for r in rows.get(parent, ())}
-    for lang in SCORED_LANGUAGES:
-        if lang == BASE_LANGUAGE:
-            continue
-        for r in rows.get(language_series(parent, lang), ()):
-            d = sums.get(r["bucket_start"])
-            if d is not None:
-                for f in _SUMS:
-                    d[f] -= r[f]
-    out = []
-    for b in sorted(sums):
-        d = sums[b]
-        for f in _SUMS:  # float sums less float sums: clear the rounding dust
-            d[f] = 0 if abs(d[f]) < 1e-9 else d[f]
-        if any(d[f] for f in _SUMS):
-            out.append(d)
-    return out
-
-
-def _trend_rows(
-    store, granularity: str, keys: Sequence[str], since: datetime | None, until: datetime | None
-) -> dict[str, list[dict[str, Any]]]:
-    """store.trend_rows for ``keys``, deriving the base language's series (``"T@en"``)."""
-    base_suffix = LANGUAGE_SEP + BASE_LANGUAGE
-    derived = [k for k in keys if k.endswith(base_suffix)]
-    if not derived:
-        return store.trend_rows(granularity, list(keys), since=since, until=until)
-    parents = [k[: -len(base_suffix)] for k in derived]
-    fetch = set(keys) - set(derived) | set(parents) | set(_language_keys(parents, with_all=False))
-    rows = store.trend_rows(granularity, sorted(fetch), since=since, until=until)
-    for key, parent in zip(derived, parents, strict=True):
-        rows[key] = _derive(rows, parent)
-    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,49 +169,6 @@ def contribution(signals: Iterable[tuple[str, str, str, float]], score_scale: fl
     return Contribution(e, threats, e - threats, d, cats)
 
 
-# -- near-duplicate stories (SimHash) ------------------------------------------
-
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_BANDS = 4
-_BAND_BITS = 16
-
-
-def simhash(text: str) -> int:
-    """64-bit SimHash of word 2-shingles of the lower-cased text (unsigned)."""
-    import numpy as np  # here, not at the top: a start-up that stores nothing never needs it (~0.14 s)
-
-    words = _WORD.findall(text.lower())
-    shingles = [" ".join(words[i : i + 2]) for i in range(max(len(words) - 1, 1))] if words else [""]
-    digests = b"".join(hashlib.blake2b(sh.encode(), digest_size=8).digest() for sh in shingles)
-    # bit matrix (shingles x 64), bit i of each digest read as a big-endian integer
-    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8)).reshape(len(shingles), 64)
-    votes = 2 * bits.sum(axis=0, dtype=np.int64) - len(shingles)  # +1 per set bit, -1 per clear bit
-    return int.from_bytes(np.packbits(votes > 0).tobytes(), "big")
-
-
-def story_text(title: str, summary: str) -> str:
-    """What near-duplicate detection compares: the title and the summary's start."""
-    return f"{title} {summary[:300]}"
-
-
-def band_keys(h: int) -> list[int]:
-    """Four 16-bit bands: two hashes within distance 3 share at least one band."""
-    return [(b << _BAND_BITS) | ((h >> (b * _BAND_BITS)) & 0xFFFF) for b in range(_BANDS)]
-
-
-def hamming(a: int, b: int) -> int:
-    return (a ^ b).bit_count()
-
-
-def to_signed64(h: int) -> int:
-    """Unsigned 64-bit -> signed, for BIGINT columns."""
-    return h - (1 << 64) if h >= 1 << 63 else h
-
-
-def to_unsigned64(h: int) -> int:
-    return h + (1 << 64) if h < 0 else h
-
-
 # -- buckets ---------------------------------------------------------------------
 
 
@@ -269,6 +189,7 @@ def _step(granularity: str) -> timedelta:
 
 
 # -- the index arithmetic (pure) --------------------------------------------------
+
 
 
 def compute_series(
@@ -308,40 +229,21 @@ def compute_series(
     history = sorted(b for b in volume if since is not None and b < since)
     lookback = history[-ZSCORE_WINDOW[granularity] :]
     points: list[TrendPoint] = []
-    idx_hist: list[float] = []
-    ewma: float | None = None
-    alpha = 2.0 / (EWMA_SPAN[granularity] + 1)
+    smoothing = _Smoothing(granularity)
     recent_volumes: list[int] = []
     for b in lookback + buckets:
         vol = volume.get(b, 0)
         r = by_bucket.get(b)
         base_esc, base_de = baseline.at(bucket_start(b, "day"))
         # thin buckets (a gap in the data, a day that has just begun) have no index
-        window = recent_volumes[-ZSCORE_WINDOW[granularity] :]
-        min_vol = max(MIN_VOLUME[granularity], REL_MIN_VOLUME * statistics.median(window) if window else 0)
+        min_vol = _min_volume(granularity, recent_volumes)
         if vol > 0:
             recent_volumes.append(vol)
         if vol < min_vol or base_esc is None:
             index = threats = acts = deesc = z = None
         else:
-            esc = (r["escalation"] if r else 0.0) / vol
-            index = 100.0 * esc / base_esc
-            if index is not None and r and r["escalation"] > 0:
-                threats = index * r["threats"] / r["escalation"]
-                acts = index - threats
-            else:
-                threats, acts = (0.0, 0.0) if index is not None else (None, None)
-            de = (r["deescalation"] if r else 0.0) / vol
-            deesc = 100.0 * de / base_de
-            z = None
-        if index is not None:
-            window = idx_hist[-ZSCORE_WINDOW[granularity] :]
-            if len(window) >= ZSCORE_MIN[granularity]:
-                mean = sum(window) / len(window)
-                sd = math.sqrt(sum((x - mean) ** 2 for x in window) / (len(window) - 1))
-                z = (index - mean) / sd if sd > 1e-9 else 0.0
-            ewma = index if ewma is None else alpha * index + (1 - alpha) * ewma
-            idx_hist.append(index)
+            index, threats, acts, deesc = _bucket_index(r, vol, base_esc, base_de)
+            z = smoothing.add(index)
         if b in lookback:
             continue
         points.append(
@@ -353,7 +255,7 @@ def compute_series(
                 threats=_round(threats),
                 acts=_round(acts),
                 deescalation=_round(deesc),
-                index_ewma=_round(ewma) if index is not None else None,
+                index_ewma=_round(smoothing.ewma) if index is not None else None,
                 zscore=_round(z, 3),
                 articles=vol,
                 stories=int(r["stories"]) if r else 0,
@@ -361,6 +263,53 @@ def compute_series(
             )
         )
     return points
+
+
+def _min_volume(granularity: str, recent_volumes: list[int]) -> float:
+    """The fewest articles a bucket needs for an index: ``MIN_VOLUME``, or ``REL_MIN_VOLUME``
+    of the median of the non-empty buckets before it (over the z-score window)."""
+    window = recent_volumes[-ZSCORE_WINDOW[granularity] :]
+    return max(MIN_VOLUME[granularity], REL_MIN_VOLUME * statistics.median(window) if window else 0)
+
+
+def _bucket_index(
+    r: dict[str, Any] | None, vol: int, base_esc: float, base_de: float | None
+) -> tuple[float, float, float, float]:
+    """(index, threats, acts, de-escalation) of one bucket of ``vol`` articles with the
+    theatre's sums ``r`` (None: nothing on the theatre, a calm bucket)."""
+    esc = (r["escalation"] if r else 0.0) / vol
+    index = 100.0 * esc / base_esc
+    if r and r["escalation"] > 0:
+        threats = index * r["threats"] / r["escalation"]
+        acts = index - threats
+    else:
+        threats, acts = 0.0, 0.0
+    de = (r["deescalation"] if r else 0.0) / vol
+    deesc = 100.0 * de / base_de
+    return index, threats, acts, deesc
+
+
+class _Smoothing:
+    """The z-score and EWMA of one series, fed its index bucket by bucket (oldest first)."""
+
+    def __init__(self, granularity: str):
+        self.window = ZSCORE_WINDOW[granularity]
+        self.min_history = ZSCORE_MIN[granularity]
+        self.alpha = 2.0 / (EWMA_SPAN[granularity] + 1)
+        self.history: list[float] = []
+        self.ewma: float | None = None
+
+    def add(self, index: float) -> float | None:
+        """Take the next index; its z-score against the window before it (None: too little history)."""
+        z = None
+        window = self.history[-self.window :]
+        if len(window) >= self.min_history:
+            mean = sum(window) / len(window)
+            sd = math.sqrt(sum((x - mean) ** 2 for x in window) / (len(window) - 1))
+            z = (index - mean) / sd if sd > 1e-9 else 0.0
+        self.ewma = index if self.ewma is None else self.alpha * index + (1 - self.alpha) * self.ewma
+        self.history.append(index)
+        return z
 
 
 def _round(x: float | None, nd: int = 2) -> float | None:
@@ -508,56 +457,6 @@ def _index_series(
         )  # fmt: skip
     return out
 
-
-def _language_keys(theatres: Sequence[str], with_all: bool = True) -> list[str]:
-    """The stored per-language keys of ``theatres`` (and of ALL): every scored language
-    but the base one, which is derived."""
-    keys = [ALL, *theatres] if with_all else list(theatres)
-    return [language_series(t, lang) for lang in SCORED_LANGUAGES if lang != BASE_LANGUAGE for t in keys]
-
-
-def _total(rows: dict[str, list[dict[str, Any]]], key: str) -> int:
-    return sum(r["articles"] for r in rows.get(key, ()))
-
-
-def _silent_languages(rows: dict[str, list[dict[str, Any]]], theatre: str) -> tuple[str, ...]:
-    """The languages with news in ``rows`` but none on ``theatre``, when some other
-    language does report on it (a theatre no one reports on keeps the whole volume:
-    it is calm, not unmeasured). ``rows`` holds ALL, the theatre and their stored
-    per-language keys; the base language's totals are what the others leave."""
-    others = [lang for lang in SCORED_LANGUAGES if lang != BASE_LANGUAGE]
-    news = {lang: _total(rows, language_series(ALL, lang)) for lang in others}
-    if not any(news.values()):
-        return ()  # one language only (the usual store): nothing to leave out
-    on_theatre = {lang: _total(rows, language_series(theatre, lang)) for lang in others}
-    news[BASE_LANGUAGE] = _total(rows, ALL) - sum(news.values())
-    on_theatre[BASE_LANGUAGE] = _total(rows, theatre) - sum(on_theatre.values())
-    with_news = [lang for lang in SCORED_LANGUAGES if news[lang] > 0]
-    reporting = {lang for lang in with_news if on_theatre[lang] > 0}
-    if not reporting:
-        return ()
-    return tuple(lang for lang in with_news if lang not in reporting)
-
-
-def _with_base_volume(rows: dict[str, list[dict[str, Any]]], silent: Iterable[Sequence[str]]) -> None:
-    """Add the base language's volume rows to ``rows`` when some theatre leaves it out."""
-    if any(BASE_LANGUAGE in langs for langs in silent):
-        rows[language_series(ALL, BASE_LANGUAGE)] = _derive(rows, ALL)
-
-
-def _volume(
-    volume: dict[datetime, int], rows: dict[str, list[dict[str, Any]]], silent: Sequence[str] | None
-) -> dict[datetime, int]:
-    """``volume`` less the articles of the ``silent`` languages, bucket by bucket."""
-    if not silent:
-        return volume
-    out = dict(volume)
-    for lang in silent:
-        for r in rows.get(language_series(ALL, lang), ()):
-            b = r["bucket_start"]
-            if b in out:
-                out[b] = max(0, out[b] - r["articles"])
-    return out
 
 
 def explain_point(

@@ -50,17 +50,10 @@ def _clear_actor() -> None:
 
 
 def filter_bar(sources: list[str], tags: list[str]) -> None:
+    """The filters over the list, in two rows; each widget writes its choice to the URL state."""
     f = state.filters()
     if f.actor or f.pair:
-        # set from the Map page (a country, a cell of who threatens whom): say so, one click to drop it
-        what = f"naming **{data.md_escape(f.actor)}**" if f.actor else (
-            f"from **{data.md_escape(f.pair.split('>')[0])}** against **{data.md_escape(f.pair.split('>')[-1])}**")
-        if f.kind:
-            what += f" ({'threats' if f.kind == 'threat' else 'acts'})"
-        c1, c2 = st.columns([5, 1], vertical_alignment="center")
-        with c1, st.container(key="actor_filter"):
-            st.markdown(f":material/public: Articles with counted escalation {what}")
-        c2.button("Clear", icon=":material/close:", key="actor_clear", on_click=_clear_actor, width="stretch")
+        _actor_banner(f)
     c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 2, 2])
     c1.text_input(
         "Search titles and summaries",
@@ -68,6 +61,26 @@ def filter_bar(sources: list[str], tags: list[str]) -> None:
         on_change=_on_text,
         placeholder="e.g. missile strike, sanctions, Kharkiv",
     )
+    _signal_and_modality(f, c2, c3)
+    _source_and_label(f, c4, c5, sources, tags)
+    _language_media_score(f)
+
+
+def _actor_banner(f) -> None:
+    """The actor or pair filter the Map page set, with a button that drops it."""
+    # set from the Map page (a country, a cell of who threatens whom): say so, one click to drop it
+    what = f"naming **{data.md_escape(f.actor)}**" if f.actor else (
+        f"from **{data.md_escape(f.pair.split('>')[0])}** against **{data.md_escape(f.pair.split('>')[-1])}**")
+    if f.kind:
+        what += f" ({'threats' if f.kind == 'threat' else 'acts'})"
+    c1, c2 = st.columns([5, 1], vertical_alignment="center")
+    with c1, st.container(key="actor_filter"):
+        st.markdown(f":material/public: Articles with counted escalation {what}")
+    c2.button("Clear", icon=":material/close:", key="actor_clear", on_click=_clear_actor, width="stretch")
+
+
+def _signal_and_modality(f, c2, c3) -> None:
+    """First row: the signal category and its modality."""
     signals = [ANY, *sorted(palette.signal_labels(), key=palette.signal_label)]
     if f.signal and f.signal not in signals:
         signals.append(f.signal)
@@ -87,6 +100,10 @@ def filter_bar(sources: list[str], tags: list[str]) -> None:
         on_change=state.from_widget,
         args=("modality", _none_if_blank),
     )
+
+
+def _source_and_label(f, c4, c5, sources: list[str], tags: list[str]) -> None:
+    """First row: the source and the feed label (tags in feeds.yaml)."""
     srcs = [ANY, *sources]
     if f.source and f.source not in srcs:
         srcs.append(f.source)
@@ -110,6 +127,10 @@ def filter_bar(sources: list[str], tags: list[str]) -> None:
         args=("tag", _none_if_blank),
         help="The feed's tags in feeds.yaml, e.g. wire, state-media, think-tank.",
     )
+
+
+def _language_media_score(f) -> None:
+    """The second row: language, state media, and the score range under them."""
     l1, l2, l3 = st.columns([2, 2, 6])
     languages = [ANY, *SCORED_LANGUAGES, UNSCORED]
     if f.language and f.language not in languages:
