@@ -65,6 +65,9 @@ def lexicon_features(scan: Any) -> list[str]:
     return out
 
 
+_SPACE_JOIN = " ".join
+
+
 def _zeros(n: int) -> Any:
     return itertools.repeat(0.0, n)
 
@@ -124,12 +127,6 @@ class Gate:
     threshold: float
     meta: dict[str, Any]
 
-    @functools.cached_property
-    def _pair_weights(self) -> dict[tuple[str, str], float]:
-        """The word-pair weights keyed by (word, word): the hot path looks pairs up as the
-        tuples ``zip`` makes, without building a "word word" string per pair."""
-        return {tuple(k.split(" ")): w for k, w in self.weights.items() if k.count(" ") == 1}
-
     def logit(self, text: str, extra: Sequence[str] = (), norm: str | None = None) -> float:
         """``norm``: :func:`~pipeline.signals.normalise` of ``text`` when the caller has it."""
         toks = (normalise(text) if norm is None else norm).split()
@@ -140,7 +137,8 @@ class Gate:
             n = len(toks)
             s = sum(map(get, toks, _zeros(n)))
             if n > 1:
-                s += sum(map(self._pair_weights.get, zip(toks, itertools.islice(toks, 1, None)), _zeros(n - 1)))
+                # "word word" strings made by str.join in C, not by a Python function per pair
+                s += sum(map(get, map(_SPACE_JOIN, zip(toks, itertools.islice(toks, 1, None))), _zeros(n - 1)))
             z += s / math.sqrt(2 * n - 1)
         for f in extra:
             z += get(f, 0.0)
