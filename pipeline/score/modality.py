@@ -61,9 +61,11 @@ class Judged:
 class Cues:
     """The scan's cues sorted by kind, once per text."""
 
-    __slots__ = ("modal", "context", "denial_spans", "swallowing", "hedge_spans", "cond_starts")
+    __slots__ = ("modal", "context", "denial_spans", "swallowing", "hedge_spans", "cond_starts", "contrasts")
 
-    def __init__(self, text: str, scan_cues: list[tuple[int, int, str, Any]]):
+    def __init__(self, text: str, scan_cues: list[tuple[int, int, str, Any]], contrasts: list[int] = ()):
+        #: where a contrasting clause opens (", but", "while"): a denial before it does not reach past it
+        self.contrasts = contrasts
         self.modal = [c for c in scan_cues if c[2] != "clause" and c[2] != "context"]
         self.context = [c for c in scan_cues if c[2] == "context"]
         self.denial_spans = [(c[0], c[1]) for c in self.modal if c[2] == "denied_before"]
@@ -146,7 +148,9 @@ def _read_cues(lex: Any, text: str, cues: Cues, start: int, end: int, gapped: bo
         if cs >= s_hi or ce <= s_lo:
             continue
         if ctype == "denied_before":
-            if s_lo <= cs and ce <= start:
+            # anywhere earlier in the sentence, but not across a contrast: "Russia denied massing
+            # troops, but NATO said tanks were moving" denies the massing, not the tanks
+            if s_lo <= cs and ce <= start and not (cues.contrasts and any(ce <= b < start for b in cues.contrasts)):
                 r.denied = True
                 cue_of.setdefault("denied", text[cs:ce])
         elif ctype == "consequence":

@@ -352,3 +352,11 @@ def test_analyst_cases_count_with_their_actors(text, category, source, target):
 ])
 def test_crime_and_labour_stay_out_even_with_a_country_named(text):
     assert not escalation(text), score_text(text).signals
+
+
+def test_a_denial_does_not_reach_across_a_contrast():
+    s = score_text("Russia denied massing troops near the border, but NATO said tanks were moving towards Ukraine.")
+    mods = {g.evidence.text: g.modality for g in s.signals}
+    assert mods["massing troops"] == "denied"
+    assert [m for t, m in mods.items() if t.startswith("tanks")] == ["action"]
+    assert escalation("Russia denied massing troops near the border, but NATO said tanks were moving towards Ukraine.")
