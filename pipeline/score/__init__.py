@@ -103,7 +103,7 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None,
     clause_cues = [c[0] for c in sc.cues if c[2] == "clause" and not text.startswith(lex.clause_continuations, c[1])]
     lay = layout(text, clause_cues, lex.comma_clause_words)
     cues = Cues(text, sc.cues, clause_cues)
-    final = fold(lex, *judge(lex, text, hits, lay, cues))  # 4. modality
+    final = fold(lex, *judge(lex, text, hits, lay, cues), cues.contrasts)  # 4. modality
     judgement = gate.decide(text, lexicon_features(sc), sc.norm or None) if gate is not None else None  # 5.
     actors = dedupe_actors(sc.actors)
     weighed = weigh(lex, text, final, lay, actors, cues.context, judgement)  # 6. actors and weight

@@ -245,9 +245,10 @@ def _any_would(lex: Any, text: str, start: int, end: int, c_lo: int, c_hi: int) 
     return any(w in after for w in lex.hypothesis_words)
 
 
-def fold(lex: Any, judged: list[Judged], idiomatic: list[Judged]) -> list[Judged]:
+def fold(lex: Any, judged: list[Judged], idiomatic: list[Judged], contrasts: list[int] = ()) -> list[Judged]:
     """Fold conditions into their threat, apply ``yields_to`` and ``yields_after``,
-    keep one hit per category and sentence; idiomatic hits join at the end."""
+    keep one hit per category and sentence; idiomatic hits join at the end.
+    ``contrasts``: where contrasting clauses open (:attr:`Cues.contrasts`)."""
     cats = lex.categories
     counting_by_clause: dict[Any, int] = {}
     for j in judged:
@@ -263,7 +264,7 @@ def fold(lex: Any, judged: list[Judged], idiomatic: list[Judged]) -> list[Judged
         if j.modality not in _NOT_COUNTING:
             present.setdefault(j.sentence, set()).add(j.category)
     final: list[Judged] = []
-    seen: set[tuple[int, str]] = set()
+    seen: dict[tuple[int, str], int] = {}  # (sentence, category) -> its hit's index in final
     for j in kept:
         cat = cats[j.category]
         if cat.yields_to and j.own_category == j.category and cat.yields_to & present.get(j.sentence, set()):
@@ -275,13 +276,22 @@ def fold(lex: Any, judged: list[Judged], idiomatic: list[Judged]) -> list[Judged
         ):
             continue  # background after a de-escalation main verb
         key = (j.sentence, j.category)
-        if key in seen:
+        at = seen.get(key)
+        if at is not None:
+            # one hit per category and sentence, but a counting one after a denied or negated one
+            # across a contrast is kept beside it ("Russia denied massing troops, but NATO said
+            # tanks were moving"): the first weighs nothing, so nothing counts twice
+            first = final[at]
+            if first.modality in _NOT_COUNTING and j.modality not in _NOT_COUNTING and any(
+                    first.end <= b < j.start for b in contrasts):
+                seen[key] = len(final)
+                final.append(j)
             continue
-        seen.add(key)
+        seen[key] = len(final)
         final.append(j)
     for j in idiomatic:
         if (j.sentence, j.category) not in seen:
-            seen.add((j.sentence, j.category))
+            seen[(j.sentence, j.category)] = len(final)
             final.append(j)
     if idiomatic:
         final.sort(key=lambda j: j.start)
