@@ -3,6 +3,8 @@
 The public API is the names in ``__all__``; everything else is private. Heavy
 stages (fetch, parse, score) are imported on first use, and ``import pipeline``
 never imports streamlit or plotly.
+
+Must not touch: Streamlit or Plotly (import pipeline must stay light), logic of its own.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Run a coroutine to completion from synchronous code."""
+"""Run a coroutine to completion from synchronous code.
+
+Must not touch: anything but running a coroutine from synchronous code.
+"""
 
 from __future__ import annotations
 

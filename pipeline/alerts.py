@@ -25,6 +25,8 @@ A fired alert is stored with the evidence that triggered it (the point and its
 top articles and signals), then sent to the webhook and the rule's destinations
 (pipeline.notify); each delivery is retried with back-off and its outcome stored,
 one failing destination never blocks the others, and none stops the poller.
+
+Must not touch: scoring, the delivery transport (pipeline.notify).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ GPR is only the yardstick (its README forbids using it as a fitting target).
 When the headlines file has a ``collection`` column, each collection is also
 replayed on its own, because collections differ in coverage (see the data's
 README: a Ukraine-only feed replaces a general one mid-window).
+
+Must not touch: the live poller and the store's live data; GPR is a reference, never a fitting target.
 """
 
 from __future__ import annotations

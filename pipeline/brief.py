@@ -12,6 +12,8 @@ not a poller that stopped.
 ``run_scheduled`` sends the brief of alerts.yaml's ``brief:`` once per local day:
 the first worker to insert the day's ``schedule_runs`` row sends it; every other
 worker, and the same worker after a restart, finds the row and does nothing.
+
+Must not touch: scoring, SQL of its own (it reads through the store).
 """
 
 from __future__ import annotations

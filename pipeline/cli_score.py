@@ -3,6 +3,8 @@
 ``pipeline.cli`` calls :func:`register` with its subparsers; each subcommand
 sets ``func`` to a handler ``handler(args) -> int`` (the exit code). Bad usage
 or a missing file prints one line on stderr and returns 2.
+
+Must not touch: business logic: it parses arguments and prints what the stages return.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Each error keeps its key fact (feed URL, file and line) as an attribute and in
 its message, so the CLI can print one line a person can act on.
+
+Must not touch: any stage's logic: it only defines the error types each stage raises.
 """
 
 from __future__ import annotations

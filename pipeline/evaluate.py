@@ -35,6 +35,8 @@ terror acts), each group a pair of word lists that must co-occur in the
 sentence, as the index searches them in one article. It is an approximation of
 the published search (which runs over whole newspaper articles with proximity
 operators), computed on the same rows in the same run.
+
+Must not touch: the scorer's rules and weights: it measures them, never tunes them.
 """
 
 from __future__ import annotations

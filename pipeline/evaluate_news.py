@@ -14,6 +14,8 @@ ConfliBERT train.csv and from our own sentences), so on fold 4 neither the gate
 nor the rules have seen the text. On folds 0-3 the rules are in-sample.
 
 Needs scikit-learn (``pip install -e '.[train]'``) to train the fold gates.
+
+Must not touch: the scorer's rules and weights: it measures them, never tunes them.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ leading apostrophe. Numbers are left alone. Parquet is not opened by
 spreadsheets and keeps the exact text.
 
 Times are UTC. Excel has no time zones, so its cells hold naive UTC times.
+
+Must not touch: SQL (it reads through pipeline.store.reads).
 """
 
 from __future__ import annotations

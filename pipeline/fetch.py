@@ -26,6 +26,8 @@ rather than by the client's defaults:
   DNS-rebinding window between the check and the connect.
 * No cookie jar (one feed's cookies never reach another) and no proxy or
   netrc from the environment (they would bypass the destination policy).
+
+Must not touch: parsing, the store.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ bad rows are reported with their line numbers and skipped. Good rows are
 stored in batches, each in one transaction, with the same scoring and index
 aggregation as polled articles. A row's identity is a hash of its content, so
 importing the same file twice adds nothing, and an interrupted import resumes.
+
+Must not touch: the live poller, the network.
 """
 
 from __future__ import annotations

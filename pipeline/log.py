@@ -2,6 +2,8 @@
 
 Call sites log a short message plus fields in ``extra=``; the formatter puts
 the fields on the line so logs can be grepped and parsed.
+
+Must not touch: what is logged (each stage decides), any stage's logic.
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ rule features keep their own values times ``rule_scale``.
 
 Inference is a dictionary lookup per feature and a sum of weight rows: no
 scikit-learn, no download. Pure: no clock, network or database.
+
+Must not touch: the hot scoring path (the rules and the relevance gate decide what counts), the store.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ The webhook's POST carries ``X-Escalation-Watch-Timestamp`` (Unix seconds) and
 ``X-Escalation-Watch-Signature: sha256=<hex>``, the HMAC-SHA256 of
 ``<timestamp>.<body>`` keyed with $ESCALATION_WATCH_WEBHOOK_SECRET (no signature
 when it is unset). A receiver checks it with :func:`verify_signature`.
+
+Must not touch: alert rules or what fires (pipeline.alerts decides), the store.
 """
 
 from __future__ import annotations

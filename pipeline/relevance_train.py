@@ -19,6 +19,8 @@ and does not depend on row order.
 
 scikit-learn is needed here only (the ``train`` extra); the product reads the
 weights with the standard library.
+
+Must not touch: the product's run time (only scripts/ and evaluate use it), the evaluation-only data sets.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ migrated database with these tables so the two cannot drift apart.
 Times are stored as UTC. On SQLite they are ISO strings (which sort in time
 order), on PostgreSQL ``timestamptz``; :class:`UTCDateTime` hands back aware
 UTC datetimes on both.
+
+Must not touch: queries (they live in pipeline.store).
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Every stage takes and returns these frozen dataclasses, so each stage can be
 tested on its own with values written by hand. Times are timezone-aware UTC
 ``datetime`` objects; durations carry their unit in the name (``interval_s``).
+
+Must not touch: behaviour: plain records only, no connection, session or widget.
 """
 
 from __future__ import annotations

@@ -54,6 +54,8 @@ OPML (opml.py)
     ``from_opml(text)`` returns spec dicts for ``add_feeds``. The XML is parsed
     with expat with every DOCTYPE and entity declaration refused, so entity
     bombs and external entities never expand.
+
+Must not touch: the store, the network.
 """
 
 from __future__ import annotations

@@ -1,1 +1,4 @@
-"""Alembic migrations; run through :func:`pipeline.store.migrate`, never by hand."""
+"""Alembic migrations; run through :meth:`pipeline.store.Store.migrate`, never by hand.
+
+Must not touch: queries of the running product.
+"""

@@ -1,4 +1,7 @@
-"""Alembic environment: always called with a live connection by pipeline.store."""
+"""Alembic environment: always called with a live connection by pipeline.store.
+
+Must not touch: queries of the running product.
+"""
 
 from alembic import context
 

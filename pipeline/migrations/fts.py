@@ -4,6 +4,8 @@ SQLite's ALTER TABLE cannot do much, so Alembic's batch mode rebuilds a table
 (copy, drop, rename) and the triggers on the old table go with it. A migration
 that rebuilds ``articles`` must call :func:`restore_sqlite_triggers` at the end
 of its upgrade, or new articles stop being searchable.
+
+Must not touch: queries of the running product.
 """
 
 from __future__ import annotations

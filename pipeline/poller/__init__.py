@@ -18,6 +18,8 @@ One module per concern; every name is imported from here (``pipeline.poller``):
 ``writer``      the single writer thread and its group commits
 ``loop``        :class:`Poller`, the async fetch loop (one cycle, or claimed feeds)
 ``lifecycle``   :func:`poll_once`, :func:`poll_forever`: signals, reloads, alerts
+
+Must not touch: logic of its own: it only gathers the poller's names.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ The article score maps the sum of weights to 0-100: ``100 * (1 - exp(-sum / scor
 Spans (``Evidence.start/end``) index the text that was scored. For an article
 that text is :func:`article_text` (title, ". ", summary), so callers map spans
 with that same function. Pure: no clock, network or database.
+
+Must not touch: I/O: no clock, network or database.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ its SQL beside its verbs (as lemon24/reader's ``_storage``):
 ``audit``       the audit log of feed edits
 ``reads``       the dashboard's and exports' filtered queries (functions, not verbs)
 ``fastsql``     hot-path statements through the DB-API
+
+Must not touch: SQL of its own (each concern's module holds its SQL).
 """
 
 from __future__ import annotations

@@ -9,13 +9,15 @@ ourselves is datetimes, into exactly the form the UTCDateTime type stores, so
 rows written by either path compare equal. (``exec_driver_sql`` still built a
 SQLAlchemy result per statement: ~20 % of a cold poll's writer time.) Driver
 errors are raised as SQLAlchemy's ``DBAPIError`` subclasses, as through Core.
+
+Must not touch: anything but the hot-path statements.
 """
 
 from __future__ import annotations
 
 import functools
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 

@@ -20,6 +20,8 @@ everywhere, so what the Articles page lists is exactly what Downloads writes:
 ``text``      full-text search over title and summary (FTS5 on SQLite, a GIN
               ``to_tsvector`` index on PostgreSQL, LIKE elsewhere); every word
               must match, the last one as a prefix ("sanct" finds "sanctions")
+
+Must not touch: writes.
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ the poller of ``run``, and a viewer sees a feed's last error as a short category
 ("HTTP 503", "timed out"), never its detail: a fetch error can name an internal
 address (a redirect into 10.x, a refused private destination) or quote the start
 of a response body.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
 """
 
 from __future__ import annotations

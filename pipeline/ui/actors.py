@@ -7,6 +7,8 @@ is that of the signals naming it, as source or as target. The map draws offline 
 the Natural Earth boundaries shipped in ``pipeline/data/countries.geojson``
 (``scripts/make_countries.py``): no CDN topojson, no tiles. A click on a country or a
 cell opens the Articles page filtered to it.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Articles: filter, search, and read the evidence behind each score."""
+"""Articles: filter, search, and read the evidence behind each score.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
+"""
 
 from __future__ import annotations
 

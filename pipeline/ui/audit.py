@@ -5,6 +5,8 @@ this module opens a second, writable store only to append audit rows, through
 the one verb :meth:`pipeline.store.Store.record_audit` (never migrating: the
 poller owns the schema). If that store cannot be opened (a read-only database
 role, an old schema), editing is off: an edit nobody can attribute is not made.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ Every read is ``st.cache_data`` with typed arguments and a ``version`` argument:
 scoring time), re-read every :data:`REFRESH_S` seconds, so a cached chart is
 dropped as soon as the poller lands new data and otherwise lives for
 :data:`TTL_S`.
+
+Must not touch: SQL of its own (it calls pipeline.trend and pipeline.store.reads), scoring.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 The files come from ``pipeline.export.export_table`` (what the ``export``
 command writes), with the filters of the Articles page; they are built when
 the button is clicked (deferred data), not on every rerun.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ is marked is exactly what matched. When the summary is not at hand (the
 Overview's drill-down rows) the evidence is found inside its sentence instead.
 Links are only ever http/https (``data.md_link``); nothing from a feed reaches
 the page as HTML.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
 """
 
 from __future__ import annotations

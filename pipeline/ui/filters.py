@@ -4,6 +4,8 @@ Plain Python (no streamlit): pages keep a :class:`Filters` in
 ``st.session_state`` and mirror it into ``st.query_params`` so any view is a
 shareable link. Unknown or malformed parameters fall back to the defaults
 instead of failing: a link edited by hand still opens.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ the light and the dark Streamlit theme; charts use ``theme="streamlit"`` for
 backgrounds, fonts and grid lines. Escalation categories are warm (reds,
 oranges, purples), de-escalation categories cool (greens, teals, blues), so a
 stacked area reads at a glance. No streamlit import here: plain data.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """History is never hidden: when the chosen period holds no article but the store does
-(an imported history, a stale store), say where the data is and offer one click to it."""
+(an imported history, a stale store), say where the data is and offer one click to it.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
+"""
 
 from __future__ import annotations
 

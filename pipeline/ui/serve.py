@@ -12,6 +12,8 @@ It also ends the server when the command that started it dies (issue 13): the
 command forwards SIGTERM, SIGINT and SIGHUP, but a SIGKILL or a crash of the
 command leaves nobody to forward anything, and the server used to stay up,
 orphaned, holding the port. :func:`die_with_parent` covers that case.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The shared sidebar: the filters every page uses (theatre, period) and where the data comes from."""
+"""The shared sidebar: the filters every page uses (theatre, period) and where the data comes from.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
+"""
 
 from __future__ import annotations
 

@@ -8,6 +8,8 @@ The dashboard never writes to the store: edits go to feeds.yaml through
 order kept), and the poller picks the file up when it changes. "Test now"
 fetches and parses a feed in this process and shows what it found; nothing is
 stored.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
 """
 
 from __future__ import annotations

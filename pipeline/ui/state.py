@@ -5,6 +5,8 @@ filters in an ``on_change`` callback, so the choice survives pages that do not
 draw that widget (Streamlit forgets a widget's state when it is not drawn) and
 the timer reruns of live fragments. The first run of a session reads the URL,
 so a shared link opens the same view.
+
+Must not touch: SQL and scoring (pages read through pipeline.ui.data).
 """
 
 from __future__ import annotations
