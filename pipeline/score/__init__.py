@@ -56,6 +56,8 @@ TAXONOMY_VERSION: str = load_lexicon().taxonomy_version
 
 #: the theatre of an article with nothing geopolitical in it ("other" is geopolitics off the watchlist)
 NO_THEATRE = "none"
+#: the refusals (weigh._relevance_refusal) that put a hit in a world other than geopolitics
+_OFF_WORLD_VETOES = tuple(f"not counted: {v} context" for v in ("crime", "sport", "business"))
 
 
 def article_text(title: str, summary: str) -> str:
@@ -109,17 +111,17 @@ def score_text(text: str, lexicon: Lexicon | None = None, gate: Any = None,
     judgement = gate.decide(text, lexicon_features(sc), sc.norm or None) if gate is not None else None  # 5.
     actors = dedupe_actors(sc.actors)
     weighed = weigh(lex, text, final, lay, actors, cues.context, judgement)  # 6. actors and weight
-    return _scored(lex, text, weighed, actors, judgement)  # 7. theatre
+    return _scored(lex, text, weighed, actors, judgement, cues.context)  # 7. theatre
 
 
 def _scored(lex: Lexicon, text: str, weighed: list[Weighed], actors: list[tuple[int, int, str]],
-            judgement: Any) -> ScoredArticle:
+            judgement: Any, ctx_cues: list[tuple[int, int, str, Any]]) -> ScoredArticle:
     """The article: its theatre, its signals and the 0-100 score."""
     total = sum(p[6] for p in weighed)
     counted = [(p[4], p[5], abs(p[6]), p[2].id) for p in weighed if p[6] != 0]
     if judgement is not None and not judgement.relevant and not counted:
         where = NO_THEATRE  # the words are there, the world is not: a match report, a strike by workers
-    elif not counted and not actors:
+    elif not counted and (not actors or _off_world(weighed, actors, ctx_cues)):
         where = NO_THEATRE
     else:
         where = theatre(lex, actors, counted)
@@ -130,6 +132,20 @@ def _scored(lex: Lexicon, text: str, weighed: list[Weighed], actors: list[tuple[
     ])
     score = 100.0 * (1.0 - math.exp(-max(total, 0.0) / lex.score_scale))
     return ScoredArticle(round(score, 1), where, signals, lex.taxonomy_version, lex.language)
+
+
+def _off_world(weighed: list[Weighed], actors: list[tuple[int, int, str]],
+               ctx_cues: list[tuple[int, int, str, Any]]) -> bool:
+    """Nothing counts, everything the rules found is crime, sport or business, and nothing
+    else in the text is about states: "Police arrest man after knife attack on London bus"
+    (London is a place there, not an actor). Not accidents (war zones have floods too), nor
+    with a political or military context or two actors ("American basketball star freed in
+    US-Russia prisoner exchange")."""
+    if not weighed or not all(p[10].startswith(_OFF_WORLD_VETOES) for p in weighed):
+        return False
+    if len({a[2] for a in actors}) > 1:
+        return False
+    return not any(c[3] in ("political", "military") for c in ctx_cues)
 
 
 def _no_signal(lex: Lexicon, text: str, sc: Any, gate: Any) -> ScoredArticle:

@@ -360,3 +360,17 @@ def test_a_denial_does_not_reach_across_a_contrast():
     assert mods["massing troops"] == "denied"
     assert [m for t, m in mods.items() if t.startswith("tanks")] == ["action"]
     assert escalation("Russia denied massing troops near the border, but NATO said tanks were moving towards Ukraine.")
+
+
+@pytest.mark.parametrize("text", [
+    "Police arrest man after knife attack on London bus",
+    "Грабіжники напали на інкасаторів у Дніпрі",  # robbers attack cash couriers in Dnipro
+])
+def test_a_crime_story_in_a_named_place_gets_no_theatre(text):
+    # the place is where it happened, not a state acting: it moves no theatre's volume
+    assert score_text(text).theatre == "none"
+
+
+def test_a_vetoed_signal_beside_two_states_keeps_its_theatre():
+    s = score_text("American basketball star freed in US-Russia prisoner exchange")
+    assert s.theatre != "none"
