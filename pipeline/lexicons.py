@@ -65,7 +65,7 @@ _WORD = re.compile(r"[^\W_]+(?:['\u2019\u02bc`][^\W_]+)*")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "`": "'"})
 
 _FILE_KEYS = (
-    "language", "version", "clause_words", "comma_clause_words", "negation_exempt_after",
+    "language", "version", "clause_words", "comma_clause_words", "negation_exempt_after", "negation_keeps_open",
     "clause_continuations", "bare_negations", "any_words", "hypothesis_words", "modality_cues",
     "contexts", "actors", "lemmas", "categories",
 )
@@ -241,6 +241,7 @@ def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
             "actors": actors, "lemmas": lemmas, "categories": categories, "clause_words": words("clause_words"),
             "comma_clause_words": words("comma_clause_words"),
             "negation_exempt_after": words("negation_exempt_after"),
+            "negation_keeps_open": words("negation_keeps_open"),
             "clause_continuations": words("clause_continuations"),
             "bare_negations": words("bare_negations"), "any_words": words("any_words"),
             "hypothesis_words": words("hypothesis_words")}
@@ -294,6 +295,7 @@ def compile_language(language: str, path: Path | None = None, english: Lexicon |
         lemma_overrides=tuple(sorted(spec["lemmas"].items())),
         comma_clause_words=frozenset(spec["comma_clause_words"]),
         negation_exempt_after=spaced("negation_exempt_after"),
+        negation_keeps_open=spaced("negation_keeps_open"),
         clause_continuations=spaced("clause_continuations"),
         bare_negations=frozenset(spec["bare_negations"]),
         any_words=frozenset(spec["any_words"]),

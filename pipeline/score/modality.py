@@ -204,6 +204,18 @@ def _negation_before(lex: Any, text: str, cues: Cues, r: _Reading, cs: int, ce: 
                      gapped: bool) -> None:
     if text.startswith(lex.negation_exempt_after, ce):
         return  # "not only ... but also" is not a negation
+    if lex.negation_keeps_open:
+        if text.startswith(lex.negation_keeps_open, ce):
+            # "did not rule out sending troops": an option kept open, hedged as "may" is
+            # (news_tuning/GUIDE.md: negated is "ruled out", hedged "may, could")
+            if ce <= start and words_between(text, ce, start) <= lex.negation_window_words + 2:
+                r.hedged = True
+                kept_open = next(w for w in lex.negation_keeps_open if text.startswith(w, ce))
+                r.cue_of.setdefault("hedged", text[cs : ce + len(kept_open)])
+            return
+        if (" " + text[cs:ce].lower()).startswith(lex.negation_keeps_open) and \
+                text[max(0, cs - 8) : cs].lower().rstrip().endswith(("not", "n't", "never", "не")):
+            return  # the "rule out" of "not rule out": read at the "not"
     if ce <= start and words_between(text, ce, start) <= lex.negation_window_words:
         if not any(ce <= q < start for q in cues.cond_starts):  # "won't open if Russia invades"
             r.negated = True

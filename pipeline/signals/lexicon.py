@@ -126,6 +126,10 @@ class Lexicon:
     #: the giving in, the threat stands)
     negation_exempt_after: tuple[str, ...] = (" only", " give in", " bow to", " yield to", " be intimidated",
                                               " be cowed", " be blackmailed", " dare")
+    #: what, after a negation, keeps an option open instead of negating ("did not rule out
+    #: sending troops", "не исключил удара"): the signal after it is hedged, not negated
+    negation_keeps_open: tuple[str, ...] = (" rule out", " ruled out", " rule it out", " rule that out",
+                                            " rule anything out", " exclude", " excluded", " excluding")
     #: what may follow a clause word without opening a clause ("but also")
     clause_continuations: tuple[str, ...] = (" also",)
     #: negations that refuse nothing by themselves ("no deal yet" is negated, not a refusal)

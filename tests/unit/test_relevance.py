@@ -374,3 +374,18 @@ def test_a_crime_story_in_a_named_place_gets_no_theatre(text):
 def test_a_vetoed_signal_beside_two_states_keeps_its_theatre():
     s = score_text("American basketball star freed in US-Russia prisoner exchange")
     assert s.theatre != "none"
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("Biden did not rule out sending troops to Poland", "en"),
+    ("The Kremlin didn't exclude a military response", "en"),
+    ("Путин не исключил военного ответа", "ru"),
+    ("Міністр не виключив удару по Києву", "uk"),
+])
+def test_an_option_kept_open_is_hedged_not_negated(text, language):
+    s = score_text(text)
+    assert s.language == language
+    found = escalation(text)
+    assert found and found[0].modality == "hedged", s.signals
+    # ... while the plain negation still negates
+    assert not escalation("NATO ruled out sending troops to Ukraine")
