@@ -18,7 +18,6 @@ from multiprocessing import get_context
 
 from .. import trend
 from ..parse import parse_feed
-from ..score import score_article
 from ..types import ParsedFeed, ScoredArticle
 
 log = logging.getLogger("escalation_watch.poller")
@@ -42,6 +41,10 @@ def parse_and_score(
     parsing them, and keeps the write transaction free of CPU work (the SimHash was
     ~15 % of the single writer's time in a cold cycle).
     """
+    # imported here: the scorer loads its lexicon on import (~90 ms), which a cycle with
+    # nothing to parse (dead feeds, 304s) never needs
+    from ..score import score_article
+
     parsed = parse_feed(body, feed_url=feed_url, headers=headers, now=now, language=language)
     # the language is read from the text; the one the entry or feed declares is the hint
     scores = tuple(score_article(a.title, a.summary, hint=a.language) for a in parsed.articles)
