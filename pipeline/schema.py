@@ -178,15 +178,23 @@ signals = Table(
     Column("source", String(16)),  # actor code, e.g. RUS, USA, NATO
     Column("target", String(16)),
     Column("theatre", String(32), nullable=False),
-    # evidence: character span into the scored text (title + summary) and its sentence
+    # evidence: character spans into the scored text, article_text(title, summary) of the
+    # article's row; the store slices the matched words and their sentence out of it on
+    # read rather than keep a copy in every signal (migration 0010, issue 17: the copies
+    # were ~40 % of a crisis-dense store)
     Column("span_start", Integer, nullable=False),
     Column("span_end", Integer, nullable=False),
-    Column("evidence", Text, nullable=False),
-    Column("sentence", Text, nullable=False),
+    Column("sentence_start", Integer, nullable=False),
+    Column("sentence_end", Integer, nullable=False),
+    # the matched words and the sentence as text only where the spans cannot give them
+    # back (a row migrated from a text scored differently); NULL: slice the article's text
+    Column("evidence", Text),
+    Column("sentence", Text),
     Column("weight", Float, nullable=False),  # contribution to the article score
     Column("taxonomy_version", String(32), nullable=False),
+    # signals are read by article (with it, or in an EXISTS of an article filter); no
+    # query looks them up by theatre and category, so that index (migration 0010) went
     Index("ix_signals_article", "article_id"),
-    Index("ix_signals_theatre_signal", "theatre", "signal"),
 )
 
 
