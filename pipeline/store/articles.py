@@ -156,9 +156,10 @@ class ArticlesMixin(StoreBase):
                     dict(
                         article_id=aid,
                         signal=sig.signal,
-                        direction=sig.direction,
-                        kind=sig.kind,
-                        modality=sig.modality,
+                        # raw DB-API insert: the codes schema.WordCode would bind
+                        direction=_DIRECTION(sig.direction),
+                        kind=_KIND(sig.kind),
+                        modality=_MODALITY(sig.modality),
                         source=sig.source,
                         target=sig.target,
                         theatre=sig.theatre,
@@ -171,7 +172,6 @@ class ArticlesMixin(StoreBase):
                         evidence=None if text[ev.start : ev.end] == ev.text else ev.text,
                         sentence=None if text[s_lo:s_hi] == ev.sentence else ev.sentence,
                         weight=sig.weight,
-                        taxonomy_version=scored.taxonomy_version,
                     )
                 )
         if rows:
@@ -342,6 +342,7 @@ _ARTICLE_INSERT_COLUMNS = (
     "first_seen_at", "language", "author", "content_hash", "title_derived", "score", "theatre", "taxonomy_version",
     "scored_at",
 )  # fmt: skip
+_DIRECTION, _KIND, _MODALITY = schema.Direction.code, schema.Kind.code, schema.Modality.code
 _INSERT_SIGNALS = schema.signals.insert().values(
     {c.name: sa.bindparam(c.name) for c in schema.signals.columns if c.name != "id"}
 )

@@ -461,7 +461,7 @@ def test_migration_0007_keeps_existing_rows(db_url):
         conn.commit()
     eng.dispose()
     with Store.open(db_url) as s, s.engine.connect() as conn:
-        assert s.schema_version() == "0010"
+        assert s.schema_version() == "0011"
         assert conn.execute(sa.text("SELECT title_derived FROM articles")).scalar() in (False, 0)
         assert conn.execute(sa.text("SELECT items_duplicate, items_refused FROM fetch_log")).one() == (0, 0)
         assert conn.execute(sa.text("SELECT parse_notes FROM feeds")).scalar() is None
@@ -552,6 +552,24 @@ def test_signals_keep_offsets_not_copies_of_their_evidence(store):
     # no row copies the words or the sentence: both come from the article's text
     assert all(r.evidence is None and r.sentence is None for r in rows)
     assert evidence_by_title(store) == scorer_evidence((a.title, a.summary, a.language) for a in arts)
+    # direction, kind and modality are stored as small integers (migration 0011), read as words
+    with store.engine.connect() as conn:
+        raw = conn.execute(sa.text("SELECT direction, kind, modality FROM signals")).all()
+    assert raw and all(isinstance(v, int) for r in raw for v in r)
+    from pipeline.store import reads
+
+    assert {s["modality"] for r in reads.search_articles(store, limit=None) for s in r["signals"]} <= set(
+        schema.Modality.WORDS)
+    assert reads.search_articles(store, modality="threat") and reads.search_articles(store, modality="bogus") == []
+
+
+def test_signal_word_codes_cover_the_taxonomys_sets():
+    from pipeline import signals
+
+    # a word the scorer can emit but the store cannot code would fail every insert of it
+    assert schema.Direction.WORDS == signals.DIRECTIONS
+    assert schema.Kind.WORDS == signals.KINDS
+    assert schema.Modality.WORDS == signals.MODALITIES
 
 
 def test_signals_scored_from_another_text_keep_their_words(store):
@@ -579,7 +597,7 @@ def test_rescore_keeps_evidence_right(store):
         assert conn.execute(sa.select(sa.func.count()).where(schema.signals.c.sentence.is_not(None))).scalar() == 0
 
 
-def test_migration_0010_keeps_the_evidence_of_stored_signals(db_url):
+def test_migrations_0010_0011_keep_the_evidence_of_stored_signals_and_go_back(db_url):
     from alembic import command
 
     from pipeline.score import score_article
@@ -618,10 +636,23 @@ def test_migration_0010_keeps_the_evidence_of_stored_signals(db_url):
     expected = scorer_evidence((t, s, "ru" if i == 1 else "en") for i, (t, s) in enumerate(LEAN))
     expected[LEAN[0][0]] = sorted(expected[LEAN[0][0]] + [("strike_attack", 4, *legacy)])
     with Store.open(db_url) as s:
-        assert s.schema_version() == "0010"
+        assert s.schema_version() == "0011"
         assert evidence_by_title(s) == expected
         with s.engine.connect() as conn:
             kept = conn.execute(sa.select(schema.signals.c.evidence, schema.signals.c.sentence).where(
                 schema.signals.c.evidence.is_not(None) | schema.signals.c.sentence.is_not(None))).all()  # fmt: skip
             # the legacy row alone keeps its words; the others were moved to offsets
             assert [tuple(r) for r in kept] == [legacy]
+    # and back: 0009's columns hold the words and sentences again, the article's taxonomy version
+    eng = sa.create_engine(db_url)
+    with eng.connect() as conn:
+        command.downgrade(_alembic_config(conn), "0009")
+        conn.commit()
+        got = {}
+        for r in conn.execute(sa.text("SELECT a.title, s.signal, s.span_start, s.evidence, s.sentence, s.direction, "
+                                      "s.taxonomy_version, a.taxonomy_version AS v FROM signals s "
+                                      "JOIN articles a ON a.id = s.article_id")):  # fmt: skip
+            got.setdefault(r.title, []).append((r.signal, r.span_start, r.evidence, r.sentence))
+            assert r.direction == "escalation" and r.taxonomy_version == r.v
+    eng.dispose()
+    assert {t: sorted(v) for t, v in got.items()} == expected
