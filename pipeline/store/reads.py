@@ -348,7 +348,6 @@ def signals_table(store: Any, *, limit: int | None = None, **filters: Any) -> li
             s.c.span_start,
             s.c.span_end,
             *(s.c[c] for c in SENTENCE_SPAN),
-            a.c.summary.label("article_summary"),
         )
         .select_from(s.join(a, a.c.id == s.c.article_id).join(f, f.c.id == a.c.feed_id))
         .where(*_article_conditions(store.backend, signal_rows=True, **filters))
@@ -356,16 +355,11 @@ def signals_table(store: Any, *, limit: int | None = None, **filters: Any) -> li
     )
     if limit is not None:
         q = q.limit(max(int(limit), 0))
-    out = []
-    last_id, text = None, ""
     with store.engine.connect() as conn:
-        for r in conn.execute(q):
-            m = dict(r._mapping)
-            summary = m.pop("article_summary")
-            if m["article_id"] != last_id:  # rows come article by article: one text each
-                last_id, text = m["article_id"], article_text(m["title"], summary)
-            out.append(with_evidence(m, text))
-    return out
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+        # each article's text once, not its summary with each of its ~20 signal rows
+        texts = article_texts(conn, list(dict.fromkeys(r["article_id"] for r in rows)))
+    return [with_evidence(r, texts[r["article_id"]]) for r in rows]
 
 
 def article_sources(store: Any) -> list[str]:
