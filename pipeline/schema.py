@@ -25,6 +25,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -58,6 +59,45 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class WordCode(TypeDecorator):
+    """One of a closed set of words (``WORDS``), stored as its index in the set: a signal
+    row repeated ~20 times per dense article spent ~20 bytes on three such words (issue 17,
+    migration 0011). Reads and filters see the words. Codes are forever: only append."""
+
+    impl = SmallInteger
+    cache_ok = True
+    WORDS: tuple[str, ...] = ()
+
+    def process_bind_param(self, value: str | None, dialect):
+        if value is None:
+            return None
+        # a filter on a word no row can hold (a hand-edited URL) matches nothing, not an error
+        return self.WORDS.index(value) if value in self.WORDS else -1
+
+    def process_result_value(self, value: int | None, dialect):
+        return None if value is None else self.WORDS[value]
+
+    @classmethod
+    def code(cls, word: str) -> int:
+        """The stored code of ``word`` for the hot path's raw inserts; unknown: ValueError."""
+        return cls.WORDS.index(word)
+
+
+class Direction(WordCode):
+    cache_ok = True  # SQLAlchemy asks each subclass
+    WORDS = ("escalation", "de-escalation")  # pipeline.signals.DIRECTIONS
+
+
+class Kind(WordCode):
+    cache_ok = True  # SQLAlchemy asks each subclass
+    WORDS = ("threat", "act")  # pipeline.signals.KINDS
+
+
+class Modality(WordCode):
+    cache_ok = True  # SQLAlchemy asks each subclass
+    WORDS = ("action", "threat", "conditional", "negated", "denied", "hedged")  # pipeline.signals.MODALITIES
 
 
 feeds = Table(
@@ -174,21 +214,29 @@ signals = Table(
     Column("id", Integer, primary_key=True),
     Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
     Column("signal", String(48), nullable=False),  # taxonomy category id
-    Column("direction", String(16), nullable=False),  # escalation | de-escalation
-    Column("kind", String(8), nullable=False),  # threat | act (as in the GPR index)
-    Column("modality", String(16), nullable=False),
+    Column("direction", Direction, nullable=False),  # escalation | de-escalation
+    Column("kind", Kind, nullable=False),  # threat | act (as in the GPR index)
+    Column("modality", Modality, nullable=False),
     Column("source", String(16)),  # actor code, e.g. RUS, USA, NATO
     Column("target", String(16)),
     Column("theatre", String(32), nullable=False),
-    # evidence: character span into the scored text (title + summary) and its sentence
+    # evidence: character spans into the scored text, article_text(title, summary) of the
+    # article's row; the store slices the matched words and their sentence out of it on
+    # read rather than keep a copy in every signal (migration 0010, issue 17: the copies
+    # were ~40 % of a crisis-dense store)
     Column("span_start", Integer, nullable=False),
     Column("span_end", Integer, nullable=False),
-    Column("evidence", Text, nullable=False),
-    Column("sentence", Text, nullable=False),
+    Column("sentence_start", Integer, nullable=False),
+    Column("sentence_end", Integer, nullable=False),
+    # the matched words and the sentence as text only where the spans cannot give them
+    # back (a row migrated from a text scored differently); NULL: slice the article's text
+    Column("evidence", Text),
+    Column("sentence", Text),
     Column("weight", Float, nullable=False),  # contribution to the article score
-    Column("taxonomy_version", String(32), nullable=False),
+    # no taxonomy_version (dropped by migration 0011): the article's, written with it
+    # signals are read by article (with it, or in an EXISTS of an article filter); no
+    # query looks them up by theatre and category, so that index (migration 0010) went
     Index("ix_signals_article", "article_id"),
-    Index("ix_signals_theatre_signal", "theatre", "signal"),
 )
 
 

@@ -122,6 +122,26 @@ class ParsedFeed:
     warnings: tuple[str, ...] = ()
 
 
+def article_text(title: str, summary: str) -> str:
+    """The text :func:`pipeline.score.score_article` scores: ``title + ". " + summary``.
+
+    The separator is ". " (a sentence break, so a title's cues do not leak into
+    the summary), or just " " when the title already ends with . ! ? or the
+    summary is empty. Evidence spans of
+    :func:`pipeline.score.score_article` index this string; the store keeps only
+    their offsets and slices this text again on read (it lives here, with the
+    records, so the store need not import the scorer).
+    """
+    title = (title or "").strip()
+    summary = (summary or "").strip()
+    if not summary:
+        return title
+    if not title:
+        return summary
+    sep = " " if title[-1] in ".!?;:" else ". "
+    return title + sep + summary
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     start: int

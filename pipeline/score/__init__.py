@@ -36,7 +36,7 @@ from typing import Any
 from ..language import SCORED_LANGUAGES, detect_language
 from ..relevance import RULE_GATE, lexicon_features, load_gate
 from ..signals import Lexicon, load_lexicon
-from ..types import Evidence, ScoredArticle, Signal
+from ..types import Evidence, ScoredArticle, Signal, article_text
 from .actors import dedupe_actors, theatre
 from .assemble import assemble
 from .modality import Cues, fold, judge
@@ -58,23 +58,6 @@ TAXONOMY_VERSION: str = load_lexicon().taxonomy_version
 NO_THEATRE = "none"
 #: the refusals (weigh._relevance_refusal) that put a hit in a world other than geopolitics
 _OFF_WORLD_VETOES = tuple(f"not counted: {v} context" for v in ("crime", "sport", "business"))
-
-
-def article_text(title: str, summary: str) -> str:
-    """The text :func:`score_article` scores: ``title + ". " + summary``.
-
-    The separator is ". " (a sentence break, so a title's cues do not leak into
-    the summary), or just " " when the title already ends with . ! ? or the
-    summary is empty. Evidence spans of :func:`score_article` index this string.
-    """
-    title = (title or "").strip()
-    summary = (summary or "").strip()
-    if not summary:
-        return title
-    if not title:
-        return summary
-    sep = " " if title[-1] in ".!?;:" else ". "
-    return title + sep + summary
 
 
 def score_article(title: str, summary: str, language: str | None = None, hint: str | None = None) -> ScoredArticle:

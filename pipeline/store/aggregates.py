@@ -38,7 +38,7 @@ from .. import schema, trend
 from ..language import is_scored
 from . import fastsql
 from .engine import StoreBase
-from .reads import feed_tags
+from .reads import SENTENCE_SPAN, article_texts, feed_tags, with_evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +322,13 @@ def trend_rows(
     return out
 
 
+#: the signal keys of a story's article in explain_bucket and driving_stories
+_STORY_SIGNAL_KEYS = (
+    "signal", "direction", "kind", "modality", "source", "target", "evidence", "sentence", "span_start", "span_end",
+    "weight",
+)  # fmt: skip
+
+
 def explain_bucket(conn: Connection, theatre: str, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
     """Strongest articles of a theatre in [start, end), one per story, with their signals."""
     a, f, s = schema.articles, schema.feeds, schema.stories
@@ -343,11 +350,11 @@ def explain_bucket(conn: Connection, theatre: str, start: datetime, end: datetim
     ids = [r["article_id"] for r in rows]
     by_article: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if ids:
+        texts = article_texts(conn, ids)
         q = sa.select(sig).where(sig.c.article_id.in_(ids)).order_by(sig.c.article_id, sig.c.span_start)
         for r in conn.execute(q):
             by_article[r.article_id].append(
-                {k: r._mapping[k] for k in ("signal", "direction", "kind", "modality", "source", "target",
-                                            "evidence", "sentence", "span_start", "span_end", "weight")}  # fmt: skip
+                with_evidence({k: r._mapping[k] for k in _STORY_SIGNAL_KEYS + SENTENCE_SPAN}, texts[r.article_id])
             )
     for r in rows:
         r.pop("rk", None)
@@ -442,11 +449,12 @@ def driving_stories(
     )  # fmt: skip
     sig = schema.signals
     by_article: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    q = sa.select(sig).where(sig.c.article_id.in_([r["article_id"] for r in rows])).order_by(sig.c.article_id, sig.c.span_start)
+    ids = [r["article_id"] for r in rows]
+    texts = article_texts(conn, ids)
+    q = sa.select(sig).where(sig.c.article_id.in_(ids)).order_by(sig.c.article_id, sig.c.span_start)
     for r in conn.execute(q):
         by_article[r.article_id].append(
-            {k: r._mapping[k] for k in ("signal", "direction", "kind", "modality", "source", "target",
-                                        "evidence", "sentence", "span_start", "span_end", "weight")}  # fmt: skip
+            with_evidence({k: r._mapping[k] for k in _STORY_SIGNAL_KEYS + SENTENCE_SPAN}, texts[r.article_id])
         )
     for r in rows:
         r.pop("rk", None)

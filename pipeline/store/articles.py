@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import schema
 from ..errors import StoreError
 from ..language import primary_code
-from ..types import DEFAULT_INTERVAL_S, Article, FeedUpdate, ScoredArticle
+from ..types import DEFAULT_INTERVAL_S, Article, FeedUpdate, ScoredArticle, article_text
 from . import aggregates, fastsql
 from .engine import StoreBase, _short, chunks
 
@@ -126,7 +126,11 @@ class ArticlesMixin(StoreBase):
             return 0
         by_guid = {art.guid: art for art in update.articles}
         hashes = dict(zip(guids, update.simhashes, strict=True)) if update.simhashes else {}
-        self._insert_signals(conn, [(ids[g], scores[g]) for g in new_guids if g in ids and g in scores])
+        self._insert_signals(
+            conn,
+            [(ids[g], scores[g], article_text(by_guid[g].title, by_guid[g].summary))
+             for g in new_guids if g in ids and g in scores],
+        )  # fmt: skip
         aggregates.apply_articles(
             conn,
             [
@@ -139,27 +143,37 @@ class ArticlesMixin(StoreBase):
         )
         return inserted
 
-    def _insert_signals(self, conn: Connection, pairs: Sequence[tuple[int, ScoredArticle]]) -> None:
-        rows = [
-            dict(
-                article_id=aid,
-                signal=sig.signal,
-                direction=sig.direction,
-                kind=sig.kind,
-                modality=sig.modality,
-                source=sig.source,
-                target=sig.target,
-                theatre=sig.theatre,
-                span_start=sig.evidence.start,
-                span_end=sig.evidence.end,
-                evidence=sig.evidence.text,
-                sentence=sig.evidence.sentence,
-                weight=sig.weight,
-                taxonomy_version=scored.taxonomy_version,
-            )
-            for aid, scored in pairs
-            for sig in scored.signals
-        ]
+    def _insert_signals(self, conn: Connection, triples: Sequence[tuple[int, ScoredArticle, str]]) -> None:
+        """Signal rows of ``(article id, scores, the article's article_text)``: offsets only,
+        the evidence and sentence as text only when the text at those offsets differs."""
+        rows = []
+        for aid, scored, text in triples:
+            for sig in scored.signals:
+                ev = sig.evidence
+                s_lo = ev.sentence_start
+                s_hi = s_lo + len(ev.sentence)
+                rows.append(
+                    dict(
+                        article_id=aid,
+                        signal=sig.signal,
+                        # raw DB-API insert: the codes schema.WordCode would bind
+                        direction=_DIRECTION(sig.direction),
+                        kind=_KIND(sig.kind),
+                        modality=_MODALITY(sig.modality),
+                        source=sig.source,
+                        target=sig.target,
+                        theatre=sig.theatre,
+                        span_start=ev.start,
+                        span_end=ev.end,
+                        sentence_start=s_lo,
+                        sentence_end=s_hi,
+                        # both hold for whatever scored article_text(title, summary) of the row
+                        # stored: a caller scoring another text keeps its words
+                        evidence=None if text[ev.start : ev.end] == ev.text else ev.text,
+                        sentence=None if text[s_lo:s_hi] == ev.sentence else ev.sentence,
+                        weight=sig.weight,
+                    )
+                )
         if rows:
             fastsql.execute_many(conn, _INSERT_SIGNALS, rows)
 
@@ -222,17 +236,20 @@ class ArticlesMixin(StoreBase):
                         for aid, s in pairs
                     ],
                 )
-                self._insert_signals(conn, pairs)
-                if newly_scored:
-                    meta = {
-                        r.id: r
-                        for chunk in chunks(ids, 500)
-                        for r in conn.execute(
-                            sa.select(a.c.id, a.c.feed_id, a.c.published_at, a.c.title, a.c.summary).where(
-                                a.c.id.in_(chunk)
-                            )
+                # the spans index the text of the stored title and summary
+                meta = {
+                    r.id: r
+                    for chunk in chunks(ids, 500)
+                    for r in conn.execute(
+                        sa.select(a.c.id, a.c.feed_id, a.c.published_at, a.c.title, a.c.summary).where(
+                            a.c.id.in_(chunk)
                         )
-                    }
+                    )
+                }
+                self._insert_signals(
+                    conn, [(aid, s, article_text(meta[aid].title, meta[aid].summary)) for aid, s in pairs if aid in meta]
+                )
+                if newly_scored:
                     aggregates.apply_articles(
                         conn,
                         [
@@ -325,6 +342,7 @@ _ARTICLE_INSERT_COLUMNS = (
     "first_seen_at", "language", "author", "content_hash", "title_derived", "score", "theatre", "taxonomy_version",
     "scored_at",
 )  # fmt: skip
+_DIRECTION, _KIND, _MODALITY = schema.Direction.code, schema.Kind.code, schema.Modality.code
 _INSERT_SIGNALS = schema.signals.insert().values(
     {c.name: sa.bindparam(c.name) for c in schema.signals.columns if c.name != "id"}
 )

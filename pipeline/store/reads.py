@@ -36,6 +36,7 @@ import sqlalchemy as sa
 
 from .. import schema
 from ..language import SCORED_LANGUAGES
+from ..types import article_text
 
 __all__ = [
     "ARTICLE_FILTERS",
@@ -66,6 +67,8 @@ _SIGNAL_COLUMNS = (
     "signal", "direction", "kind", "modality", "source", "target", "theatre",
     "span_start", "span_end", "evidence", "sentence", "weight",
 )  # fmt: skip
+#: where a signal's sentence is in the article's text; read to fill ``sentence``, not returned
+SENTENCE_SPAN = ("sentence_start", "sentence_end")
 
 # words for full-text search: letters and digits in any script
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -247,7 +250,7 @@ def search_articles(
         q = q.limit(max(int(limit), 0))
     with store.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(q)]
-        signals = _signals_by_article(conn, [r["id"] for r in rows])
+        signals = _signals_by_article(conn, {r["id"]: article_text(r["title"], r["summary"]) for r in rows})
     for r in rows:
         r["signals"] = signals.get(r["id"], [])
         r["tags"] = feed_tags(r.pop("feed_tags"))
@@ -263,17 +266,42 @@ def feed_tags(raw: Any) -> list[str]:
     return [str(t) for t in tags] if isinstance(tags, list) else []
 
 
-def _signals_by_article(conn: Any, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+def _signals_by_article(conn: Any, texts: dict[int, str]) -> dict[int, list[dict[str, Any]]]:
+    """The signals of the articles ``texts`` maps (id -> article_text) with their evidence."""
     s = schema.signals
     out: dict[int, list[dict[str, Any]]] = {}
-    cols = [s.c.article_id, *(s.c[c] for c in _SIGNAL_COLUMNS)]
+    ids = list(texts)
+    cols = [s.c.article_id, *(s.c[c] for c in _SIGNAL_COLUMNS + SENTENCE_SPAN)]
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         q = sa.select(*cols).where(s.c.article_id.in_(chunk)).order_by(s.c.article_id, s.c.span_start, s.c.id)
         for r in conn.execute(q):
             m = dict(r._mapping)
-            out.setdefault(m.pop("article_id"), []).append(m)
+            aid = m.pop("article_id")
+            out.setdefault(aid, []).append(with_evidence(m, texts[aid]))
     return out
+
+
+def article_texts(conn: Any, ids: Sequence[int]) -> dict[int, str]:
+    """``article_text(title, summary)`` of these articles: the text their signals' spans index."""
+    a = schema.articles
+    out: dict[int, str] = {}
+    for i in range(0, len(ids), _CHUNK):
+        q = sa.select(a.c.id, a.c.title, a.c.summary).where(a.c.id.in_(ids[i : i + _CHUNK]))
+        out.update((r.id, article_text(r.title, r.summary)) for r in conn.execute(q))
+    return out
+
+
+def with_evidence(sig: dict[str, Any], text: str) -> dict[str, Any]:
+    """A signal row read with its spans and SENTENCE_SPAN, made what the dashboard and the
+    exports read: ``evidence`` and ``sentence`` sliced out of its article's ``text`` (unless
+    the row keeps them as text, see schema.signals), the sentence offsets dropped."""
+    s_lo, s_hi = sig.pop("sentence_start"), sig.pop("sentence_end")
+    if sig.get("evidence") is None:
+        sig["evidence"] = text[sig["span_start"] : sig["span_end"]]
+    if sig.get("sentence") is None:
+        sig["sentence"] = text[s_lo:s_hi]
+    return sig
 
 
 def count_articles(store: Any, **filters: Any) -> int:
@@ -321,6 +349,7 @@ def signals_table(store: Any, *, limit: int | None = None, **filters: Any) -> li
             s.c.sentence,
             s.c.span_start,
             s.c.span_end,
+            *(s.c[c] for c in SENTENCE_SPAN),
         )
         .select_from(s.join(a, a.c.id == s.c.article_id).join(f, f.c.id == a.c.feed_id))
         .where(*_article_conditions(store.backend, signal_rows=True, **filters))
@@ -329,7 +358,10 @@ def signals_table(store: Any, *, limit: int | None = None, **filters: Any) -> li
     if limit is not None:
         q = q.limit(max(int(limit), 0))
     with store.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q)]
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+        # each article's text once, not its summary with each of its ~20 signal rows
+        texts = article_texts(conn, list(dict.fromkeys(r["article_id"] for r in rows)))
+    return [with_evidence(r, texts[r["article_id"]]) for r in rows]
 
 
 def article_sources(store: Any) -> list[str]:

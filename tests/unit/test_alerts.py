@@ -154,6 +154,25 @@ def test_fires_with_evidence_and_respects_cooldown(store):
     assert len(check_and_notify(store, AlertConfig((RULE,), None), now=LAST + timedelta(hours=2))) == 1
 
 
+def test_alert_keeps_the_scorers_evidence(store):
+    """The signals an alert stores (and its message quotes) carry the scorer's own matched
+    words and sentence, though the store keeps only their offsets (issue 17)."""
+    from pipeline.score import score_article
+
+    fired = alerts_mod.evaluate(store, AlertConfig((RULE,)), now=LAST)
+    assert len(fired) == 1
+    for got in (fired[0]["evidence"], store.list_alerts()[0]["evidence"]):
+        assert got
+        for e in got:
+            scored = score_article(e["title"], "", hint=None)  # history.import_csv: no summary, no language
+            assert scored.signals
+            assert sorted((s["signal"], s["evidence"], s["sentence"]) for s in e["signals"]) == sorted(
+                (g.signal, g.evidence.text, g.evidence.sentence) for g in scored.signals
+            )
+    _, message = alerts_mod.render(fired[0])
+    assert f"> {fired[0]['evidence'][0]['signals'][0]['sentence']}" in message
+
+
 def test_quiet_rule_does_not_fire(store):
     quiet = AlertRule("never", "RUS-UKR", above=10_000, min_articles=5)
     thin = AlertRule("thin data", "RUS-UKR", above=1, min_articles=1000)

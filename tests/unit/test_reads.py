@@ -154,3 +154,75 @@ def test_actor_pair_kind_and_tag_filters(actor_store):
     assert {r["source"] for r in reads.search_articles(actor_store, tag="state-media")} == {"Gazette"}
     assert reads.count_articles(actor_store, tag="think-tank") == 0
     assert {r["feed"] for r in reads.signals_table(actor_store, actor="RUS")} == {"Wire", "Gazette"}
+
+
+# -- evidence sliced out of the article's text (issue 17) ------------------------------------
+
+#: several signals each, Cyrillic, a title alone, a question title (" " joins it) and
+#: white space around both (article_text strips it: offsets must follow)
+LEAN_ITEMS = [
+    ("Wire", 1, "Russia masses troops near Kharkiv and threatens a new offensive",
+     "Russian forces fired missiles at Odesa overnight, killing 12 people. Ukraine's army said it shot down 30 "
+     "drones. The Kremlin warned NATO it would retaliate if long-range weapons were used. Moscow deployed more "
+     "tanks to Belgorod; Kyiv imposed new sanctions on Russian banks."),
+    ("Lenta", 2, "Россия пригрозила ударом по Киеву",
+     "Российские войска обстреляли Харьков ракетами. Кремль пригрозил ответным ударом, если НАТО поставит ракеты."),
+    ("Wire", 3, "China launches live-fire drills around Taiwan and warns the US", ""),
+    ("Wire", 4, "  Will Iran strike Israel?  ",
+     "  Tehran threatened to retaliate after an air strike on its consulate; Israel mobilised reservists.  "),
+]  # fmt: skip
+LEAN_LANGUAGES = {"Lenta": "ru"}
+
+
+def _expected_evidence() -> dict[str, list[tuple]]:
+    """title -> (signal, span_start, span_end, evidence, sentence) per signal, straight from the scorer."""
+    from pipeline.score import score_article
+
+    out = {}
+    for feed, _, title, summary in LEAN_ITEMS:
+        scored = score_article(title, summary, hint=LEAN_LANGUAGES.get(feed, "en"))
+        out[title] = sorted((g.signal, g.evidence.start, g.evidence.end, g.evidence.text, g.evidence.sentence)
+                            for g in scored.signals)  # fmt: skip
+    return out
+
+
+def _got(signals) -> list[tuple]:
+    return sorted((s["signal"], s["span_start"], s["span_end"], s["evidence"], s["sentence"]) for s in signals)
+
+
+def test_dashboard_and_exports_read_the_scorers_evidence(db_url):
+    """What every reader of signals gets (the Articles page, the signals table and its export,
+    a point's and "driving now"'s stories, the brief; an alert's: test_alerts) is the
+    scorer's own Evidence.text and .sentence, though the store keeps only offsets."""
+    from pipeline import brief, export, trend
+
+    expected = _expected_evidence()
+    assert all(len(v) >= 1 for v in expected.values()) and sum(len(v) >= 3 for v in expected.values()) >= 2
+    build_store(db_url, items=LEAN_ITEMS, languages=LEAN_LANGUAGES)
+    with Store.open(db_url) as store:
+        rows = reads.search_articles(store, limit=None)
+        assert {r["title"]: _got(r["signals"]) for r in rows} == expected
+        assert all(list(s) == list(reads._SIGNAL_COLUMNS) for r in rows for s in r["signals"])
+
+        table = reads.signals_table(store)
+        assert list(table[0]) == ["article_id", "published_at", "feed", "language", "title", "url", "article_score",
+                                  "signal", "direction", "kind", "modality", "source", "target", "theatre", "weight",
+                                  "evidence", "sentence", "span_start", "span_end"]  # fmt: skip
+        by_title: dict[str, list] = {}
+        for r in table:
+            by_title.setdefault(r["title"], []).append(r)
+        assert {t: _got(rs) for t, rs in by_title.items()} == expected
+
+        df = export.export_frame(store, "signals")
+        assert {t: _got(g.to_dict("records")) for t, g in df.groupby("title")} == expected
+
+        theatres = sorted({r["theatre"] for r in rows})
+        stories = [s for t in theatres for s in trend.explain_point(store, theatre=t, bucket_start=NOW - timedelta(hours=1))]
+        stories += trend.driving_now(store, now=NOW, limit=50)
+        assert {s["title"] for s in stories} == set(expected)
+        for s in stories:
+            assert _got(s["signals"]) == expected[s["title"]]
+
+        b = brief.build(store, now=NOW)
+        briefed = [s for t in b.theatres for s in t.stories]
+        assert briefed and all(_got(s["signals"]) == expected[s["title"]] for s in briefed)

@@ -461,7 +461,7 @@ def test_migration_0007_keeps_existing_rows(db_url):
         conn.commit()
     eng.dispose()
     with Store.open(db_url) as s, s.engine.connect() as conn:
-        assert s.schema_version() == "0009"
+        assert s.schema_version() == "0011"
         assert conn.execute(sa.text("SELECT title_derived FROM articles")).scalar() in (False, 0)
         assert conn.execute(sa.text("SELECT items_duplicate, items_refused FROM fetch_log")).one() == (0, 0)
         assert conn.execute(sa.text("SELECT parse_notes FROM feeds")).scalar() is None
@@ -506,3 +506,153 @@ def test_opening_a_store_at_head_does_not_import_alembic(tmp_path):
             "print('alembic' in sys.modules)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+# -- evidence as offsets into the article's text (migration 0010, issue 17) --------------------
+
+#: several sentences and signals, Cyrillic, a title alone; white space that article_text strips
+LEAN = [
+    ("  Russia masses troops near Kharkiv  ", "Russian forces fired missiles at Odesa overnight. The Kremlin warned "
+     "NATO it would retaliate if long-range weapons were used; Kyiv imposed new sanctions on Russian banks.  "),
+    ("Россия пригрозила ударом по Киеву", "Российские войска обстреляли Харьков ракетами. Кремль пригрозил ответным "
+     "ударом, если НАТО поставит ракеты."),
+    ("China launches live-fire drills around Taiwan and warns the US", ""),
+]  # fmt: skip
+
+
+def lean_art(i, title, summary):
+    return Article(feed_url="http://a/rss", guid=f"lean{i}", url=f"http://a/lean{i}", canonical_url=None, title=title,
+                   summary=summary, published_at=NOW - timedelta(hours=i), published_estimated=False,
+                   language="ru" if i == 1 else "en", author=None, content_hash=f"lean{i}")  # fmt: skip
+
+
+def evidence_by_title(store):
+    from pipeline.store import reads
+
+    return {r["title"]: sorted((s["signal"], s["span_start"], s["evidence"], s["sentence"]) for s in r["signals"])
+            for r in reads.search_articles(store, limit=None)}  # fmt: skip
+
+
+def scorer_evidence(items):
+    from pipeline.score import score_article
+
+    return {t: sorted((g.signal, g.evidence.start, g.evidence.text, g.evidence.sentence) for g in sc.signals)
+            for t, sc in ((t, score_article(t, s, hint=h)) for t, s, h in items)}  # fmt: skip
+
+
+def test_signals_keep_offsets_not_copies_of_their_evidence(store):
+    from pipeline.score import score_article
+
+    arts = [lean_art(i, t, s) for i, (t, s) in enumerate(LEAN)]
+    store.record_update(ok_update(arts, scores=tuple(score_article(a.title, a.summary, hint=a.language) for a in arts)),
+                        next_due_at=NOW, status="ok")  # fmt: skip
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(schema.signals)).all()
+    assert len(rows) >= 6
+    # no row copies the words or the sentence: both come from the article's text
+    assert all(r.evidence is None and r.sentence is None for r in rows)
+    assert evidence_by_title(store) == scorer_evidence((a.title, a.summary, a.language) for a in arts)
+    # direction, kind and modality are stored as small integers (migration 0011), read as words
+    with store.engine.connect() as conn:
+        raw = conn.execute(sa.text("SELECT direction, kind, modality FROM signals")).all()
+    assert raw and all(isinstance(v, int) for r in raw for v in r)
+    from pipeline.store import reads
+
+    assert {s["modality"] for r in reads.search_articles(store, limit=None) for s in r["signals"]} <= set(
+        schema.Modality.WORDS)
+    assert reads.search_articles(store, modality="threat") and reads.search_articles(store, modality="bogus") == []
+
+
+def test_signal_word_codes_cover_the_taxonomys_sets():
+    from pipeline import signals
+
+    # a word the scorer can emit but the store cannot code would fail every insert of it
+    assert schema.Direction.WORDS == signals.DIRECTIONS
+    assert schema.Kind.WORDS == signals.KINDS
+    assert schema.Modality.WORDS == signals.MODALITIES
+
+
+def test_signals_scored_from_another_text_keep_their_words(store):
+    from pipeline.score import score_article
+
+    a = lean_art(0, "Markets calm", "Nothing happened.")
+    other = score_article("Russia fires missiles at Kyiv", "", hint="en")  # not this article's text
+    store.record_update(ok_update([a], scores=(other,)), next_due_at=NOW, status="ok")
+    assert evidence_by_title(store)["Markets calm"] == scorer_evidence([("Russia fires missiles at Kyiv", "", "en")])[
+        "Russia fires missiles at Kyiv"]  # fmt: skip
+
+
+def test_rescore_keeps_evidence_right(store):
+    from pipeline.score import score_article
+
+    arts = [lean_art(i, t, s) for i, (t, s) in enumerate(LEAN)]
+    store.record_update(ok_update(arts), next_due_at=NOW, status="ok")  # stored unscored, as a new language
+    todo = store.articles_to_score("x")
+    assert len(todo) == 3
+    store.save_scores([(r["id"], score_article(r["title"], r["summary"], hint=r["language"])) for r in todo], NOW,
+                      newly_scored=True)  # fmt: skip
+    assert evidence_by_title(store) == scorer_evidence((a.title, a.summary, a.language) for a in arts)
+    store.rebuild_aggregates()
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).where(schema.signals.c.sentence.is_not(None))).scalar() == 0
+
+
+def test_migrations_0010_0011_keep_the_evidence_of_stored_signals_and_go_back(db_url):
+    from alembic import command
+
+    from pipeline.score import score_article
+    from pipeline.store import _alembic_config
+
+    eng = sa.create_engine(db_url)
+    with eng.connect() as conn:
+        command.upgrade(_alembic_config(conn), "0009")
+        conn.execute(sa.text("INSERT INTO feeds (id, url, name, enabled, interval_s, tags, in_config, status, "
+                             "error_streak, ill_formed, items_total) VALUES (1, 'u', 'n', true, 60, '[]', true, 'ok', "
+                             "0, false, 3)"))  # fmt: skip
+        legacy = ("Old wording of a strike", "An old sentence no longer in the text.")
+        for i, (title, summary) in enumerate(LEAN):
+            scored = score_article(title, summary, hint="ru" if i == 1 else "en")
+            aid = conn.execute(
+                sa.text("INSERT INTO articles (feed_id, guid, title, summary, published_at, published_estimated, "
+                        "first_seen_at, content_hash, score, theatre, taxonomy_version, scored_at, language) VALUES "
+                        "(1, :g, :title, :summary, :t, false, :t, 'h', :score, :theatre, :v, :t, 'en') RETURNING id"),
+                dict(g=f"g{i}", title=title, summary=summary, t=NOW, score=scored.score, theatre=scored.theatre,
+                     v=scored.taxonomy_version),
+            ).scalar()  # fmt: skip
+            rows = [(g.signal, g.evidence.start, g.evidence.end, g.evidence.text, g.evidence.sentence)
+                    for g in scored.signals]  # fmt: skip
+            if i == 0:  # a row written from another text than the article's: its words must stay
+                rows.append(("strike_attack", 4, 11, legacy[0], legacy[1]))
+            for sig, start, end, ev, sentence in rows:
+                conn.execute(
+                    sa.text("INSERT INTO signals (article_id, signal, direction, kind, modality, source, target, "
+                            "theatre, span_start, span_end, evidence, sentence, weight, taxonomy_version) VALUES "
+                            "(:a, :s, 'escalation', 'act', 'action', NULL, NULL, 'RUS-UKR', :lo, :hi, :ev, :se, 1.0, "
+                            "'v')"),
+                    dict(a=aid, s=sig, lo=start, hi=end, ev=ev, se=sentence),
+                )  # fmt: skip
+        conn.commit()
+    eng.dispose()
+    expected = scorer_evidence((t, s, "ru" if i == 1 else "en") for i, (t, s) in enumerate(LEAN))
+    expected[LEAN[0][0]] = sorted(expected[LEAN[0][0]] + [("strike_attack", 4, *legacy)])
+    with Store.open(db_url) as s:
+        assert s.schema_version() == "0011"
+        assert evidence_by_title(s) == expected
+        with s.engine.connect() as conn:
+            kept = conn.execute(sa.select(schema.signals.c.evidence, schema.signals.c.sentence).where(
+                schema.signals.c.evidence.is_not(None) | schema.signals.c.sentence.is_not(None))).all()  # fmt: skip
+            # the legacy row alone keeps its words; the others were moved to offsets
+            assert [tuple(r) for r in kept] == [legacy]
+    # and back: 0009's columns hold the words and sentences again, the article's taxonomy version
+    eng = sa.create_engine(db_url)
+    with eng.connect() as conn:
+        command.downgrade(_alembic_config(conn), "0009")
+        conn.commit()
+        got = {}
+        for r in conn.execute(sa.text("SELECT a.title, s.signal, s.span_start, s.evidence, s.sentence, s.direction, "
+                                      "s.taxonomy_version, a.taxonomy_version AS v FROM signals s "
+                                      "JOIN articles a ON a.id = s.article_id")):  # fmt: skip
+            got.setdefault(r.title, []).append((r.signal, r.span_start, r.evidence, r.sentence))
+            assert r.direction == "escalation" and r.taxonomy_version == r.v
+    eng.dispose()
+    assert {t: sorted(v) for t, v in got.items()} == expected
