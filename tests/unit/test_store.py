@@ -61,6 +61,29 @@ def test_sqlite_open_creates_directory_in_wal_mode(tmp_path):
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_sqlite_wal_is_cut_back_after_checkpoints(tmp_path):
+    """A big cycle's WAL does not stay on disk at its peak size (journal_size_limit):
+    without the limit this WAL stays at ~12 MB."""
+    from pipeline.store.engine import SQLITE_WAL_LIMIT_BYTES
+
+    path = tmp_path / "wal.db"
+    with Store.open(f"sqlite:///{path}") as s:
+        with s.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE filler (x BLOB)")
+        with s.engine.begin() as conn:  # one big transaction: ~12 MB of WAL frames
+            for _ in range(6):
+                conn.exec_driver_sql("INSERT INTO filler SELECT randomblob(2000000)")
+        # SQLite checkpoints on its own after a commit that leaves > 1,000 pages in the WAL;
+        # the writes after a complete checkpoint restart the WAL and truncate it
+        for _ in range(3):
+            with s.engine.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO filler VALUES (x'00')")
+        with s.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT sum(length(x)) FROM filler").scalar() > 12_000_000
+        after = (tmp_path / "wal.db-wal").stat().st_size
+    assert after <= SQLITE_WAL_LIMIT_BYTES
+
+
 def test_migrated_schema_matches_schema_module(store):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
