@@ -41,7 +41,7 @@ from .actors import dedupe_actors, theatre
 from .assemble import assemble
 from .modality import Cues, fold, judge
 from .text import layout
-from .weigh import Weighed, weigh
+from .weigh import Weighed, vetoed_by, weigh
 
 __all__ = [
     "NO_THEATRE",
@@ -57,7 +57,7 @@ TAXONOMY_VERSION: str = load_lexicon().taxonomy_version
 #: the theatre of an article with nothing geopolitical in it ("other" is geopolitics off the watchlist)
 NO_THEATRE = "none"
 #: the refusals (weigh._relevance_refusal) that put a hit in a world other than geopolitics
-_OFF_WORLD_VETOES = tuple(f"not counted: {v} context" for v in ("crime", "sport", "business"))
+_OFF_WORLD_VETOES = tuple(vetoed_by(v) for v in ("crime", "sport", "business"))
 
 
 def score_article(title: str, summary: str, language: str | None = None, hint: str | None = None) -> ScoredArticle:

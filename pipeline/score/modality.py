@@ -61,16 +61,15 @@ class Judged:
 class Cues:
     """The scan's cues sorted by kind, once per text."""
 
-    __slots__ = ("modal", "context", "denial_spans", "swallowing", "hedge_spans", "cond_starts", "contrasts")
+    __slots__ = ("modal", "context", "swallowing", "hedge_spans", "cond_starts", "contrasts")
 
     def __init__(self, text: str, scan_cues: list[tuple[int, int, str, Any]], contrasts: list[int] = ()):
         #: where a contrasting clause opens (", but", "while"): a denial before it does not reach past it
         self.contrasts = contrasts
         self.modal = [c for c in scan_cues if c[2] != "clause" and c[2] != "context"]
         self.context = [c for c in scan_cues if c[2] == "context"]
-        self.denial_spans = [(c[0], c[1]) for c in self.modal if c[2] == "denied_before"]
-        # "would be met with": the phrase is the cue, not a meeting
-        self.swallowing = self.denial_spans + [(c[0], c[1]) for c in self.modal if c[2] == "consequence"]
+        # a denial's own phrase, and "would be met with" (the phrase is the cue, not a meeting)
+        self.swallowing = [(c[0], c[1]) for c in self.modal if c[2] in ("denied_before", "consequence")]
         # "unsure if ... a bluff": the "if" is part of a hedge, not a condition
         self.hedge_spans = [(c[0], c[1]) for c in self.modal if c[2] == "hedged" and " " in text[c[0] : c[1]]]
         self.cond_starts = [c[0] for c in self.modal if c[2] == "conditional"]

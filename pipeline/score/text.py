@@ -33,10 +33,6 @@ class Layout:
         starts = self.sentences
         return starts[s_idx], (starts[s_idx + 1] if s_idx + 1 < len(starts) else self.text_len)
 
-    def clause_end(self, c_idx: int) -> int:
-        starts = self.clauses
-        return starts[c_idx + 1] if c_idx + 1 < len(starts) else self.text_len
-
 
 def layout(text: str, clause_cues: list[int], comma_words: frozenset[str]) -> Layout:
     """The sentences and clauses of ``text``; ``clause_cues``: offsets of the clause

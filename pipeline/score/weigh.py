@@ -115,6 +115,11 @@ def _article_vetoes(lex: Any, ctx_cues: list[tuple[int, int, str, str | None]],
     return frozenset(out)  # type: ignore[arg-type]
 
 
+def vetoed_by(context: str) -> str:
+    """The start of the ``why`` of a hit a context vetoed (the theatre step reads it back)."""
+    return f"not counted: {context} context"
+
+
 def _relevance_refusal(lex: Any, cat: Any, ctx: set[str], judgement: Any,
                        art_vetoes: frozenset[str] = frozenset()) -> str | None:
     """Why a hit does not count as geopolitics, or None when it does. A veto stands
@@ -123,7 +128,7 @@ def _relevance_refusal(lex: Any, cat: Any, ctx: set[str], judgement: Any,
     if cat.vetoed_by:
         for v in sorted(cat.vetoed_by & (ctx | art_vetoes)):
             if not (ctx & lex.strict_vetoes.get(v, lex.veto_lifted_by)):
-                return f"not counted: {v} context in the {'sentence' if v in ctx else 'article'}"
+                return f"{vetoed_by(v)} in the {'sentence' if v in ctx else 'article'}"
     if cat.needs and not (cat.needs & ctx):
         return f"not counted: the sentence has no {' or '.join(sorted(cat.needs))} context"
     if judgement is None or judgement.relevant:
