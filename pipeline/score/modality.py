@@ -1,10 +1,10 @@
 """The modality of every hit, read from the cues of its own clause.
 
 Owns: what each cue does to a hit (denied > negated > conditional > hedged >
-threat > action), how far it reaches (its clause; a negation stops at a
+threat > action; a request, "urges sanctions", is hedged), how far it reaches (its clause; a negation stops at a
 condition, a hedge reaches only the words near the trigger, "not only ... but
 also" is no negation), the category variants a modality calls for (a threatened
-act becomes its ``threat_variant``, a refused de-escalation its
+act becomes its ``threat_variant``, a requested one its ``request_variant``, a refused de-escalation its
 ``negated_variant``), the refusals of idioms ("heart attack") and agenda topics
 ("talks on nuclear threats"), and then :func:`fold`: a condition folded into its
 threat, ``yields_to``/``yields_after``, one hit per category and sentence.
@@ -78,12 +78,12 @@ class Cues:
 class _Reading:
     """What the cues of one hit's clause say about it."""
 
-    __slots__ = ("denied", "negated", "conditional", "hedged", "threatened", "in_condition", "fold_key",
+    __slots__ = ("denied", "negated", "conditional", "hedged", "threatened", "requested", "in_condition", "fold_key",
                  "topic_cue", "idiom", "neg_cue", "cue_of", "warn_at")
 
     def __init__(self, fold_key: int):
         self.denied = self.negated = self.conditional = self.hedged = False
-        self.threatened = self.in_condition = False
+        self.threatened = self.requested = self.in_condition = False
         self.fold_key: Any = fold_key
         self.topic_cue: str | None = None
         self.idiom: str | None = None  # "heart attack", "attack submarine": part of a phrase of peace
@@ -116,11 +116,13 @@ def judge(lex: Any, text: str, hits: list[Hit], lay: Layout, cues: Cues) -> tupl
             r.cue_of["conditional"] = "any ... would"
         cat = cats[cat_id]
         modality = ("denied" if r.denied else "negated" if r.negated else "conditional" if r.conditional else
-                    "hedged" if r.hedged else
+                    "hedged" if r.hedged or r.requested else
                     "threat" if r.threatened or (cat.kind == "threat" and cat.stated_as == "threat") else "action")
         own = cat_id
         if cat.direction == "escalation":
-            if cat.threat_variant and (r.threatened or (r.conditional and not r.in_condition)):
+            if r.requested and not r.conditional:
+                cat_id = cat.request_variant or cat_id
+            elif cat.threat_variant and (r.threatened or (r.conditional and not r.in_condition)):
                 cat_id = cat.threat_variant
         elif modality == "negated" and cat.negated_variant and (
                 r.neg_cue not in lex.bare_negations or " " in text[start:end]):
@@ -182,14 +184,17 @@ def _read_cues(lex: Any, text: str, cues: Cues, start: int, end: int, gapped: bo
                     cs >= end and words_between(text, end, cs) <= _HEDGE_AFTER_WORDS) or start <= cs < end:
                 r.hedged = True
                 cue_of.setdefault("hedged", text[cs:ce])
-        elif ctype == "threat":
-            if ce <= start and words_between(text, ce, start) <= lex.threat_window_words:
+        elif ctype == "threat" or ctype == "request":
+            if (ce <= start and words_between(text, ce, start) <= lex.threat_window_words) or (
+                    cs == start and ce < end):  # or the trigger opens with it: "ready to deploy"
                 r.threatened = True
-                cue_of.setdefault("threat", text[cs:ce])
-                r.warn_at = cs
-            elif cs == start and ce < end:  # the trigger opens with it: "ready to deploy"
-                r.threatened = True
-                cue_of.setdefault("threat", text[cs:ce])
+                if ctype == "request":  # "urges sanctions": asked for, hedged
+                    r.requested = True
+                    cue_of.setdefault("hedged", text[cs:ce])
+                else:
+                    cue_of.setdefault("threat", text[cs:ce])
+                if cs < start and ctype == "threat":  # a warning's addressee is its target, a request's is not
+                    r.warn_at = cs
         elif ctype == "agenda":
             if ce <= start and words_between(text, ce, start) <= _AGENDA_WINDOW_WORDS:
                 r.topic_cue = text[cs:ce]

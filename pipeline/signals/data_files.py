@@ -45,12 +45,13 @@ CUE_TYPES = (
     "conditional",
     "hedged",
     "threat",
+    "request",
     "consequence",
     "agenda",
     "idiom",
 )
 #: cue types a taxonomy may leave out (added after the first version)
-OPTIONAL_CUE_TYPES = ("consequence", "agenda", "idiom")
+OPTIONAL_CUE_TYPES = ("consequence", "agenda", "idiom", "request")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,10 @@ class Category:
     #: threat ("warned of sanctions"), "action" for one whose words report a deed
     #: that is threat-kind in GPR's split (a nuclear test, an accusation, a demand)
     stated_as: str = "threat"
+    #: the category a hit becomes when it is only asked for ("Israel urges sanctions on
+    #: Iran" -> sanctions_threat); None: it keeps its own (a call for a no-fly zone is not
+    #: a threat of force)
+    request_variant: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +162,7 @@ class _Problems:
 
 
 _CAT_KEYS = (
-    "id", "label", "direction", "kind", "weight", "threat_variant",
+    "id", "label", "direction", "kind", "weight", "threat_variant", "request_variant",
     "negated_variant", "yields_to", "yields_after", "patterns", "examples", "needs", "vetoed_by", "stated_as",
 )
 _TAX_KEYS = (
@@ -181,6 +186,12 @@ def _str_list(node: Any, probs: _Problems, field: str, line: int | None) -> list
         else:
             out.append(str(item))
     return out
+
+
+def _check_no_gap(p: str, probs: _Problems, field: str, line: int | None) -> None:
+    """A cue or context is matched as one phrase: a `` .. `` gap would make each part a cue alone."""
+    if " .. " in p:
+        probs.add(line, field, f"a cue is one phrase; `..` gaps are only for category patterns: {p!r}")
 
 
 def _check_pattern(p: str, probs: _Problems, field: str, line: int | None) -> None:
@@ -297,6 +308,7 @@ def _modality_cues(doc: Any, probs: _Problems) -> dict[str, list[str]]:
             cues[t] = _str_list(cue_node[t], probs, f"modality_cues.{t}", _line(cue_node, t))
             for i, c in enumerate(cues[t]):
                 _check_pattern(c, probs, f"modality_cues.{t}[{i}]", _line(cue_node[t], i))
+                _check_no_gap(c, probs, f"modality_cues.{t}[{i}]", _line(cue_node[t], i))
     return cues
 
 
@@ -315,6 +327,7 @@ def _contexts(doc: Any, probs: _Problems) -> dict[str, list[str]]:
         contexts[str(name)] = _str_list(ctx_node[name], probs, f"contexts.{name}", _line(ctx_node, name))
         for i, c in enumerate(contexts[str(name)]):
             _check_pattern(c, probs, f"contexts.{name}[{i}]", _line(ctx_node[name], i))
+            _check_no_gap(c, probs, f"contexts.{name}[{i}]", _line(ctx_node[name], i))
     return contexts
 
 
@@ -412,7 +425,7 @@ def _category(node: Any, i: int, line: int | None, probs: _Problems, known_ctx: 
     if stated_as not in ("threat", "action"):
         probs.add(_line(node, "stated_as"), f"{where}.stated_as", f"must be threat or action (got {stated_as!r})")
     ctx_refs = _category_contexts(node, where, probs, known_ctx)
-    for key in ("threat_variant", "negated_variant"):
+    for key in ("threat_variant", "negated_variant", "request_variant"):
         if node.get(key) is not None:
             refs.append((cid, key, str(node[key]), _line(node, key)))
     for y in yields:
@@ -425,6 +438,7 @@ def _category(node: Any, i: int, line: int | None, probs: _Problems, known_ctx: 
         weight=float(weight),
         threat_variant=node.get("threat_variant"),
         negated_variant=node.get("negated_variant"),
+        request_variant=node.get("request_variant"),
         yields_to=frozenset(str(y) for y in yields),
         yields_after=frozenset(str(y) for y in after),
         needs=frozenset(ctx_refs.get("needs", ())),
@@ -492,7 +506,7 @@ def _check_category_refs(refs: list[_Ref], cats: dict[str, Category], probs: _Pr
             close = difflib.get_close_matches(target, list(cats), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             probs.add(line, f"categories ({cid}).{key}", f"unknown category {target!r}{hint}")
-        elif key == "threat_variant" and cats[target].direction != "escalation":
+        elif key in ("threat_variant", "request_variant") and cats[target].direction != "escalation":
             probs.add(line, f"categories ({cid}).{key}", f"{target!r} must be an escalation category")
         elif key == "negated_variant" and cats[target].direction != "escalation":
             probs.add(line, f"categories ({cid}).{key}", f"{target!r} must be an escalation category")

@@ -389,3 +389,36 @@ def test_an_option_kept_open_is_hedged_not_negated(text, language):
     assert found and found[0].modality == "hedged", s.signals
     # ... while the plain negation still negates
     assert not escalation("NATO ruled out sending troops to Ukraine")
+
+
+@pytest.mark.parametrize(("text", "category", "language"), [
+    # a call on others to act: the measure is asked for, not taken (GUIDE: "calls for
+    # measures by people who do not decide them" are hedged)
+    ("Israel urged the United Nations to move toward sanctions against Iran", "sanctions_threat", "en"),
+    ("Zelenskyy asked NATO for a no-fly zone over Ukraine", "blockade", "en"),
+    ("Poland asked for more US troops to be deployed on its soil", "troop_buildup", "en"),
+    ("Киев призвал Запад к новым санкциям против России", "sanctions_threat", "ru"),
+    ("Київ закликав Захід до нових санкцій проти Росії", "sanctions_threat", "uk"),
+])
+def test_a_request_is_hedged_and_keeps_a_request_variant(text, category, language):
+    s = score_text(text)
+    assert s.language == language
+    found = escalation(text)
+    assert found, s.signals
+    assert (found[0].signal, found[0].modality) == (category, "hedged"), s.signals
+    assert "hedged (cue" in found[0].why
+
+
+def test_a_request_under_a_condition_stays_conditional():
+    found = escalation("Lithuania called for sanctions on Russia if it invades Ukraine")
+    assert [(g.signal, g.modality) for g in found] == [("sanctions_threat", "conditional")]
+    # ... and a threat is still a threat
+    found = escalation("Washington threatened Moscow with sanctions")
+    assert [(g.signal, g.modality) for g in found] == [("sanctions_threat", "threat")]
+
+
+def test_a_word_near_a_request_cue_is_not_a_cue_alone():
+    # "asked NATO for" is written out, not as a gap pattern: a gap in a cue would make
+    # its parts cues alone, and "took responsibility for a siege" hedged
+    found = escalation("Chechen rebels took responsibility for a bloody school siege in Beslan")
+    assert found and all(g.modality != "hedged" for g in found), found

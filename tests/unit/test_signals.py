@@ -148,3 +148,11 @@ def test_unknown_reference_and_bad_pattern(tmp_path):
 def test_invalid_yaml_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match=r"taxonomy.yaml:\d+: invalid YAML"):
         compile_lexicon(taxonomy_path=_write(tmp_path, "version: [unclosed\n"))
+
+
+def test_a_gap_in_a_modality_cue_is_a_config_error(tmp_path):
+    good = TAXONOMY_PATH.read_text(encoding="utf-8")
+    bad = good.replace('    - "(requested|requesting)"\n', '    - "(asked|asks) .. for"\n', 1)
+    assert bad != good
+    with pytest.raises(ConfigError, match=r"modality_cues.request\[\d+\]: a cue is one phrase"):
+        load_taxonomy(_write(tmp_path, bad))
