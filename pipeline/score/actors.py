@@ -2,8 +2,9 @@
 
 Owns: choosing among overlapping actor names, the source -> target of a hit
 (nearest actor before the trigger in its clause, first other actor after it; a
-warning's speaker and addressee; "was attacked by X" swaps them; "Taiwan's air
-defence zone": the possessor is what is hit) and the article's theatre from the
+warning's speaker and addressee; "was attacked by X" and "attacks by X" swap them;
+"Taiwan's air defence zone": the possessor is what is hit, "Russia's invasion": who
+does it) and the article's theatre from the
 watchlist (the dyad the counted signals are about; third parties acting over a
 dyad's crisis count half; a wider theatre defers to a narrower one unless its
 heaviest signal is the kind it keeps).
@@ -13,10 +14,28 @@ Must not touch: modality, relevance, weights.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 _PASSIVE_TAIL = ("was ", "were ", "been ", "being ", "is ", "are ", "got ")
 _IRREGULAR_PARTICIPLES = frozenset("struck hit shot overrun taken beaten caught held sunk seized shelled".split())
+
+
+#: nouns of a deed whose possessor does it ("Russia's invasion", "Israel's strikes"), unlike
+#: places and things hit ("Taiwan's air defence zone", "Ukraine's capital")
+_AGENT_NOUNS = frozenset(
+    "invasion invasions attack attacks assault assaults offensive offensives counteroffensive war aggression "
+    "bombardment bombardments shelling strikes airstrikes missiles missile troops forces army military "
+    "buildup build-up blockade threats threat ultimatum demands demand sanctions drills exercises "
+    "mobilisation mobilization annexation occupation incursion incursions crackdown retaliation warning "
+    "warnings deployment deployments escalation siege".split())
+_BY_AGENT = re.compile(r"(?i) by (the )?")
+
+
+def _agent_noun(text: str, start: int, end: int) -> bool:
+    """The trigger is (or ends in) a noun of a deed: "invasion", "full-scale invasion"."""
+    words = text[start:end].lower().replace("\u2019", "'").split()
+    return bool(words) and (words[0] in _AGENT_NOUNS or words[-1] in _AGENT_NOUNS)
 
 
 def dedupe_actors(actors: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -57,8 +76,9 @@ def actors_for(
     possessed = None
     if befores:
         gap = text[befores[-1][1] : start]
-        if gap[:2] in ("'s", "\u2019s") and len(gap.split()) <= 3:
-            # "Taiwan's air defence zone": the possessor is what is hit
+        if gap[:2] in ("'s", "\u2019s") and len(gap.split()) <= 3 and not _agent_noun(text, start, end):
+            # "Taiwan's air defence zone": the possessor is what is hit ("Russia's invasion":
+            # who invades)
             possessed = befores.pop()
     src_actor = None
     for a in reversed(befores):
@@ -75,6 +95,14 @@ def actors_for(
     trig = text[start:end].lower()
     first = trig.split(" ", 1)[0]
     participle = first.endswith("ed") or first in _IRREGULAR_PARTICIPLES
+    by_noun = after and _agent_noun(text, start, end) and _BY_AGENT.match(text, end, min(after[0][0] + 1, end + 24))
+    if by_noun and after[0][0] - end <= 16:
+        # "under assault by Russia", "attacks by Russian forces": the agent follows the noun
+        agent = after[0][2]
+        target = source if source != agent else None
+        if target is None:
+            target = next((a[2] for a in after[1:] if a[2] != agent), None)
+        return agent, target
     if (lead.endswith(_PASSIVE_TAIL) and participle) or trig.startswith(_PASSIVE_TAIL):
         by_actor = None
         for a in after:

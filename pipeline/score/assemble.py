@@ -78,8 +78,11 @@ def _non_overlapping(lex: Any, cands: list[tuple[int, int, str, int, bool]]) -> 
     # and travel restrictions"): drop it before ranking
     gapped = [o for o in cands if o[4]]
     if gapped:
+        # ... unless the outer one is a generic word that yields to it ("warned of severe
+        # sanctions against": the sanctions threat, not a generic threat of force)
         cands = [h for h in cands
-                 if not any(o[0] <= h[0] and h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0]) for o in gapped)]
+                 if not any(o[0] <= h[0] and h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0])
+                            and h[2] not in cats[o[2]].yields_to for o in gapped)]
     cands.sort(key=lambda h: (-h[3], h[0] - h[1], -cats[h[2]].weight, h[0]))
     taken: list[tuple[int, int]] = []
     out = []

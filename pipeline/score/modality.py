@@ -27,6 +27,7 @@ _PURPOSE = re.compile(r"(?i)(to|will|would) ")
 _HEDGE_BEFORE_WORDS = 8
 _HEDGE_AFTER_WORDS = 4
 _NOT_COUNTING = ("negated", "denied")
+_BLOCKED_BY_BACKGROUND = frozenset(("negated_before", "hedged", "threat", "request"))
 
 
 class Judged:
@@ -61,7 +62,7 @@ class Judged:
 class Cues:
     """The scan's cues sorted by kind, once per text."""
 
-    __slots__ = ("modal", "context", "swallowing", "hedge_spans", "cond_starts", "contrasts")
+    __slots__ = ("modal", "context", "swallowing", "hedge_spans", "cond_starts", "contrasts", "background")
 
     def __init__(self, text: str, scan_cues: list[tuple[int, int, str, Any]], contrasts: list[int] = ()):
         #: where a contrasting clause opens (", but", "while"): a denial before it does not reach past it
@@ -73,6 +74,13 @@ class Cues:
         # "unsure if ... a bluff": the "if" is part of a hedge, not a condition
         self.hedge_spans = [(c[0], c[1]) for c in self.modal if c[2] == "hedged" and " " in text[c[0] : c[1]]]
         self.cond_starts = [c[0] for c in self.modal if c[2] == "conditional"]
+        # "plans to exit ... over the invasion", "could fall ... amid attacks": what follows
+        # one of these is the background, which a threat, hedge or negation before it misses
+        self.background = [c[0] for c in self.modal if c[2] == "background"]
+
+    def behind_background(self, cue_end: int, start: int) -> bool:
+        """A background phrase stands between a cue and the hit it would reach."""
+        return bool(self.background) and any(cue_end <= b < start for b in self.background)
 
 
 class _Reading:
@@ -165,6 +173,8 @@ def _read_cues(lex: Any, text: str, cues: Cues, start: int, end: int, gapped: bo
             r.fold_key = ("s", s_idx)
         elif cs < c_lo or ce > c_hi:
             continue
+        elif ce <= start and ctype in _BLOCKED_BY_BACKGROUND and cues.behind_background(ce, start):
+            continue  # "BP plans to exit ... over the invasion": the invasion is no plan
         elif ctype == "negated_before":
             _negation_before(lex, text, cues, r, cs, ce, start, end, gapped)
         elif ctype == "negated_after":
@@ -272,6 +282,8 @@ def fold(lex: Any, judged: list[Judged], idiomatic: list[Judged], contrasts: lis
             for key in (j.clause, ("s", j.sentence)):
                 counting_by_clause[key] = counting_by_clause.get(key, 0) + 1
     present: dict[int, set[str]] = {}
+    #: ... of them the ones not reported as done: what a generic threat word may be about
+    present_unacted: dict[int, set[str]] = {}
     kept: list[Judged] = []
     for j in judged:
         if j.in_condition and cats[j.category].direction == "escalation" and counting_by_clause.get(j.fold_key):
@@ -279,12 +291,18 @@ def fold(lex: Any, judged: list[Judged], idiomatic: list[Judged], contrasts: lis
         kept.append(j)
         if j.modality not in _NOT_COUNTING:
             present.setdefault(j.sentence, set()).add(j.category)
+            if j.modality != "action":
+                present_unacted.setdefault(j.sentence, set()).add(j.category)
     final: list[Judged] = []
     seen: dict[tuple[int, str], int] = {}  # (sentence, category) -> its hit's index in final
     for j in kept:
         cat = cats[j.category]
-        if cat.yields_to and j.own_category == j.category and cat.yields_to & present.get(j.sentence, set()):
-            continue  # a generic word beside a specific one; a threatened act keeps its own evidence
+        beside = present_unacted if cat.kind == "threat" and cat.stated_as == "threat" else present
+        if cat.yields_to and j.own_category == j.category and cat.yields_to & beside.get(j.sentence, set()):
+            # a generic word beside a specific one; a threatened act keeps its own evidence. A
+            # generic threat yields only to a specific threat: "vowed to retaliate after the
+            # strikes" is a threat beside an act
+            continue
         if cat.yields_after and any(
             k.sentence == j.sentence and k.start < j.start and k.category in cat.yields_after
             and k.modality not in _NOT_COUNTING

@@ -4,7 +4,8 @@ Owns: the contexts of a sentence (the taxonomy's context phrases, ``actor``,
 ``two_actors``), the category's ``needs`` and ``vetoed_by`` (a veto lifted by a
 military context, strict vetoes, vetoes that reach the whole article from the
 headline), the relevance gate's floor and rescue contexts, the modality
-multipliers, the decay of a repeated category, and the ``why`` of each signal.
+multipliers, the decay of a repeated category, talks and deals between allies (the
+watchlist's ``allies``: no de-escalation), and the ``why`` of each signal.
 
 Must not touch: cues and modality (:mod:`.modality`), the theatre.
 """
@@ -62,6 +63,9 @@ def weigh(lex: Any, text: str, final: list[Judged], lay: Layout, actors: list[tu
         why = _relevance_refusal(lex, cat, ctx, judgement, art_vetoes)
         if why is None:
             why = j.refusal
+        if why is None and source and target and cat.id in lex.allied_categories and any(
+                source in b and target in b for b in lex.blocs):
+            why = f"not counted: between allies ({source}, {target}), no de-escalation"
         weight, why = _weight(lex, cat, j, why, counts, source, target, ctx, judgement)
         out.append((j.start, j.end, cat, modality, source, target, weight, s_lo, s_hi, kind, why))
     return out

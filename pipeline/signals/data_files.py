@@ -46,12 +46,13 @@ CUE_TYPES = (
     "hedged",
     "threat",
     "request",
+    "background",
     "consequence",
     "agenda",
     "idiom",
 )
 #: cue types a taxonomy may leave out (added after the first version)
-OPTIONAL_CUE_TYPES = ("consequence", "agenda", "idiom", "request")
+OPTIONAL_CUE_TYPES = ("consequence", "agenda", "idiom", "request", "background")
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,7 +552,7 @@ def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | No
     if not isinstance(doc, dict):
         probs.add(1, "", "must be a mapping")
         probs.raise_if_any()
-    probs.unknown_keys(doc, ("version", "default", "theatres"), "")
+    probs.unknown_keys(doc, ("version", "default", "theatres", "allies"), "")
     theatres: list[Theatre] = []
     nodes = doc.get("theatres")
     if not isinstance(nodes, list) or not nodes:
@@ -594,9 +595,33 @@ def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | No
     for i, t in enumerate(theatres):
         if t.defers_to is not None and t.defers_to not in ids:
             probs.add(_line(nodes, i), f"theatres[{i}].defers_to", f"unknown theatre {t.defers_to!r}")
+    blocs, allied_categories = _allies(doc, probs, actor_codes)
     probs.raise_if_any()
     return {"version": str(doc.get("version", "")), "theatres": tuple(theatres),
-            "default": str(doc.get("default") or "other")}
+            "default": str(doc.get("default") or "other"), "blocs": blocs, "allied_categories": allied_categories}
+
+
+def _allies(doc: dict, probs: _Problems, actor_codes: frozenset[str] | None) -> tuple[tuple, frozenset]:
+    """``allies``: blocs of actor codes, and the de-escalation categories that do not count
+    between two members of one bloc (talks between allies are no de-escalation)."""
+    node = doc.get("allies")
+    if node is None:
+        return (), frozenset()
+    line = _line(doc, "allies")
+    if not isinstance(node, dict) or not isinstance(node.get("blocs"), list):
+        probs.add(line, "allies", "must be a mapping with `blocs` (lists of actor codes) and `categories`")
+        return (), frozenset()
+    probs.unknown_keys(node, ("blocs", "categories"), "allies")
+    blocs = []
+    for i, bloc in enumerate(node["blocs"]):
+        if not (isinstance(bloc, list) and len(bloc) > 1):
+            probs.add(_line(node["blocs"], i), f"allies.blocs[{i}]", "must be a list of two or more actor codes")
+            continue
+        for code in bloc:
+            if actor_codes is not None and code not in actor_codes:
+                probs.add(_line(node["blocs"], i), f"allies.blocs[{i}]", f"unknown actor code {code!r}")
+        blocs.append(frozenset(map(str, bloc)))
+    return tuple(blocs), frozenset(map(str, node.get("categories") or ()))
 
 
 @functools.lru_cache(maxsize=1)

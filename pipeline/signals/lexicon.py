@@ -95,6 +95,10 @@ class Lexicon:
     automaton: Any
     gazetteer_version: str = ""
     watchlist_version: str = ""
+    #: the watchlist's ``allies``: blocs of actor codes, and the de-escalation categories
+    #: that do not count between two members of one bloc ("Zelenskyy meets a US delegation")
+    blocs: tuple[frozenset[str], ...] = ()
+    allied_categories: frozenset[str] = frozenset()
     #: context names (taxonomy ``contexts``), matched as cues of type "context"
     contexts: frozenset[str] = frozenset()
     #: below this relevance-gate probability nothing in the text counts
@@ -221,6 +225,8 @@ def compile_lexicon(
         automaton=auto,
         gazetteer_version=gaz["version"],
         watchlist_version=wl["version"],
+        blocs=wl["blocs"],
+        allied_categories=wl["allied_categories"],
         contexts=frozenset(tax["contexts"]),
         **{name: tax[name] for name in _TAXONOMY_FIELDS},
     )

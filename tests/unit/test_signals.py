@@ -156,3 +156,15 @@ def test_a_gap_in_a_modality_cue_is_a_config_error(tmp_path):
     assert bad != good
     with pytest.raises(ConfigError, match=r"modality_cues.request\[\d+\]: a cue is one phrase"):
         load_taxonomy(_write(tmp_path, bad))
+
+
+def test_allies_blocs_are_validated_and_compiled(tmp_path):
+    from pipeline.signals import WATCHLIST_PATH
+
+    assert any({"USA", "UKR"} <= b for b in LEX.blocs)
+    assert "talks_summit" in LEX.allied_categories
+    bad = WATCHLIST_PATH.read_text(encoding="utf-8").replace("    - [RUS, BLR, PRK, IRN, SYR]", "    - [RUS, BLRR]", 1)
+    p = tmp_path / "watchlist.yaml"
+    p.write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"allies.blocs\[1\]: unknown actor code 'BLRR'"):
+        compile_lexicon(watchlist_path=p)
