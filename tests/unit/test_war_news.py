@@ -99,3 +99,24 @@ def test_talks_between_allies_are_no_de_escalation():
     talks = [g for g in counted("Russian and Ukrainian negotiators met in Istanbul for peace talks")
              if g.signal == "talks_summit"]
     assert talks and talks[0].weight < 0
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    # a demand to stop a war, or to surrender, is a demand (was a ceasefire / a surrender)
+    ("The UN resolution demanding Russia stop the war passed with 141 votes", "ultimatum_demand"),
+    ("Mariupol's defenders defy a surrender-or-die demand", "ultimatum_demand"),
+    ("Ukrainian forces hold off Russian attempts to advance in the east", "invasion_offensive"),
+])
+def test_demands_and_advances(text, category):
+    s = by_signal(text)
+    assert category in s, score_text(text).signals
+    assert not [g for g in counted(text) if g.direction == "de-escalation"]
+
+
+def test_weapons_grade_is_nuclear_only_of_fissile_material():
+    assert not counted("US firms still buy weapons-grade titanium from Russian corporations")
+    assert "nuclear_posture" in by_signal("Iran is close to weapons-grade uranium, the IAEA said")
+
+
+def test_ukrainian_towns_name_the_theatre():
+    assert score_text("Witnesses in Bucha describe the Russian occupation").theatre == "RUS-UKR"
