@@ -300,3 +300,94 @@ def test_the_trie_dictionary_lemmatises_as_simplemma_s_default(lang):
     differ = [(w, trie(w), simplemma.lemmatize(w, lang=lang)) for w in sorted(words)
               if trie(w) != simplemma.lemmatize(w, lang=lang)]  # fmt: skip
     assert len(words) > 3000 and differ == []
+
+
+# --- issue 14: news vocabulary, specific threats, requests, oblique names ------------------
+
+
+def _main(scored):
+    """The strongest counting signal, as evaluate --dataset languages reads a row."""
+    counted = _counted(scored)
+    return max(counted, key=lambda g: abs(g.weight)) if counted else None
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), _only([
+    # wire-style words of attacks and front reports
+    ("ru", "Генштаб сообщил о 120 боевых столкновениях на фронте за сутки", "strike_attack"),
+    ("ru", "Над Курском сбита украинская ракета, сообщили в Минобороны", "strike_attack"),
+    ("ru", "Минобороны России заявило о поражении пунктов временной дислокации ВСУ", "strike_attack"),
+    ("uk", "На фронті за добу відбулося 140 бойових зіткнень, повідомив Генштаб ЗСУ", "strike_attack"),
+    ("uk", "Сили оборони уразили нафтобазу в Брянській області", "strike_attack"),
+    ("uk", "Окупанти атакували Харків дронами та двома балістичними ракетами", "strike_attack"),
+    # a moratorium on strikes is a truce, not the strikes
+    ("ru", "Москва и Киев договорились о моратории на удары по энергетической инфраструктуре", "ceasefire_truce"),
+    ("uk", "Київ і Москва погодили мораторій на удари по енергетиці", "ceasefire_truce"),
+    # border incidents: aircraft across a border, warships in territorial waters
+    ("ru", "Белорусский военный вертолет пересек границу Польши", "border_incident"),
+    ("uk", "Російські гелікоптери перетнули кордон Естонії", "border_incident"),
+    ("uk", "Китайські військові кораблі увійшли в територіальні води Філіппін", "border_incident"),
+    # a ship seized, an execution, an envoy summoned, a call-up
+    ("ru", "Иран захватил нефтяной танкер в Ормузском проливе", "coercion_repression"),
+    ("uk", "Іран захопив нафтовий танкер у Перській затоці", "coercion_repression"),
+    ("ru", "Власти Ирана казнили двух мужчин, обвиненных в шпионаже в пользу Моссада", "coercion_repression"),
+    ("ru", "МИД Литвы вызвал российского поверенного в делах", "diplomatic_expulsion"),
+    ("uk", "МЗС Латвії викликало російського посла", "diplomatic_expulsion"),
+    ("ru", "Путин подписал указ о призыве 160 тысяч человек", "mobilisation_martial_law"),
+    # build-ups of ships and units, deliveries of armoured vehicles, prisoners swapped
+    ("ru", "Китай стянул к побережью Фуцзянь десантные корабли", "troop_buildup"),
+    ("uk", "Росія перекинула на Покровський напрямок додаткові підрозділи", "troop_buildup"),
+    ("uk", "Нідерланди передадуть Україні бронетранспортери YPR", "arms_deliveries"),
+    ("ru", "Азербайджан и Армения обменялись заключенными", "relief_concession"),
+    # talks about a peace plan are the talks, not a deal
+    ("uk", "У Стамбулі делегації України та Росії провели переговори щодо мирного плану", "talks_summit"),
+]))
+def test_news_vocabulary_main_category(lang, text, category):
+    scored = score_text(text, language=lang)
+    main = _main(scored)
+    assert main is not None and main.signal == category, [(g.signal, g.modality, g.weight) for g in scored.signals]
+
+
+@pytest.mark.parametrize(("lang", "text", "category", "modality"), _only([
+    # a specific threat keeps its category; a generic one is threat_of_force, not the act named after it
+    ("ru", "Словакия пригрозила прекратить поставки электроэнергии Украине", "blockade", "threat"),
+    ("uk", "Угорщина пригрозила припинити постачання електроенергії в Україну", "blockade", "threat"),
+    ("ru", "В Пекине заявили, что армия готова сокрушить любых сторонников независимости Тайваня",
+     "threat_of_force", "threat"),
+    ("uk", "У Пекіні заявили, що НВАК готова рішуче придушити сепаратистів Тайваню", "threat_of_force", "threat"),
+    ("ru", "Лукашенко предупредил, что Минск ответит на любую провокацию на границе", "threat_of_force", "threat"),
+    ("uk", "Лукашенко попередив, що Мінськ відповість на будь-яку провокацію на кордоні",
+     "threat_of_force", "threat"),
+    ("ru", "Если Запад направит войска в Прибалтику, они станут законными целями, заявил Медведев",
+     "threat_of_force", "conditional"),
+    # a call on others is hedged, and a call for sanctions is a sanctions threat
+    ("ru", "Зеленский призвал Запад ввести пошлины против покупателей российской нефти", "sanctions_threat", "hedged"),
+    ("uk", "Зеленський закликав партнерів запровадити нові санкції проти Росії", "sanctions_threat", "hedged"),
+    ("ru", "Гросси призвал Россию и Украину прекратить удары по энергосистеме", "ceasefire_truce", "hedged"),
+    # unconfirmed reports in the oblique case
+    ("ru", "По неподтвержденным данным, КНДР провела ядерное испытание", "nuclear_posture", "hedged"),
+]))
+def test_specific_threats_requests_and_hedges(lang, text, category, modality):
+    scored = score_text(text, language=lang)
+    main = _main(scored)
+    assert main is not None and (main.signal, main.modality) == (category, modality), \
+        [(g.signal, g.modality, g.weight) for g in scored.signals]
+
+
+@pytest.mark.parametrize(("lang", "text", "theatre"), _only([
+    # towns, regions and names in oblique cases the dictionary does not know
+    ("ru", "В Купянске в результате обстрела погибли двое мирных жителей", "RUS-UKR"),
+    ("ru", "Российские войска нанесли удар по энергообъектам Киевской области", "RUS-UKR"),
+    ("ru", "Хакеры ГРУ атаковали сети министерства иностранных дел Германии", "RUS-NATO"),
+    ("uk", "Російські війська просунулися в районі Часового Яру", "RUS-UKR"),
+    ("uk", "Хакери ГРУ атакували мережі міністерства закордонних справ Німеччини", "RUS-NATO"),
+]))
+def test_oblique_places_and_names_are_actors(lang, text, theatre):
+    scored = score_text(text, language=lang)
+    assert _counted(scored), [(g.signal, g.why) for g in scored.signals]
+    assert scored.theatre == theatre
+
+
+def test_a_denied_meeting_of_named_leaders():
+    scored = score_text("Песков опроверг сообщения о встрече Путина и Зеленского", language="ru")
+    assert ("talks_summit", "denied") in [(g.signal, g.modality) for g in scored.signals]
+    assert not _counted(scored)
