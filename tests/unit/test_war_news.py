@@ -120,3 +120,13 @@ def test_weapons_grade_is_nuclear_only_of_fissile_material():
 
 def test_ukrainian_towns_name_the_theatre():
     assert score_text("Witnesses in Bucha describe the Russian occupation").theatre == "RUS-UKR"
+
+
+@pytest.mark.parametrize("text", [
+    # US domestic news in a war year (news_unlabelled/huffpost 2022 style, our own sentences)
+    "Ex-officials urge the governor to declare a border invasion and send the National Guard",
+    "Party leaders rally behind the governor after the primary",
+    "Nation Marks 22nd Anniversary Of 9/11 Attacks. The president laid a wreath at the Pentagon.",
+])
+def test_domestic_metaphors_and_past_events_raise_nothing(text):
+    assert not [g for g in counted(text) if g.direction == "escalation"], score_text(text).signals
