@@ -130,3 +130,25 @@ def test_ukrainian_towns_name_the_theatre():
 ])
 def test_domestic_metaphors_and_past_events_raise_nothing(text):
     assert not [g for g in counted(text) if g.direction == "escalation"], score_text(text).signals
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    # world news of 2022 (news_unlabelled/huffpost style, our own sentences)
+    ("Israeli forces killed Shireen Abu Akleh in Jenin, Al Jazeera said", "strike_attack"),
+    ("Missing Students Killed By Army, Mexican Investigators Find", "strike_attack"),
+    ("North Korea fires two ballistic-looking missiles into the sea off its east coast", "nuclear_posture"),
+    ("A spyware attack targeted the phones of the French defence minister", "cyberattack"),
+])
+def test_world_news_deeds(text, category):
+    assert category in by_signal(text), score_text(text).signals
+
+
+def test_a_nightclub_shooting_raises_nothing():
+    text = "Nine Killed In Durban Nightclub Shooting. Police say gunmen opened fire on patrons."
+    assert not [g for g in counted(text) if g.direction == "escalation"], score_text(text).signals
+
+
+def test_handed_over_is_no_release_unless_of_captives():
+    text = "The students were handed over to a local army commander who ordered them killed"
+    assert not [g for g in counted(text) if g.signal == "relief_concession"]
+    assert "relief_concession" in by_signal("Hamas handed over three hostages to the Red Cross in Gaza")
