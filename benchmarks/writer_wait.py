@@ -58,6 +58,19 @@ def run(n_feeds: int, n_items: int, corpus: str, concurrency: int = 16) -> dict:
                         last[t.name] = s
             stop.wait(SAMPLE_S)
 
+    # ... and every thread's own last look as it ends: a short-lived writer (a tiny input on a
+    # loaded machine) can live and die between two samples
+    thread_run = threading.Thread.run
+
+    def run_and_record(self: threading.Thread) -> None:
+        try:
+            thread_run(self)
+        finally:
+            s = _schedstat(threading.get_native_id())
+            if s is not None:
+                last[self.name] = s
+
+    threading.Thread.run = run_and_record  # type: ignore[method-assign]
     sampler = threading.Thread(target=sample, name="schedstat-sampler", daemon=True)
     sampler.start()
     try:
@@ -72,6 +85,7 @@ def run(n_feeds: int, n_items: int, corpus: str, concurrency: int = 16) -> dict:
     finally:
         stop.set()
         sampler.join()
+        threading.Thread.run = thread_run  # type: ignore[method-assign]
         server.close()
     if stats.new_articles != server.expected["articles"] or stats.errors:
         raise SystemExit(f"{stats.errors} errors, {stats.new_articles} articles stored")

@@ -137,8 +137,11 @@ def test_concurrent_edit_api_and_editor_saves_never_leave_a_half_written_file(tm
     db = tmp_path / "ew.db"
     poller = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "poll", "--config", str(path), "--db", f"sqlite:///{db}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    err_lines: list[str] = []
+    err_reader = threading.Thread(target=lambda: err_lines.extend(iter(poller.stderr.readline, "")), daemon=True)
+    err_reader.start()
     stop = threading.Event()
     torn: list[str] = []
     loads = [0]
@@ -185,8 +188,14 @@ def test_concurrent_edit_api_and_editor_saves_never_leave_a_half_written_file(tm
         for t in threads:
             t.join(10)
         time.sleep(6)  # one more poller tick (5 s): it reloads the final file
+        # ... or a few more on a loaded machine: wait for its log line, not for the clock
+        deadline = time.monotonic() + 30
+        while not any("feeds.yaml reloaded" in line for line in err_lines) and time.monotonic() < deadline:
+            time.sleep(0.2)
         poller.send_signal(signal.SIGTERM)
-        out, err = poller.communicate(timeout=30)
+        poller.wait(timeout=30)
+        err_reader.join(10)
+        err = "".join(err_lines)
     assert api_errors == [], api_errors
     assert torn == [], torn[:3]
     assert loads[0] > 20

@@ -152,3 +152,12 @@ def test_handed_over_is_no_release_unless_of_captives():
     text = "The students were handed over to a local army commander who ordered them killed"
     assert not [g for g in counted(text) if g.signal == "relief_concession"]
     assert "relief_concession" in by_signal("Hamas handed over three hostages to the Red Cross in Gaza")
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("Venezuela is looking to buy arms to strengthen its military, a senior officer said", "arms_deliveries"),
+    ("Russia plans to buy rockets from North Korea for the war, US intelligence says", "arms_deliveries"),
+    ("Sudan is moving hundreds of militiamen from Darfur to the south", "troop_buildup"),
+])
+def test_buying_arms_and_moving_militias(text, category):
+    assert category in by_signal(text), score_text(text).signals
