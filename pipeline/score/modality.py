@@ -27,7 +27,7 @@ _PURPOSE = re.compile(r"(?i)(to|will|would) ")
 _HEDGE_BEFORE_WORDS = 8
 _HEDGE_AFTER_WORDS = 4
 _NOT_COUNTING = ("negated", "denied")
-_BLOCKED_BY_BACKGROUND = frozenset(("negated_before", "hedged", "threat", "request"))
+_BLOCKED_BY_BACKGROUND = frozenset(("negated_before", "hedged", "threat", "request", "refusal"))
 
 
 class Judged:
@@ -86,12 +86,12 @@ class Cues:
 class _Reading:
     """What the cues of one hit's clause say about it."""
 
-    __slots__ = ("denied", "negated", "conditional", "hedged", "threatened", "requested", "in_condition", "fold_key",
+    __slots__ = ("denied", "negated", "conditional", "hedged", "threatened", "requested", "refused", "in_condition", "fold_key",
                  "topic_cue", "idiom", "neg_cue", "cue_of", "warn_at")
 
     def __init__(self, fold_key: int):
         self.denied = self.negated = self.conditional = self.hedged = False
-        self.threatened = self.requested = self.in_condition = False
+        self.threatened = self.requested = self.refused = self.in_condition = False
         self.fold_key: Any = fold_key
         self.topic_cue: str | None = None
         self.idiom: str | None = None  # "heart attack", "attack submarine": part of a phrase of peace
@@ -119,6 +119,9 @@ def judge(lex: Any, text: str, hits: list[Hit], lay: Layout, cues: Cues) -> tupl
         c_lo = clauses[c_idx]
         c_hi = min(clauses[c_idx + 1] if c_idx + 1 < len(clauses) else n, s_hi)
         r = _read_cues(lex, text, cues, start, end, gapped, s_lo, s_hi, c_lo, c_hi, s_idx, c_idx)
+        cat = cats[cat_id]
+        if r.refused and r.negated and cat.refusal_confirms:
+            r.negated = False  # "rejects Russia's demand to surrender": the demand was made
         if not r.conditional and _any_would(lex, text, start, end, c_lo, c_hi):
             r.conditional = True  # "any invasion would be very tough": a hypothesis, not an act
             r.cue_of["conditional"] = "any ... would"
@@ -205,6 +208,9 @@ def _read_cues(lex: Any, text: str, cues: Cues, start: int, end: int, gapped: bo
                     cue_of.setdefault("threat", text[cs:ce])
                 if cs < start and ctype == "threat":  # a warning's addressee is its target, a request's is not
                     r.warn_at = cs
+        elif ctype == "refusal":
+            if ce <= start and words_between(text, ce, start) <= lex.negation_window_words:
+                r.refused = True
         elif ctype == "agenda":
             if ce <= start and words_between(text, ce, start) <= _AGENDA_WINDOW_WORDS:
                 r.topic_cue = text[cs:ce]

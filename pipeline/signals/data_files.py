@@ -47,12 +47,13 @@ CUE_TYPES = (
     "threat",
     "request",
     "background",
+    "refusal",
     "consequence",
     "agenda",
     "idiom",
 )
 #: cue types a taxonomy may leave out (added after the first version)
-OPTIONAL_CUE_TYPES = ("consequence", "agenda", "idiom", "request", "background")
+OPTIONAL_CUE_TYPES = ("consequence", "agenda", "idiom", "request", "background", "refusal")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,9 @@ class Category:
     #: Iran" -> sanctions_threat); None: it keeps its own (a call for a no-fly zone is not
     #: a threat of force)
     request_variant: str | None = None
+    #: a refusal before the hit confirms it instead of negating it ("Ukraine rejects Russia's
+    #: demand to surrender": the demand was made)
+    refusal_confirms: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +169,7 @@ class _Problems:
 _CAT_KEYS = (
     "id", "label", "direction", "kind", "weight", "threat_variant", "request_variant",
     "negated_variant", "yields_to", "yields_after", "patterns", "examples", "needs", "vetoed_by", "stated_as",
+    "refusal_confirms",
 )
 _TAX_KEYS = (
     "version", "max_gap_words", "modality_weights", "score_scale", "repeat_decay",
@@ -440,6 +445,7 @@ def _category(node: Any, i: int, line: int | None, probs: _Problems, known_ctx: 
         threat_variant=node.get("threat_variant"),
         negated_variant=node.get("negated_variant"),
         request_variant=node.get("request_variant"),
+        refusal_confirms=bool(node.get("refusal_confirms", False)),
         yields_to=frozenset(str(y) for y in yields),
         yields_after=frozenset(str(y) for y in after),
         needs=frozenset(ctx_refs.get("needs", ())),

@@ -161,3 +161,12 @@ def test_handed_over_is_no_release_unless_of_captives():
 ])
 def test_buying_arms_and_moving_militias(text, category):
     assert category in by_signal(text), score_text(text).signals
+
+
+def test_a_refused_demand_was_made():
+    # news_tuning/GUIDE.md labels "Hezbollah rejects abolition call" a demand made
+    g = by_signal("Ukraine rejects Russian demand for surrender in Mariupol")
+    assert "ultimatum_demand" in g, score_text("Ukraine rejects Russian demand for surrender in Mariupol").signals
+    # ... a plain negation still negates it, and a refusal still negates what it refuses
+    assert "ultimatum_demand" not in by_signal("Russia did not demand guarantees from NATO")
+    assert "diplomatic_breakdown" in by_signal("Kyiv rejected talks with Moscow")
