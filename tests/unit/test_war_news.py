@@ -170,3 +170,20 @@ def test_a_refused_demand_was_made():
     # ... a plain negation still negates it, and a refusal still negates what it refuses
     assert "ultimatum_demand" not in by_signal("Russia did not demand guarantees from NATO")
     assert "diplomatic_breakdown" in by_signal("Kyiv rejected talks with Moscow")
+
+
+@pytest.mark.parametrize("text", [
+    # disasters and idioms (news_unlabelled/huffpost 2022 style, our own sentences)
+    "Over 120 Injured, Dozens Missing In Massive Venezuelan Oil Facility Fire. Black smoke spread toward Caracas, the governor said.",
+    "Hurricane Ian Nears Cuba As Category 3 Storm. The Cuban government imposed a curfew as the intensifying storm dropped rain over the island.",
+    "Ian Threatens To Become Category 4 Storm Headed To Cuba. The hurricane lashed the Cayman Islands on Monday.",
+    "No One Hurt In Spain's Bull Run. Animal rights activists have campaigned against the slaughter of the animals, but bullfights go on in Spain.",
+])
+def test_disasters_and_idioms_raise_nothing(text):
+    assert not [g for g in counted(text) if g.direction == "escalation"], score_text(text).signals
+
+
+def test_releasing_a_report_is_no_release():
+    assert not [g for g in counted("Japan's police agency released a report on the failures around Abe's death")
+                if g.signal == "relief_concession"]
+    assert "relief_concession" in by_signal("Hamas released two hostages to the Red Cross on Friday")
