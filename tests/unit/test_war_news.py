@@ -187,3 +187,10 @@ def test_releasing_a_report_is_no_release():
     assert not [g for g in counted("Japan's police agency released a report on the failures around Abe's death")
                 if g.signal == "relief_concession"]
     assert "relief_concession" in by_signal("Hamas released two hostages to the Red Cross on Friday")
+
+
+def test_an_israeli_settlement_is_a_place_not_a_deal():
+    text = "A Palestinian mortar bomb hit a house in a Jewish settlement in the West Bank"
+    assert not [g for g in counted(text) if g.direction == "de-escalation"], score_text(text).signals
+    text = "Israel presses on with its settlement expansion near Jerusalem"
+    assert not [g for g in counted(text) if g.direction == "de-escalation"], score_text(text).signals
