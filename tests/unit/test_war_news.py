@@ -194,3 +194,10 @@ def test_an_israeli_settlement_is_a_place_not_a_deal():
     assert not [g for g in counted(text) if g.direction == "de-escalation"], score_text(text).signals
     text = "Israel presses on with its settlement expansion near Jerusalem"
     assert not [g for g in counted(text) if g.direction == "de-escalation"], score_text(text).signals
+
+
+def test_trade_between_states_is_business():
+    # the rules alone (the gate already doubts this one): trade is a business context
+    text = "In Beijing, Macron signs accords with China, France's natural trade partner, to boost investment"
+    found = [g for g in score_text(text, gate=False).signals if g.signal == "agreement_deal"]
+    assert found and all(g.weight == 0 and "business context" in g.why for g in found), found
