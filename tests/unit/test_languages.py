@@ -483,3 +483,52 @@ def test_set3_modality(lang, text, category, modality):
 def test_set3_everyday_words_do_not_count(lang, text):
     scored = score_text(text, language=lang)
     assert not _counted(scored), [(g.signal, g.why) for g in scored.signals]
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), _only([
+    # second round: our own news sentences per category, in the words of other outlets
+    ("ru", "Москва оставляет за собой право на адекватные действия", "threat_of_force"),
+    ("ru", "Лукашенко пообещал дать решительный отпор агрессору", "threat_of_force"),
+    ("ru", "Пекин предостерег Токио от игры с огнем", "threat_of_force"),
+    ("ru", "Кремль выдвинул условия прекращения огня: уход ВСУ из Донбасса", "ultimatum_demand"),
+    ("ru", "Британские истребители перебазированы в Эстонию", "alliance_deployment"),
+    ("ru", "Япония запретила экспорт в Россию станков", "sanctions_imposed"),
+    ("ru", "Пентагон одобрил продажу Израилю ракет", "arms_deliveries"),
+    ("ru", "Норвегия передаст Украине системы NASAMS", "arms_deliveries"),
+    ("ru", "Группировка NoName атаковала сайты Минобороны Эстонии", "cyberattack"),
+    ("ru", "На границе Киргизии и Таджикистана произошла перестрелка", "border_incident"),
+    ("ru", "ЦАХАЛ вошел в Дженин", "invasion_offensive"),
+    ("ru", "Иран накопил 400 кг высокообогащенного урана", "nuclear_posture"),
+    ("ru", "Медведев назвал немецких политиков выродками", "hostile_rhetoric"),
+    ("ru", "Россия вышла из Договора по открытому небу", "diplomatic_breakdown"),
+    ("uk", "Москва залишає за собою право на відповідь", "threat_of_force"),
+    ("uk", "Пекін застеріг Сеул від гри з вогнем", "threat_of_force"),
+    ("uk", "Росія вимагає визнати анексію Криму", "ultimatum_demand"),
+    ("uk", "До Литви прибули додаткові підрозділи армії США", "alliance_deployment"),
+    ("uk", "Японія заборонила експорт до Росії верстатів", "sanctions_imposed"),
+    ("uk", "Польща відправила Києву 50 танків", "arms_deliveries"),
+    ("uk", "Угруповання NoName атакувало сайти Міноборони Естонії", "cyberattack"),
+    ("uk", "ЦАХАЛ увійшов у Дженін", "invasion_offensive"),
+    ("uk", "КНДР запустила міжконтинентальну ракету", "nuclear_posture"),
+    ("uk", "Медведєв назвав німецьких політиків виродками", "hostile_rhetoric"),
+    ("uk", "У Білорусі засудили 12 учасників протестів", "coercion_repression"),
+    ("uk", "Пхеньян відмовився від діалогу з Вашингтоном", "diplomatic_breakdown"),
+    ("uk", "Опозиція вивела людей на вулиці Белграда", "protest_unrest"),
+]))
+def test_set3_second_round_main_category(lang, text, category):
+    scored = score_text(text, language=lang)
+    main = _main(scored)
+    assert main is not None and main.signal == category, [(g.signal, g.modality, g.weight) for g in scored.signals]
+
+
+@pytest.mark.parametrize(("lang", "text"), _only([
+    ("ru", "Организаторы вывели на улицы тысячи бегунов"),
+    ("ru", "Армия покинула город после парада"),
+    ("ru", "Правительство запретило экспорт зерна до осени"),
+    ("ru", "Колонна танков прошла по Красной площади на параде"),
+    ("uk", "Армія залишила місто після параду"),
+    ("uk", "Уряд заборонив експорт зерна до кінця року"),
+]))
+def test_set3_second_round_everyday_words_do_not_count(lang, text):
+    scored = score_text(text, language=lang)
+    assert not _counted(scored), [(g.signal, g.why) for g in scored.signals]
