@@ -201,3 +201,15 @@ def test_trade_between_states_is_business():
     text = "In Beijing, Macron signs accords with China, France's natural trade partner, to boost investment"
     found = [g for g in score_text(text, gate=False).signals if g.signal == "agreement_deal"]
     assert found and all(g.weight == 0 and "business context" in g.why for g in found), found
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("Москва требует капитуляции Киева", "ru"),
+    ("Киев отверг требование Москвы о капитуляции", "ru"),
+    ("Росія вимагає капітуляції Києва", "uk"),
+    ("Київ відхилив вимогу Москви про капітуляцію", "uk"),
+])
+def test_a_demand_to_surrender_is_a_demand_in_russian_and_ukrainian(text, language):
+    s = score_text(text)
+    assert s.language == language
+    assert [g.signal for g in s.signals if g.weight != 0] == ["ultimatum_demand"], s.signals
