@@ -18,7 +18,7 @@ from multiprocessing import get_context
 
 from .. import trend
 from ..parse import parse_feed
-from ..types import ParsedFeed, ScoredArticle
+from ..types import PackedScore, ParsedFeed, article_text
 
 log = logging.getLogger("escalation_watch.poller")
 
@@ -33,13 +33,15 @@ ENV_PARSE_PROCESSES = "ESCALATION_WATCH_PARSE_PROCESSES"
 
 def parse_and_score(
     body: bytes, feed_url: str, headers: dict[str, str], now: datetime, language: str | None
-) -> tuple[ParsedFeed, tuple[ScoredArticle, ...], tuple[int | None, ...]]:
+) -> tuple[ParsedFeed, tuple[PackedScore, ...], tuple[int | None, ...]]:
     """CPU work of one feed update, off the event loop: parse, score every entry, and take
     the story SimHash of every entry with a signal.
 
     Scoring re-seen entries costs little (tens of microseconds each) next to
     parsing them, and keeps the write transaction free of CPU work (the SimHash was
-    ~15 % of the single writer's time in a cold cycle).
+    ~15 % of the single writer's time in a cold cycle). The scores come packed
+    (:class:`~pipeline.types.PackedScore`, what the store writes of them): from a
+    process pool they cross as tuples, and the single writer gets its signal rows made.
     """
     # imported here: the scorer loads its lexicon on import (~90 ms), which a cycle with
     # nothing to parse (dead feeds, 304s) never needs
@@ -52,7 +54,10 @@ def parse_and_score(
         trend.simhash(trend.story_text(a.title, a.summary)) if s.theatre is not None and s.signals else None
         for a, s in zip(parsed.articles, scores, strict=True)
     )
-    return parsed, scores, hashes
+    packed = tuple(
+        PackedScore.of(s, article_text(a.title, a.summary)) for a, s in zip(parsed.articles, scores, strict=True)
+    )
+    return parsed, packed, hashes
 
 
 class ParseWorkers:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import schema
 from ..errors import StoreError
 from ..language import primary_code
-from ..types import DEFAULT_INTERVAL_S, Article, FeedUpdate, ScoredArticle, article_text
+from ..types import SIGNAL_ROW_COLUMNS, DEFAULT_INTERVAL_S, Article, FeedUpdate, PackedScore, ScoredArticle, article_text
 from . import aggregates, fastsql
 from .engine import StoreBase, _short, chunks
 
@@ -128,7 +128,8 @@ class ArticlesMixin(StoreBase):
         hashes = dict(zip(guids, update.simhashes, strict=True)) if update.simhashes else {}
         self._insert_signals(
             conn,
-            [(ids[g], scores[g], article_text(by_guid[g].title, by_guid[g].summary))
+            [(ids[g], scores[g], None if isinstance(scores[g], PackedScore)
+              else article_text(by_guid[g].title, by_guid[g].summary))
              for g in new_guids if g in ids and g in scores],
         )  # fmt: skip
         aggregates.apply_articles(
@@ -143,39 +144,20 @@ class ArticlesMixin(StoreBase):
         )
         return inserted
 
-    def _insert_signals(self, conn: Connection, triples: Sequence[tuple[int, ScoredArticle, str]]) -> None:
+    def _insert_signals(
+        self, conn: Connection, triples: Sequence[tuple[int, ScoredArticle | PackedScore, str | None]]
+    ) -> None:
         """Signal rows of ``(article id, scores, the article's article_text)``: offsets only,
-        the evidence and sentence as text only when the text at those offsets differs."""
+        the evidence and sentence as text only when the text at those offsets differs
+        (PackedScore.of; a PackedScore comes with them checked, its text may be None)."""
+        d, k, m = _DIRECTION, _KIND, _MODALITY
         rows = []
         for aid, scored, text in triples:
-            for sig in scored.signals:
-                ev = sig.evidence
-                s_lo = ev.sentence_start
-                s_hi = s_lo + len(ev.sentence)
-                rows.append(
-                    dict(
-                        article_id=aid,
-                        signal=sig.signal,
-                        # raw DB-API insert: the codes schema.WordCode would bind
-                        direction=_DIRECTION(sig.direction),
-                        kind=_KIND(sig.kind),
-                        modality=_MODALITY(sig.modality),
-                        source=sig.source,
-                        target=sig.target,
-                        theatre=sig.theatre,
-                        span_start=ev.start,
-                        span_end=ev.end,
-                        sentence_start=s_lo,
-                        sentence_end=s_hi,
-                        # both hold for whatever scored article_text(title, summary) of the row
-                        # stored: a caller scoring another text keeps its words
-                        evidence=None if text[ev.start : ev.end] == ev.text else ev.text,
-                        sentence=None if text[s_lo:s_hi] == ev.sentence else ev.sentence,
-                        weight=sig.weight,
-                    )
-                )
+            packed = scored if isinstance(scored, PackedScore) else PackedScore.of(scored, text or "")
+            # raw DB-API insert: the codes schema.WordCode would bind
+            rows.extend((aid, r[0], d[r[1]], k[r[2]], m[r[3]], *r[4:]) for r in packed.signal_rows)
         if rows:
-            fastsql.execute_many(conn, _INSERT_SIGNALS, rows)
+            fastsql.execute_tuples(conn, _INSERT_SIGNALS, _SIGNAL_COLUMNS, rows)
 
     # -- scoring -------------------------------------------------------------
 
@@ -321,7 +303,7 @@ class ArticlesMixin(StoreBase):
 
 
 def _new_article(
-    article_id: int, feed_id: int, published_at: datetime, title: str, summary: str, scored: ScoredArticle | None,
+    article_id: int, feed_id: int, published_at: datetime, title: str, summary: str, scored: ScoredArticle | PackedScore | None,
     simhash: int | None = None,
 ) -> aggregates.NewArticle:
     """What the index aggregates need of one stored article (unscored: volume only)."""
@@ -331,9 +313,11 @@ def _new_article(
     )  # fmt: skip
 
 
-def _signal_tuples(scored: ScoredArticle | None) -> tuple[tuple[str, str, str, float], ...]:
+def _signal_tuples(scored: ScoredArticle | PackedScore | None) -> tuple[tuple[str, str, str, float], ...]:
     if scored is None:
         return ()
+    if isinstance(scored, PackedScore):
+        return scored.signal_tuples
     return tuple((sig.signal, sig.direction, sig.kind, sig.weight) for sig in scored.signals)
 
 
@@ -342,10 +326,11 @@ _ARTICLE_INSERT_COLUMNS = (
     "first_seen_at", "language", "author", "content_hash", "title_derived", "score", "theatre", "taxonomy_version",
     "scored_at",
 )  # fmt: skip
-_DIRECTION, _KIND, _MODALITY = schema.Direction.code, schema.Kind.code, schema.Modality.code
-_INSERT_SIGNALS = schema.signals.insert().values(
-    {c.name: sa.bindparam(c.name) for c in schema.signals.columns if c.name != "id"}
-)
+#: word -> stored code of schema.WordCode's sets (the raw inserts bind codes themselves)
+_DIRECTION, _KIND, _MODALITY = ({w: i for i, w in enumerate(t.WORDS)} for t in (schema.Direction, schema.Kind,
+                                                                             schema.Modality))  # fmt: skip
+_SIGNAL_COLUMNS = ("article_id", *SIGNAL_ROW_COLUMNS)
+_INSERT_SIGNALS = schema.signals.insert().values({c: sa.bindparam(c) for c in _SIGNAL_COLUMNS})
 
 
 @functools.cache
@@ -361,11 +346,11 @@ def _insert_articles_stmt(dialect: str):
     )
 
 
-def _stored_language(art: Article, scored: ScoredArticle | None) -> str | None:
+def _stored_language(art: Article, scored: ScoredArticle | PackedScore | None) -> str | None:
     return scored.language if scored is not None else primary_code(art.language)
 
 
-def _score_columns(scored: ScoredArticle | None, now: Any) -> dict[str, Any]:
+def _score_columns(scored: ScoredArticle | PackedScore | None, now: Any) -> dict[str, Any]:
     if scored is None:
         return dict(score=None, theatre=None, taxonomy_version=None, scored_at=None)
     return dict(score=scored.score, theatre=scored.theatre, taxonomy_version=scored.taxonomy_version, scored_at=now)
