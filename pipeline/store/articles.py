@@ -79,43 +79,36 @@ class ArticlesMixin(StoreBase):
         scores = dict(zip(guids, update.scores)) if update.scores else {}
         dialect = conn.dialect.name
         seen_at = fastsql.db_time(update.finished_at, dialect)
+        # tuples of _ARTICLE_INSERT_COLUMNS (SQLite binds them as they are)
         rows = [
-            dict(
-                feed_id=feed_id,
-                guid=art.guid,
-                url=art.url,
-                canonical_url=art.canonical_url,
-                title=art.title,
-                summary=art.summary,
-                published_at=fastsql.db_time(art.published_at, dialect),
-                published_estimated=art.published_estimated,
-                first_seen_at=seen_at,
+            (
+                feed_id, art.guid, art.url, art.canonical_url, art.title, art.summary,
+                fastsql.db_time(art.published_at, dialect), art.published_estimated, seen_at,
                 # the language the scorer read the text in; the declared one when not scored
-                language=_stored_language(art, scores.get(art.guid)),
-                author=art.author,
-                content_hash=art.content_hash,
-                title_derived=art.title_derived,
-                **_score_columns(scores.get(art.guid), seen_at),
+                _stored_language(art, scores.get(art.guid)),
+                art.author, art.content_hash, art.title_derived,
+                *_score_columns(scores.get(art.guid), seen_at),
             )
             for art in update.articles
             if art.guid not in known
-        ]
+        ]  # fmt: skip
         if not rows:
             return 0
-        new_guids = [r["guid"] for r in rows]
+        new_guids = [r[1] for r in rows]
         ids: dict[str, int] = {}
         if dialect == "postgresql":
             # Concurrent workers: rows in canonical-URL order, so two transactions storing the
             # same links lock them in one order (no deadlock); RETURNING gives exactly the
             # rows this transaction inserted (under READ COMMITTED a SELECT afterwards would
             # also see a concurrent worker's copies and count them twice).
-            rows.sort(key=lambda r: (r["canonical_url"] is None, r["canonical_url"] or "", r["guid"]))
+            dict_rows = [dict(zip(_ARTICLE_INSERT_COLUMNS, r, strict=True)) for r in rows]
+            dict_rows.sort(key=lambda r: (r["canonical_url"] is None, r["canonical_url"] or "", r["guid"]))
             stmt = _insert_articles_stmt(dialect).returning(a.c.guid, a.c.id)
-            ids.update((g, i) for g, i in conn.execute(stmt, rows))
+            ids.update((g, i) for g, i in conn.execute(stmt, dict_rows))
             inserted = len(ids)
         else:
             # the canonical URL may already be stored from another feed: skip, don't fail
-            result = fastsql.execute_many(conn, _insert_articles_stmt(dialect), rows)
+            result = fastsql.execute_tuples(conn, _insert_articles_stmt(dialect), _ARTICLE_INSERT_COLUMNS, rows)
             inserted = max(result.rowcount, 0)
             if not inserted:
                 return 0
@@ -350,7 +343,8 @@ def _stored_language(art: Article, scored: ScoredArticle | PackedScore | None) -
     return scored.language if scored is not None else primary_code(art.language)
 
 
-def _score_columns(scored: ScoredArticle | PackedScore | None, now: Any) -> dict[str, Any]:
+def _score_columns(scored: ScoredArticle | PackedScore | None, now: Any) -> tuple[Any, ...]:
+    """score, theatre, taxonomy_version, scored_at (the last of _ARTICLE_INSERT_COLUMNS)."""
     if scored is None:
-        return dict(score=None, theatre=None, taxonomy_version=None, scored_at=None)
-    return dict(score=scored.score, theatre=scored.theatre, taxonomy_version=scored.taxonomy_version, scored_at=now)
+        return (None, None, None, None)
+    return (scored.score, scored.theatre, scored.taxonomy_version, now)
