@@ -29,6 +29,7 @@ from pipeline.store import Store  # noqa: E402
 from pipeline.types import FeedsConfig, FeedSpec, Settings  # noqa: E402
 
 SAMPLE_S = 0.05
+_CMDLINES: dict[int, str] = {}
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -64,6 +65,8 @@ def _threads(pid: int) -> dict[tuple[int, int], tuple[str, str, float]]:
         tids = os.listdir(f"/proc/{pid}/task")
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
+        # an exiting process's command line reads empty: keep the one seen before
+        cmd = _CMDLINES.setdefault(pid, cmd) if cmd else _CMDLINES.get(pid, cmd)
         out[(pid, 0)] = (cmd, "", (int(fields[11]) + int(fields[12])) / TICK)
     except (OSError, ValueError, IndexError):
         return out
@@ -86,9 +89,10 @@ def _kind(cmd: str, pid: int, server_pid: int) -> str:
         return "poller process"
     if pid == server_pid:
         return "feed server"
-    if "forkserver" in cmd and "main_pid" not in cmd and "spawn_main" not in cmd:
-        return "forkserver/parse processes"
-    return "parse processes" if "forkserver" in cmd or "multiprocessing" in cmd else f"other: {cmd[:60]}"
+    # the parse processes are forked by the forkserver and keep its command line
+    if "forkserver" in cmd:
+        return "parse processes (and their forkserver)"
+    return f"other: {cmd[:60]}"
 
 
 def run(n_feeds: int, n_items: int, corpus: str, concurrency: int = 16) -> dict:
@@ -126,6 +130,8 @@ def run(n_feeds: int, n_items: int, corpus: str, concurrency: int = 16) -> dict:
             for p in _tree(os.getpid()):
                 last.update(_threads(p))
             n = store.article_count()
+            if stats.errors or n != server.expected["articles"]:
+                raise SystemExit(f"{stats.errors} errors, {n} articles stored of {server.expected['articles']}")
     finally:
         stop.set()
         server.close()
