@@ -6,7 +6,7 @@
 The feeds are the ones benchmarks/poll.py serves (``--corpus synthetic`` light items or
 ``dense`` crisis wire stories). Each stage runs over all of them in turn, as the poller's
 workers would: ``parse_feed``, ``score_article`` per article, the story SimHash of each
-signalled article, the pickle round trip of the results from a parse process to the poller
+signalled article, packing the scores as the store writes them (``PackedScore``), the pickle round trip of the results from a parse process to the poller
 (``dumps`` in the worker, ``loads`` in the poller's process, which holds the GIL the writer
 needs), and the writer's ``Store.record_updates`` into a fresh SQLite file, 16 feeds a
 commit as a cold cycle groups them. Figures are CPU time of this process (``time.process_time``:
@@ -30,7 +30,7 @@ from pipeline import trend  # noqa: E402
 from pipeline.parse import parse_feed  # noqa: E402
 from pipeline.score import score_article  # noqa: E402
 from pipeline.store import Store, UpdateWrite  # noqa: E402
-from pipeline.types import FeedSpec, FeedUpdate  # noqa: E402
+from pipeline.types import FeedSpec, FeedUpdate, PackedScore, article_text  # noqa: E402
 from tests.feedgen import make_atom, make_rss  # noqa: E402
 
 #: feeds per group commit: a cold cycle of 16 concurrent fetches commits ~16 feeds at a time
@@ -68,7 +68,11 @@ def run(n_feeds: int, n_items: int, corpus: str) -> dict[str, float]:
     hashes = timed("simhash", lambda: [tuple(
         trend.simhash(trend.story_text(a.title, a.summary)) if s.theatre is not None and s.signals else None
         for a, s in zip(p.articles, sc, strict=True)) for p, sc in zip(parsed, scores, strict=True)])  # fmt: skip
-    results = list(zip(parsed, scores, hashes, strict=True))
+    # what parse_and_score sends: the scores packed as the store writes them (PackedScore)
+    packed = timed("pack scores (parse process)", lambda: [tuple(
+        PackedScore.of(s, article_text(a.title, a.summary)) for a, s in zip(p.articles, sc, strict=True))
+        for p, sc in zip(parsed, scores, strict=True)])  # fmt: skip
+    results = list(zip(parsed, packed, hashes, strict=True))
     blobs = timed("pickle dumps (parse process)", lambda: [pickle.dumps(r, pickle.HIGHEST_PROTOCOL) for r in results])
     timed("pickle loads (poller process)", lambda: [pickle.loads(b) for b in blobs])
     n = sum(len(p.articles) for p in parsed)

@@ -9,12 +9,30 @@ Must not touch: behaviour: plain records only, no connection, session or widget.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 DEFAULT_INTERVAL_S = 15 * 60
 MIN_INTERVAL_S = 60
 MAX_INTERVAL_S = 7 * 24 * 3600
+
+
+def _pickled_as_tuple(cls):
+    """Pickle a frozen slots dataclass as its class and a tuple of its fields.
+
+    ``dataclass(slots=True)`` pickles through ``__getstate__``/``__setstate__``, which call
+    ``dataclasses.fields()`` for every object: the parse pool sends ~45 of these per dense
+    article (its Article, ScoredArticle, Signals, Evidences), and that cost ~340 µs of CPU
+    per article across the two ends against ~60 µs this way (benchmarks/stages.py, issue 17).
+    """
+    get = operator.attrgetter(*(f.name for f in fields(cls)))
+
+    def __reduce__(self):
+        return (cls, get(self))
+
+    cls.__reduce__ = __reduce__
+    return cls
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +98,7 @@ class FetchResult:
         return self.status == 304
 
 
+@_pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Article:
     """One feed entry, normalised."""
@@ -102,6 +121,7 @@ class Article:
     title_derived: bool = False
 
 
+@_pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
     articles: tuple[Article, ...]
@@ -142,6 +162,7 @@ def article_text(title: str, summary: str) -> str:
     return title + sep + summary
 
 
+@_pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Evidence:
     start: int
@@ -151,6 +172,7 @@ class Evidence:
     sentence_start: int = 0
 
 
+@_pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class Signal:
     signal: str
@@ -168,6 +190,7 @@ class Signal:
     why: str = ""
 
 
+@_pickled_as_tuple
 @dataclass(frozen=True, slots=True)
 class ScoredArticle:
     score: float
@@ -177,6 +200,55 @@ class ScoredArticle:
     #: the language the text was read in; not one of pipeline.language.SCORED_LANGUAGES:
     #: the scorer could not read it (score 0, no signals, and it counts in no denominator)
     language: str = "en"
+
+
+#: the signals table's columns a PackedScore row holds, in order (after the article's id)
+SIGNAL_ROW_COLUMNS = (
+    "signal", "direction", "kind", "modality", "source", "target", "theatre", "span_start", "span_end",
+    "sentence_start", "sentence_end", "evidence", "sentence", "weight",
+)  # fmt: skip
+
+
+@_pickled_as_tuple
+@dataclass(frozen=True, slots=True)
+class PackedScore:
+    """A :class:`ScoredArticle` reduced to what the store writes of it, built where it was scored.
+
+    The parse pool sends these instead of ScoredArticles: plain tuples cross the process
+    boundary for a fraction of the cost of ~40 Signal and Evidence objects per dense article,
+    and the single writer gets its rows ready-made (issue 17). ``signal_rows`` hold, per
+    signal, the columns SIGNAL_ROW_COLUMNS: the evidence and sentence as offsets into
+    ``article_text(title, summary)``, their text only where the text at those offsets
+    differs (as the store writes a ScoredArticle's); the signal's ``why`` is not stored.
+    """
+
+    score: float
+    theatre: str
+    taxonomy_version: str
+    language: str
+    signal_rows: tuple[tuple, ...]
+    #: (signal, direction, kind, weight) of each signal: what the index aggregates read
+    signal_tuples: tuple[tuple[str, str, str, float], ...]
+
+    @classmethod
+    def of(cls, scored: ScoredArticle, text: str) -> PackedScore:
+        """``scored`` packed; ``text`` is the article_text(title, summary) it will be stored with."""
+        rows = []
+        for sig in scored.signals:
+            ev = sig.evidence
+            s_lo = ev.sentence_start
+            s_hi = s_lo + len(ev.sentence)
+            rows.append((
+                sig.signal, sig.direction, sig.kind, sig.modality, sig.source, sig.target, sig.theatre,
+                ev.start, ev.end, s_lo, s_hi,
+                None if text[ev.start : ev.end] == ev.text else ev.text,
+                None if text[s_lo:s_hi] == ev.sentence else ev.sentence,
+                sig.weight,
+            ))  # fmt: skip
+        return cls(
+            scored.score, scored.theatre, scored.taxonomy_version, scored.language, tuple(rows),
+            tuple((sig.signal, sig.direction, sig.kind, sig.weight) for sig in scored.signals),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +273,9 @@ class FeedUpdate:
     items_refused: int = 0
     #: what the feed's health shows about this parse (parse.parse_notes); None: nothing
     parse_notes: str | None = None
-    #: one score per article (same order), computed off the event loop with the parse
-    scores: tuple[ScoredArticle, ...] = ()
+    #: one score per article (same order), computed off the event loop with the parse; the
+    #: poller sends them packed (PackedScore: what the store writes of them)
+    scores: tuple[ScoredArticle | PackedScore, ...] = ()
     #: the story SimHash of each article (same order; None where it has no signal to cluster),
     #: computed with the scores so the single writer does not; empty: the store computes them
     simhashes: tuple[int | None, ...] = ()

@@ -18,7 +18,7 @@ from multiprocessing import get_context
 
 from .. import trend
 from ..parse import parse_feed
-from ..types import ParsedFeed, ScoredArticle
+from ..types import PackedScore, ParsedFeed, article_text
 
 log = logging.getLogger("escalation_watch.poller")
 
@@ -29,17 +29,23 @@ log = logging.getLogger("escalation_watch.poller")
 PARSE_POOL_MIN_FEEDS = 100
 PARSE_PROCESSES_MAX = 4
 ENV_PARSE_PROCESSES = "ESCALATION_WATCH_PARSE_PROCESSES"
+#: how much lower the parse processes' CPU priority is than the poller's (``os.nice``; the
+#: writer thread paces a cold cycle); $ESCALATION_WATCH_PARSE_NICE overrides it, 0 turns it off
+PARSE_NICE = 10
+ENV_PARSE_NICE = "ESCALATION_WATCH_PARSE_NICE"
 
 
 def parse_and_score(
     body: bytes, feed_url: str, headers: dict[str, str], now: datetime, language: str | None
-) -> tuple[ParsedFeed, tuple[ScoredArticle, ...], tuple[int | None, ...]]:
+) -> tuple[ParsedFeed, tuple[PackedScore, ...], tuple[int | None, ...]]:
     """CPU work of one feed update, off the event loop: parse, score every entry, and take
     the story SimHash of every entry with a signal.
 
     Scoring re-seen entries costs little (tens of microseconds each) next to
     parsing them, and keeps the write transaction free of CPU work (the SimHash was
-    ~15 % of the single writer's time in a cold cycle).
+    ~15 % of the single writer's time in a cold cycle). The scores come packed
+    (:class:`~pipeline.types.PackedScore`, what the store writes of them): from a
+    process pool they cross as tuples, and the single writer gets its signal rows made.
     """
     # imported here: the scorer loads its lexicon on import (~90 ms), which a cycle with
     # nothing to parse (dead feeds, 304s) never needs
@@ -52,7 +58,10 @@ def parse_and_score(
         trend.simhash(trend.story_text(a.title, a.summary)) if s.theatre is not None and s.signals else None
         for a, s in zip(parsed.articles, scores, strict=True)
     )
-    return parsed, scores, hashes
+    packed = tuple(
+        PackedScore.of(s, article_text(a.title, a.summary)) for a, s in zip(parsed.articles, scores, strict=True)
+    )
+    return parsed, packed, hashes
 
 
 class ParseWorkers:
@@ -81,7 +90,8 @@ class ParseWorkers:
             n = parse_processes()
             if n > 1:
                 # forkserver: never fork this process, whose threads may hold locks
-                pool = ProcessPoolExecutor(max_workers=n, mp_context=get_context("forkserver"))
+                pool = ProcessPoolExecutor(max_workers=n, mp_context=get_context("forkserver"),
+                                           initializer=_lower_priority)
                 try:
                     # start the workers now; a caller's script without a __main__ guard, or a
                     # sandbox without multiprocessing, must cost speed, not every feed
@@ -109,6 +119,22 @@ class ParseWorkers:
         self._thread.shutdown(wait=True)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _lower_priority() -> None:
+    """In each parse process: a lower CPU priority than the poller's (issue 17).
+
+    The single writer thread sets the pace of a cold cycle; with the parse processes
+    at the same priority it spent most of its busy time runnable but off a core
+    (benchmarks/writer_wait.py). Niced, they take what the writer leaves.
+    """
+    value = os.environ.get(ENV_PARSE_NICE, "")
+    nice = int(value) if value.strip().isdigit() else PARSE_NICE
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:  # pragma: no cover - a sandbox that refuses it costs speed only
+            pass
 
 
 def parse_processes() -> int:

@@ -69,12 +69,15 @@ def _upsert_stmt(dialect: str, table: sa.Table, add: tuple[str, ...]):
     return stmt.on_conflict_do_update(index_elements=pk, set_={c: table.c[c] + stmt.excluded[c] for c in add})
 
 
-def _upsert_add(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], add: Sequence[str]) -> None:
-    """INSERT rows; on a primary-key clash add the ``add`` columns to what is there.
+def _upsert_add(
+    conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]], add: Sequence[str]
+) -> None:
+    """INSERT rows (tuples of ``columns``, every column of ``table``); on a primary-key
+    clash add the ``add`` columns to what is there.
 
     Rows carry datetimes already converted with fastsql.db_time.
     """
-    fastsql.execute_many(conn, _upsert_stmt(conn.dialect.name, table, tuple(add)), rows)
+    fastsql.execute_tuples(conn, _upsert_stmt(conn.dialect.name, table, tuple(add)), columns, rows)
 
 
 _S, _K = schema.stories, schema.story_keys
@@ -131,15 +134,30 @@ class _Deltas:
         self.trend: dict[tuple[str, str, datetime], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0, 0.0, 0.0])
         self.cats: dict[tuple[str, str, datetime, str], list[float]] = defaultdict(lambda: [0, 0.0])
         self.feeds: dict[tuple[int, datetime], int] = defaultdict(int)
+        #: when -> its bucket start at each of trend.GRANULARITIES: one article's time is
+        #: bucketed several times (all theatres, its theatre, its story, its categories)
+        self._buckets: dict[datetime, tuple[tuple[str, datetime], ...]] = {}
+
+    def buckets(self, when: datetime) -> tuple[tuple[str, datetime], ...]:
+        """(granularity, bucket start) of ``when`` at each of trend.GRANULARITIES."""
+        b = self._buckets.get(when)
+        if b is None:
+            b = self._buckets[when] = tuple((g, trend.bucket_start(when, g)) for g in trend.GRANULARITIES)
+        return b
+
+    def day(self, when: datetime) -> datetime:
+        """The start of the day bucket of ``when``."""
+        return next(b for g, b in self.buckets(when) if g == "day")
 
     def add_trend(self, theatre: str, when: datetime, *, articles=0, stories=0, esc=0.0, thr=0.0, act=0.0, de=0.0,
                   language: str | None = None):
         """Add to the theatre's buckets, and to its series in ``language`` unless that series is
         derived (trend.stored_language: English is the theatre's sums less the others')."""
         keys = (theatre, trend.language_series(theatre, language)) if trend.stored_language(language) else (theatre,)
+        buckets = self.buckets(when)
         for key in keys:
-            for g in trend.GRANULARITIES:
-                v = self.trend[(key, g, trend.bucket_start(when, g))]
+            for g, b in buckets:
+                v = self.trend[(key, g, b)]
                 v[0] += articles
                 v[1] += stories
                 v[2] += esc
@@ -148,8 +166,7 @@ class _Deltas:
                 v[5] += de
 
     def add_categories(self, theatre: str, when: datetime, cats: dict[str, tuple[int, float]]) -> None:
-        for g in trend.GRANULARITIES:
-            b = trend.bucket_start(when, g)
+        for g, b in self.buckets(when):
             for signal, (n, w) in cats.items():
                 v = self.cats[(theatre, g, b, signal)]
                 v[0] += n
@@ -157,9 +174,14 @@ class _Deltas:
 
     def flush(self, conn: Connection) -> None:
         dialect = conn.dialect.name
+        stored: dict[datetime, Any] = {}
 
         def t(b: datetime) -> Any:
-            return fastsql.db_time(b, dialect)
+            # a batch's buckets are few and each is in many rows: convert each once
+            v = stored.get(b)
+            if v is None:
+                v = stored[b] = fastsql.db_time(b, dialect)
+            return v
 
         if dialect == "postgresql":
             # concurrent writers lock shared bucket rows in one (key) order: no deadlock
@@ -170,28 +192,30 @@ class _Deltas:
         _upsert_add(
             conn,
             schema.trend_buckets,
-            [
-                dict(theatre=th, granularity=g, bucket_start=t(b), articles=int(v[0]), stories=int(v[1]),
-                     escalation=v[2], threats=v[3], acts=v[4], deescalation=v[5])
-                for (th, g, b), v in self.trend.items()
-            ],  # fmt: skip
-            ("articles", "stories", "escalation", "threats", "acts", "deescalation"),
+            _TREND_COLUMNS,
+            [(th, g, t(b), int(v[0]), int(v[1]), v[2], v[3], v[4], v[5]) for (th, g, b), v in self.trend.items()],
+            _TREND_COLUMNS[3:],
         )
         _upsert_add(
             conn,
             schema.category_buckets,
-            [
-                dict(theatre=th, granularity=g, bucket_start=t(b), signal=sig, count=int(v[0]), weight=v[1])
-                for (th, g, b, sig), v in self.cats.items()
-            ],
-            ("count", "weight"),
+            _CATEGORY_COLUMNS,
+            [(th, g, t(b), sig, int(v[0]), v[1]) for (th, g, b, sig), v in self.cats.items()],
+            _CATEGORY_COLUMNS[4:],
         )
         _upsert_add(
             conn,
             schema.feed_buckets,
-            [dict(feed_id=f, bucket_start=t(b), articles=n) for (f, b), n in self.feeds.items()],
-            ("articles",),
+            _FEED_COLUMNS,
+            [(f, t(b), n) for (f, b), n in self.feeds.items()],
+            _FEED_COLUMNS[2:],
         )
+
+
+_TREND_COLUMNS = ("theatre", "granularity", "bucket_start", "articles", "stories", "escalation", "threats", "acts",
+                  "deescalation")  # fmt: skip
+_CATEGORY_COLUMNS = ("theatre", "granularity", "bucket_start", "signal", "count", "weight")
+_FEED_COLUMNS = ("feed_id", "bucket_start", "articles")
 
 
 def apply_articles(
@@ -205,7 +229,7 @@ def apply_articles(
         # an article the scorer cannot read is in its source's volume, never in an index's denominator
         readable = is_scored(art.language)
         if count_volume:
-            d.feeds[(art.feed_id, trend.bucket_start(art.published_at, "day"))] += 1
+            d.feeds[(art.feed_id, d.day(art.published_at))] += 1
             if readable:
                 d.add_trend(trend.ALL, art.published_at, articles=1, language=art.language)
         if art.theatre is None or not readable:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import schema
 from ..errors import StoreError
 from ..language import primary_code
-from ..types import DEFAULT_INTERVAL_S, Article, FeedUpdate, ScoredArticle, article_text
+from ..types import SIGNAL_ROW_COLUMNS, DEFAULT_INTERVAL_S, Article, FeedUpdate, PackedScore, ScoredArticle, article_text
 from . import aggregates, fastsql
 from .engine import StoreBase, _short, chunks
 
@@ -79,43 +79,36 @@ class ArticlesMixin(StoreBase):
         scores = dict(zip(guids, update.scores)) if update.scores else {}
         dialect = conn.dialect.name
         seen_at = fastsql.db_time(update.finished_at, dialect)
+        # tuples of _ARTICLE_INSERT_COLUMNS (SQLite binds them as they are)
         rows = [
-            dict(
-                feed_id=feed_id,
-                guid=art.guid,
-                url=art.url,
-                canonical_url=art.canonical_url,
-                title=art.title,
-                summary=art.summary,
-                published_at=fastsql.db_time(art.published_at, dialect),
-                published_estimated=art.published_estimated,
-                first_seen_at=seen_at,
+            (
+                feed_id, art.guid, art.url, art.canonical_url, art.title, art.summary,
+                fastsql.db_time(art.published_at, dialect), art.published_estimated, seen_at,
                 # the language the scorer read the text in; the declared one when not scored
-                language=_stored_language(art, scores.get(art.guid)),
-                author=art.author,
-                content_hash=art.content_hash,
-                title_derived=art.title_derived,
-                **_score_columns(scores.get(art.guid), seen_at),
+                _stored_language(art, scores.get(art.guid)),
+                art.author, art.content_hash, art.title_derived,
+                *_score_columns(scores.get(art.guid), seen_at),
             )
             for art in update.articles
             if art.guid not in known
-        ]
+        ]  # fmt: skip
         if not rows:
             return 0
-        new_guids = [r["guid"] for r in rows]
+        new_guids = [r[1] for r in rows]
         ids: dict[str, int] = {}
         if dialect == "postgresql":
             # Concurrent workers: rows in canonical-URL order, so two transactions storing the
             # same links lock them in one order (no deadlock); RETURNING gives exactly the
             # rows this transaction inserted (under READ COMMITTED a SELECT afterwards would
             # also see a concurrent worker's copies and count them twice).
-            rows.sort(key=lambda r: (r["canonical_url"] is None, r["canonical_url"] or "", r["guid"]))
+            dict_rows = [dict(zip(_ARTICLE_INSERT_COLUMNS, r, strict=True)) for r in rows]
+            dict_rows.sort(key=lambda r: (r["canonical_url"] is None, r["canonical_url"] or "", r["guid"]))
             stmt = _insert_articles_stmt(dialect).returning(a.c.guid, a.c.id)
-            ids.update((g, i) for g, i in conn.execute(stmt, rows))
+            ids.update((g, i) for g, i in conn.execute(stmt, dict_rows))
             inserted = len(ids)
         else:
             # the canonical URL may already be stored from another feed: skip, don't fail
-            result = fastsql.execute_many(conn, _insert_articles_stmt(dialect), rows)
+            result = fastsql.execute_tuples(conn, _insert_articles_stmt(dialect), _ARTICLE_INSERT_COLUMNS, rows)
             inserted = max(result.rowcount, 0)
             if not inserted:
                 return 0
@@ -128,7 +121,8 @@ class ArticlesMixin(StoreBase):
         hashes = dict(zip(guids, update.simhashes, strict=True)) if update.simhashes else {}
         self._insert_signals(
             conn,
-            [(ids[g], scores[g], article_text(by_guid[g].title, by_guid[g].summary))
+            [(ids[g], scores[g], None if isinstance(scores[g], PackedScore)
+              else article_text(by_guid[g].title, by_guid[g].summary))
              for g in new_guids if g in ids and g in scores],
         )  # fmt: skip
         aggregates.apply_articles(
@@ -143,39 +137,20 @@ class ArticlesMixin(StoreBase):
         )
         return inserted
 
-    def _insert_signals(self, conn: Connection, triples: Sequence[tuple[int, ScoredArticle, str]]) -> None:
+    def _insert_signals(
+        self, conn: Connection, triples: Sequence[tuple[int, ScoredArticle | PackedScore, str | None]]
+    ) -> None:
         """Signal rows of ``(article id, scores, the article's article_text)``: offsets only,
-        the evidence and sentence as text only when the text at those offsets differs."""
+        the evidence and sentence as text only when the text at those offsets differs
+        (PackedScore.of; a PackedScore comes with them checked, its text may be None)."""
+        d, k, m = _DIRECTION, _KIND, _MODALITY
         rows = []
         for aid, scored, text in triples:
-            for sig in scored.signals:
-                ev = sig.evidence
-                s_lo = ev.sentence_start
-                s_hi = s_lo + len(ev.sentence)
-                rows.append(
-                    dict(
-                        article_id=aid,
-                        signal=sig.signal,
-                        # raw DB-API insert: the codes schema.WordCode would bind
-                        direction=_DIRECTION(sig.direction),
-                        kind=_KIND(sig.kind),
-                        modality=_MODALITY(sig.modality),
-                        source=sig.source,
-                        target=sig.target,
-                        theatre=sig.theatre,
-                        span_start=ev.start,
-                        span_end=ev.end,
-                        sentence_start=s_lo,
-                        sentence_end=s_hi,
-                        # both hold for whatever scored article_text(title, summary) of the row
-                        # stored: a caller scoring another text keeps its words
-                        evidence=None if text[ev.start : ev.end] == ev.text else ev.text,
-                        sentence=None if text[s_lo:s_hi] == ev.sentence else ev.sentence,
-                        weight=sig.weight,
-                    )
-                )
+            packed = scored if isinstance(scored, PackedScore) else PackedScore.of(scored, text or "")
+            # raw DB-API insert: the codes schema.WordCode would bind
+            rows.extend((aid, r[0], d[r[1]], k[r[2]], m[r[3]], *r[4:]) for r in packed.signal_rows)
         if rows:
-            fastsql.execute_many(conn, _INSERT_SIGNALS, rows)
+            fastsql.execute_tuples(conn, _INSERT_SIGNALS, _SIGNAL_COLUMNS, rows)
 
     # -- scoring -------------------------------------------------------------
 
@@ -321,7 +296,7 @@ class ArticlesMixin(StoreBase):
 
 
 def _new_article(
-    article_id: int, feed_id: int, published_at: datetime, title: str, summary: str, scored: ScoredArticle | None,
+    article_id: int, feed_id: int, published_at: datetime, title: str, summary: str, scored: ScoredArticle | PackedScore | None,
     simhash: int | None = None,
 ) -> aggregates.NewArticle:
     """What the index aggregates need of one stored article (unscored: volume only)."""
@@ -331,9 +306,11 @@ def _new_article(
     )  # fmt: skip
 
 
-def _signal_tuples(scored: ScoredArticle | None) -> tuple[tuple[str, str, str, float], ...]:
+def _signal_tuples(scored: ScoredArticle | PackedScore | None) -> tuple[tuple[str, str, str, float], ...]:
     if scored is None:
         return ()
+    if isinstance(scored, PackedScore):
+        return scored.signal_tuples
     return tuple((sig.signal, sig.direction, sig.kind, sig.weight) for sig in scored.signals)
 
 
@@ -342,10 +319,11 @@ _ARTICLE_INSERT_COLUMNS = (
     "first_seen_at", "language", "author", "content_hash", "title_derived", "score", "theatre", "taxonomy_version",
     "scored_at",
 )  # fmt: skip
-_DIRECTION, _KIND, _MODALITY = schema.Direction.code, schema.Kind.code, schema.Modality.code
-_INSERT_SIGNALS = schema.signals.insert().values(
-    {c.name: sa.bindparam(c.name) for c in schema.signals.columns if c.name != "id"}
-)
+#: word -> stored code of schema.WordCode's sets (the raw inserts bind codes themselves)
+_DIRECTION, _KIND, _MODALITY = ({w: i for i, w in enumerate(t.WORDS)} for t in (schema.Direction, schema.Kind,
+                                                                             schema.Modality))  # fmt: skip
+_SIGNAL_COLUMNS = ("article_id", *SIGNAL_ROW_COLUMNS)
+_INSERT_SIGNALS = schema.signals.insert().values({c: sa.bindparam(c) for c in _SIGNAL_COLUMNS})
 
 
 @functools.cache
@@ -361,11 +339,12 @@ def _insert_articles_stmt(dialect: str):
     )
 
 
-def _stored_language(art: Article, scored: ScoredArticle | None) -> str | None:
+def _stored_language(art: Article, scored: ScoredArticle | PackedScore | None) -> str | None:
     return scored.language if scored is not None else primary_code(art.language)
 
 
-def _score_columns(scored: ScoredArticle | None, now: Any) -> dict[str, Any]:
+def _score_columns(scored: ScoredArticle | PackedScore | None, now: Any) -> tuple[Any, ...]:
+    """score, theatre, taxonomy_version, scored_at (the last of _ARTICLE_INSERT_COLUMNS)."""
     if scored is None:
-        return dict(score=None, theatre=None, taxonomy_version=None, scored_at=None)
-    return dict(score=scored.score, theatre=scored.theatre, taxonomy_version=scored.taxonomy_version, scored_at=now)
+        return (None, None, None, None)
+    return (scored.score, scored.theatre, scored.taxonomy_version, now)

@@ -94,6 +94,23 @@ def execute_many(conn: Connection, stmt: sa.sql.ClauseElement, rows: Sequence[di
     return _run(conn, sql, list(rows), True)
 
 
+def execute_tuples(
+    conn: Connection, stmt: sa.sql.ClauseElement, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> Any:
+    """executemany of ``stmt`` over tuple rows holding ``columns`` in that order (datetimes
+    already converted with db_time): on SQLite, whose statements bind positionally in the
+    columns' order, the tuples go to the driver as they are (no dict per row)."""
+    if not rows:
+        return None
+    sql, positional = _compiled(stmt, conn.dialect.name)
+    if positional is None:
+        return _run(conn, sql, [dict(zip(columns, r)) for r in rows], True)
+    if positional != columns:
+        at = [columns.index(k) for k in positional]
+        rows = [tuple(r[i] for i in at) for r in rows]
+    return _run(conn, sql, rows, True)
+
+
 def execute(conn: Connection, stmt: sa.sql.ClauseElement, params: dict[str, Any]) -> Any:
     """``stmt`` once; returns the DB-API cursor (iterate it, or ``fetchone``/``fetchall``)."""
     sql, positional = _compiled(stmt, conn.dialect.name)

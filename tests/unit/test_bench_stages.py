@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGES = ["parse_feed", "score_article", "simhash", "pickle dumps (parse process)", "pickle loads (poller process)",
-          "store (record_updates)"]  # fmt: skip
+STAGES = ["parse_feed", "score_article", "simhash", "pack scores (parse process)", "pickle dumps (parse process)",
+          "pickle loads (poller process)", "store (record_updates)"]  # fmt: skip
 
 
 @pytest.mark.timeout(120)

@@ -679,3 +679,53 @@ def test_migrations_0010_0011_keep_the_evidence_of_stored_signals_and_go_back(db
             assert r.direction == "escalation" and r.taxonomy_version == r.v
     eng.dispose()
     assert {t: sorted(v) for t, v in got.items()} == expected
+
+
+def _written_tables(db_url, updates):
+    with Store.open(db_url) as s:
+        s.sync_feeds([FeedSpec("A", "http://a/rss")], NOW)
+        for up in updates:
+            s.record_update(up, next_due_at=NOW + timedelta(minutes=15), status="ok")
+        with s.engine.connect() as conn:
+            return {
+                t: conn.execute(sa.select(schema.metadata.tables[t]).order_by(*schema.metadata.tables[t].primary_key))
+                .all()
+                for t in ("articles", "signals", "stories", "story_keys", "trend_buckets", "category_buckets",
+                          "feed_buckets")
+            }  # fmt: skip
+
+
+def test_packed_scores_are_stored_exactly_as_the_scored_articles(db_url, tmp_path):
+    """The parse pool sends PackedScores (plain tuples across the process boundary): every
+    table comes out as when the store is given the ScoredArticles themselves, including a
+    score of another text than the stored one (its evidence and sentence kept as text)."""
+    from pipeline.parse import parse_feed
+    from pipeline.score import score_article
+    from pipeline.types import PackedScore, article_text
+    from tests.feedgen import make_rss
+
+    parsed = parse_feed(make_rss("a", 20), feed_url="http://a/rss", now=NOW)
+    scores = [score_article(a.title, a.summary, hint=a.language) for a in parsed.articles]
+    # the last article scored from another text: the spans do not give its words back
+    scores[-1] = score_article("Russia threatens to strike Ukraine", "Troops massed at the border, officials said.")
+    assert sum(len(s.signals) for s in scores) > 20 and scores[-1].signals
+    packed = [PackedScore.of(s, article_text(a.title, a.summary)) for a, s in zip(parsed.articles, scores)]
+    assert any(r[11] is not None for r in packed[-1].signal_rows)  # evidence kept as text
+
+    def update(sc):
+        return [ok_update(parsed.articles, scores=tuple(sc))]
+
+    if db_url.startswith("sqlite"):
+        urls = (f"sqlite:///{tmp_path}/scored.db", f"sqlite:///{tmp_path}/packed.db")
+        scored_tables = _written_tables(urls[0], update(scores))
+        packed_tables = _written_tables(urls[1], update(packed))
+    else:  # one fresh PostgreSQL database: the same store, emptied between the two
+        scored_tables = _written_tables(db_url, update(scores))
+        with Store.open(db_url) as s, s.engine.begin() as conn:
+            for t in reversed(schema.metadata.sorted_tables):
+                conn.execute(t.delete())
+            for seq in ("feeds", "fetch_log", "articles", "signals", "stories", "story_keys"):
+                conn.exec_driver_sql(f"ALTER SEQUENCE {seq}_id_seq RESTART WITH 1")
+        packed_tables = _written_tables(db_url, update(packed))
+    assert scored_tables["signals"] and scored_tables["stories"]
+    assert packed_tables == scored_tables

@@ -290,7 +290,7 @@ def test_story_hashes_from_the_parse_pool_cluster_exactly_as_the_store_would(tmp
     for parsed, scores, hashes in outs:
         assert len(hashes) == len(parsed.articles)
         for a, s, h in zip(parsed.articles, scores, hashes, strict=True):
-            want = trend.simhash(trend.story_text(a.title, a.summary)) if s.theatre and s.signals else None
+            want = trend.simhash(trend.story_text(a.title, a.summary)) if s.theatre and s.signal_rows else None
             assert h == want
     assert any(h is not None for _, _, hashes in outs for h in hashes)
 
