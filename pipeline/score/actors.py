@@ -28,7 +28,7 @@ _AGENT_NOUNS = frozenset(
     "bombardment bombardments shelling strikes airstrikes missiles missile troops forces army military "
     "buildup build-up blockade threats threat ultimatum demands demand sanctions drills exercises "
     "mobilisation mobilization annexation occupation incursion incursions crackdown retaliation warning "
-    "warnings deployment deployments escalation siege".split())
+    "warnings deployment deployments escalation siege operation operations".split())
 _BY_AGENT = re.compile(r"(?i) by (the )?")
 
 

@@ -24,6 +24,7 @@ def by_signal(text: str) -> dict:
     ("Pope Francis calls Putin's invasion of Ukraine infantile and destructive", "invasion_offensive", "RUS", "UKR"),
     ("Refugees leave Ukraine as Russia's invasion enters its third week", "invasion_offensive", "RUS", None),
     ("Chinese jets entered Taiwan's air defence zone on Monday", "border_incident", "CHN", "TWN"),
+    ("Israel's military operation in Gaza killed 20 people", "invasion_offensive", "ISR", "PSE"),
     # the agent after the noun of the deed
     ("Aid groups scramble to help Ukrainians under assault by Russia", "strike_attack", "RUS", "UKR"),
     ("Attacks by Russian forces hit Kharkiv and Kyiv overnight", "strike_attack", "RUS", "UKR"),
