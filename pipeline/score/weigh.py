@@ -12,6 +12,7 @@ Must not touch: cues and modality (:mod:`.modality`), the theatre.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 from .actors import actors_for
@@ -21,14 +22,19 @@ from .text import Layout
 #: one weighed hit: (start, end, category, modality, source, target, weight, sentence start,
 #: sentence end, kind, why)
 Weighed = tuple[int, int, Any, str, Any, Any, float, int, int, str, str]
+_NO_CONTEXT: frozenset[str] = frozenset()
 
 
 def _sentence_contexts(ctx_cues: list[tuple[int, int, str, str | None]], actors: list[tuple[int, int, str]],
-                       s_lo: int, s_hi: int) -> set[str]:
-    """The context names found in one sentence, ``actor`` when a gazetteer actor is in it."""
-    found = {c[3] for c in ctx_cues if s_lo <= c[0] < s_hi}  # type: ignore[misc]
-    if any(s_lo <= a[0] < s_hi for a in actors):
-        found.add("actor")
+                       sentences: list[int]) -> dict[int, set[str]]:
+    """The context names found in each sentence (by index; sentences with none are
+    missing), ``actor`` when a gazetteer actor is in it. One pass over the cues and the
+    actors, each placed in the sentence its start is in."""
+    found: dict[int, set[str]] = {}
+    for c in ctx_cues:
+        found.setdefault(bisect_right(sentences, c[0]) - 1, set()).add(c[3])  # type: ignore[arg-type]
+    for a in actors:
+        found.setdefault(bisect_right(sentences, a[0]) - 1, set()).add("actor")
     return found
 
 
@@ -45,19 +51,19 @@ def weigh(lex: Any, text: str, final: list[Judged], lay: Layout, actors: list[tu
     cats = lex.categories
     counts: dict[str, int] = {}
     out: list[Weighed] = []
-    ctx_cache: dict[int, set[str]] = {}
+    ctx_of = _sentence_contexts(ctx_cues, actors, lay.sentences)
+    actor_starts = [a[0] for a in actors]  # sorted (dedupe_actors)
     art_vetoes = _article_vetoes(lex, ctx_cues, lay.sentences)
     for j in final:
         modality = j.modality
         cat = cats[j.category]
         s_lo, s_hi = lay.sentence_span(j.sentence)
-        source, target = actors_for(text, actors, j.start, j.end, s_lo, s_hi, lay.clauses[j.clause], j.warn_at)
+        in_sentence = actors[bisect_left(actor_starts, s_lo) : bisect_left(actor_starts, s_hi)]
+        source, target = actors_for(text, in_sentence, j.start, j.end, s_lo, s_hi, lay.clauses[j.clause], j.warn_at)
         kind = cat.kind if modality not in ("threat", "conditional") or cat.direction != "escalation" else "threat"
         if modality == "conditional" and cat.kind == "act" and cat.direction == "escalation":
             kind = "threat"
-        ctx = ctx_cache.get(j.sentence)
-        if ctx is None:
-            ctx = ctx_cache[j.sentence] = _sentence_contexts(ctx_cues, actors, s_lo, s_hi)
+        ctx = ctx_of.get(j.sentence, _NO_CONTEXT)
         if source and target:
             ctx = ctx | {"two_actors"}
         why = _relevance_refusal(lex, cat, ctx, judgement, art_vetoes)
