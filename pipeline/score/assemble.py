@@ -21,13 +21,17 @@ def assemble(lex: Any, text: str, parts: list[tuple[int, int, int, int]]) -> lis
     """Whole-pattern hits from part matches; the longest of overlapping hits wins."""
     patterns = lex.patterns
     cands: list[tuple[int, int, str, int, bool]] = []
-    multi: dict[int, list[tuple[int, int, int]]] = {}
+    #: gapped pattern id -> its parts' (start, end) matches, one list per part
+    multi: dict[int, list[list[tuple[int, int]]]] = {}
     for start, end, pid, part in parts:
         pat = patterns[pid]
         if pat.n_parts == 1:
             cands.append((start, end, pat.category, end - start, False))
         else:
-            multi.setdefault(pid, []).append((part, start, end))
+            by_part = multi.get(pid)
+            if by_part is None:
+                by_part = multi[pid] = [[] for _ in range(pat.n_parts)]
+            by_part[part].append((start, end))
     if multi:
         _join_gapped(lex, text, multi, cands)
     if len(cands) > 1:
@@ -35,7 +39,7 @@ def assemble(lex: Any, text: str, parts: list[tuple[int, int, int, int]]) -> lis
     return [(h[0], h[1], h[2], h[4]) for h in cands]
 
 
-def _join_gapped(lex: Any, text: str, multi: dict[int, list[tuple[int, int, int]]],
+def _join_gapped(lex: Any, text: str, multi: dict[int, list[list[tuple[int, int]]]],
                  cands: list[tuple[int, int, str, int, bool]]) -> None:
     """Append to ``cands`` every gapped pattern whose parts follow each other closely enough.
 
@@ -44,16 +48,14 @@ def _join_gapped(lex: Any, text: str, multi: dict[int, list[tuple[int, int, int]
     one is too far, every later one is too: one bisect and one gap check per part."""
     patterns = lex.patterns
     max_gap = lex.max_gap_words
-    for pid, plist in multi.items():
-        pat = patterns[pid]
-        if len(plist) < pat.n_parts:
+    for pid, by_part in multi.items():
+        if not all(by_part):
             continue  # a part is missing
-        by_part: list[list[tuple[int, int]]] = [[] for _ in range(pat.n_parts)]
-        for part, s, e in plist:
-            by_part[part].append((s, e))
-        if any(not p for p in by_part):
-            continue
-        later = [(sorted(p), sorted(s for s, _ in p)) for p in by_part[1:]]
+        category = patterns[pid].category
+        later = []
+        for p in by_part[1:]:
+            p.sort()
+            later.append((p, [s for s, _ in p]))
         for s0, e0 in by_part[0]:
             cur_end = e0
             matched = e0 - s0
@@ -68,7 +70,7 @@ def _join_gapped(lex: Any, text: str, multi: dict[int, list[tuple[int, int, int]
                 matched += e - s
                 cur_end = e
             else:
-                cands.append((s0, cur_end, pat.category, matched, True))
+                cands.append((s0, cur_end, category, matched, True))
 
 
 def _non_overlapping(lex: Any, cands: list[tuple[int, int, str, int, bool]]) -> list[Hit]:

@@ -54,6 +54,8 @@ def weigh(lex: Any, text: str, final: list[Judged], lay: Layout, actors: list[tu
     ctx_of = _sentence_contexts(ctx_cues, actors, lay.sentences)
     actor_starts = [a[0] for a in actors]  # sorted (dedupe_actors)
     art_vetoes = _article_vetoes(lex, ctx_cues, lay.sentences)
+    # the gate's verdict, in the "why" of every hit: worded once per text
+    gate_why = "no relevance gate" if judgement is None else judgement.explain()
     for j in final:
         modality = j.modality
         cat = cats[j.category]
@@ -66,21 +68,22 @@ def weigh(lex: Any, text: str, final: list[Judged], lay: Layout, actors: list[tu
         ctx = ctx_of.get(j.sentence, _NO_CONTEXT)
         if source and target:
             ctx = ctx | {"two_actors"}
-        why = _relevance_refusal(lex, cat, ctx, judgement, art_vetoes)
+        why = _relevance_refusal(lex, cat, ctx, judgement, art_vetoes, gate_why)
         if why is None:
             why = j.refusal
         if why is None and source and target and cat.id in lex.allied_categories and any(
                 source in b and target in b for b in lex.blocs):
             why = f"not counted: between allies ({source}, {target}), no de-escalation"
-        weight, why = _weight(lex, cat, j, why, counts, source, target, ctx, judgement)
+        weight, why = _weight(lex, cat, j, why, counts, source, target, ctx, judgement, gate_why)
         out.append((j.start, j.end, cat, modality, source, target, weight, s_lo, s_hi, kind, why))
     return out
 
 
 def _weight(lex: Any, cat: Any, j: Judged, refusal: str | None, counts: dict[str, int], source: Any,
-            target: Any, ctx: set[str], judgement: Any) -> tuple[float, str]:
+            target: Any, ctx: set[str], judgement: Any, gate_why: str) -> tuple[float, str]:
     """The hit's weight and its ``why``: 0 with the refusal, or the category weight times
-    the modality's multiplier, decayed by the category's earlier counted hits."""
+    the modality's multiplier, decayed by the category's earlier counted hits.
+    ``gate_why``: ``judgement.explain()`` ("no relevance gate" without one)."""
     modality = j.modality
     shown = f"{modality} (cue {j.cue!r})" if j.cue else modality
     mw = lex.modality_weights
@@ -99,10 +102,8 @@ def _weight(lex: Any, cat: Any, j: Judged, refusal: str | None, counts: dict[str
         weight = -weight
     weight = round(weight, 3) + 0.0
     why = f"counted: {shown}; actors {source or '?'} -> {target or '?'}; "
-    if judgement is None:
-        why += "no relevance gate"
-    elif judgement.relevant:
-        why += judgement.explain()
+    if judgement is None or judgement.relevant:
+        why += gate_why
     else:
         rescue = "/".join(sorted(ctx & lex.rescue_contexts))
         why += f"relevance p={judgement.probability:.2f} under the gate's threshold, kept for its {rescue} context"
@@ -131,10 +132,11 @@ def vetoed_by(context: str) -> str:
 
 
 def _relevance_refusal(lex: Any, cat: Any, ctx: set[str], judgement: Any,
-                       art_vetoes: frozenset[str] = frozenset()) -> str | None:
+                       art_vetoes: frozenset[str] = frozenset(), gate_why: str | None = None) -> str | None:
     """Why a hit does not count as geopolitics, or None when it does. A veto stands
     unless the hit's own sentence has a context that lifts it; ``art_vetoes`` (see
-    :func:`_article_vetoes`) stand as if they were in the sentence."""
+    :func:`_article_vetoes`) stand as if they were in the sentence; ``gate_why``:
+    ``judgement.explain()`` when the caller has it."""
     if cat.vetoed_by:
         for v in sorted(cat.vetoed_by & (ctx | art_vetoes)):
             if not (ctx & lex.strict_vetoes.get(v, lex.veto_lifted_by)):
@@ -145,4 +147,4 @@ def _relevance_refusal(lex: Any, cat: Any, ctx: set[str], judgement: Any,
         return None
     if judgement.probability >= lex.gate_floor and ctx & lex.rescue_contexts:
         return None
-    return "not counted: the text is " + judgement.explain()
+    return "not counted: the text is " + (judgement.explain() if gate_why is None else gate_why)
