@@ -21,17 +21,13 @@ def assemble(lex: Any, text: str, parts: list[tuple[int, int, int, int]]) -> lis
     """Whole-pattern hits from part matches; the longest of overlapping hits wins."""
     patterns = lex.patterns
     cands: list[tuple[int, int, str, int, bool]] = []
-    #: gapped pattern id -> its parts' (start, end) matches, one list per part
-    multi: dict[int, list[list[tuple[int, int]]]] = {}
+    multi: dict[int, list[tuple[int, int, int]]] = {}
     for start, end, pid, part in parts:
         pat = patterns[pid]
         if pat.n_parts == 1:
             cands.append((start, end, pat.category, end - start, False))
         else:
-            by_part = multi.get(pid)
-            if by_part is None:
-                by_part = multi[pid] = [[] for _ in range(pat.n_parts)]
-            by_part[part].append((start, end))
+            multi.setdefault(pid, []).append((part, start, end))
     if multi:
         _join_gapped(lex, text, multi, cands)
     if len(cands) > 1:
@@ -39,7 +35,7 @@ def assemble(lex: Any, text: str, parts: list[tuple[int, int, int, int]]) -> lis
     return [(h[0], h[1], h[2], h[4]) for h in cands]
 
 
-def _join_gapped(lex: Any, text: str, multi: dict[int, list[list[tuple[int, int]]]],
+def _join_gapped(lex: Any, text: str, multi: dict[int, list[tuple[int, int, int]]],
                  cands: list[tuple[int, int, str, int, bool]]) -> None:
     """Append to ``cands`` every gapped pattern whose parts follow each other closely enough.
 
@@ -48,10 +44,16 @@ def _join_gapped(lex: Any, text: str, multi: dict[int, list[list[tuple[int, int]
     one is too far, every later one is too: one bisect and one gap check per part."""
     patterns = lex.patterns
     max_gap = lex.max_gap_words
-    for pid, by_part in multi.items():
+    for pid, plist in multi.items():
+        pat = patterns[pid]
+        if len(plist) < pat.n_parts:
+            continue  # a part is missing (most first parts stand alone: "troops", "warned")
+        by_part: list[list[tuple[int, int]]] = [[] for _ in range(pat.n_parts)]
+        for part, s, e in plist:
+            by_part[part].append((s, e))
         if not all(by_part):
-            continue  # a part is missing
-        category = patterns[pid].category
+            continue
+        category = pat.category
         later = []
         for p in by_part[1:]:
             p.sort()
@@ -84,7 +86,9 @@ def _non_overlapping(lex: Any, cands: list[tuple[int, int, str, int, bool]]) -> 
     if gapped:
         # ... unless the outer one is a generic word that yields to it ("warned of severe
         # sanctions against": the sanctions threat, not a generic threat of force)
-        cands = [h for h in cands if not _inside_gapped(cats, h, gapped)]
+        starts = [o[0] for o in gapped]
+        longest = max(o[1] - o[0] for o in gapped)
+        cands = [h for h in cands if not _inside_gapped(cats, h, gapped, bisect_left(starts, h[1] - longest))]
     cands.sort(key=lambda h: (-h[3], h[0] - h[1], -cats[h[2]].weight, h[0]))
     # spans taken so far, sorted by start and never overlapping, so their ends are sorted too:
     # the one taken span that can overlap a candidate is the first ending after its start
@@ -102,9 +106,12 @@ def _non_overlapping(lex: Any, cands: list[tuple[int, int, str, int, bool]]) -> 
     return out
 
 
-def _inside_gapped(cats: Any, h: tuple[int, int, str, int, bool], gapped: list[tuple[int, int, str, int, bool]]) -> bool:
-    """``h`` lies inside a longer gapped hit that does not yield to it (``gapped`` sorted by start)."""
-    for o in gapped:
+def _inside_gapped(cats: Any, h: tuple[int, int, str, int, bool], gapped: list[tuple[int, int, str, int, bool]],
+                   lo: int) -> bool:
+    """``h`` lies inside a longer gapped hit that does not yield to it (``gapped`` sorted by
+    start; from ``lo`` on they start late enough to reach over ``h``)."""
+    for i in range(lo, len(gapped)):
+        o = gapped[i]
         if o[0] > h[0]:
             return False
         if h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0]) and h[2] not in cats[o[2]].yields_to:

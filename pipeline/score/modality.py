@@ -15,7 +15,7 @@ Must not touch: actors, relevance, weights (:mod:`.weigh`), the theatre.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from typing import Any
 
 from .assemble import Hit
@@ -78,20 +78,24 @@ class Cues:
         # "plans to exit ... over the invasion", "could fall ... amid attacks": what follows
         # one of these is the background, which a threat, hedge or negation before it misses
         self.background = [c[0] for c in self.modal if c[2] == "background"]
-        self._by_sentence: dict[int, list[tuple[int, int, str, Any]]] | None = None
+        self._by_sentence: list[list[tuple[int, int, str, Any]]] | None = None
 
     def in_sentence(self, sentences: list[int], s_idx: int) -> list[tuple[int, int, str, Any]]:
         """The modal cues that overlap sentence ``s_idx`` (``sentences``: the text's sentence
         starts), in scan order; grouped once per text, so a hit reads only its own sentence's."""
         if self._by_sentence is None:
-            by: dict[int, list[tuple[int, int, str, Any]]] = {}
+            by: list[list[tuple[int, int, str, Any]]] = [[] for _ in sentences]
+            last = len(sentences) - 1
             for c in self.modal:
-                # sentence i spans [sentences[i], sentences[i + 1]): the cue overlaps the ones
-                # from the sentence its start is in to the last one starting before its end
-                for i in range(bisect_right(sentences, c[0]) - 1, bisect_left(sentences, c[1])):
-                    by.setdefault(i, []).append(c)
+                # sentence i spans [sentences[i], sentences[i + 1]): the cue is in the one its
+                # start is in and in each later one that starts before its end
+                i = bisect_right(sentences, c[0]) - 1
+                by[i].append(c)
+                while i < last and sentences[i + 1] < c[1]:
+                    i += 1
+                    by[i].append(c)
             self._by_sentence = by
-        return self._by_sentence.get(s_idx, [])
+        return self._by_sentence[s_idx]
 
     def behind_background(self, cue_end: int, start: int) -> bool:
         """A background phrase stands between a cue and the hit it would reach."""
