@@ -55,6 +55,9 @@ def actors_for(
     text: str, actors: list[tuple[int, int, str]], start: int, end: int, s_lo: int, s_hi: int, c_lo: int,
     warn_at: int = -1,
 ) -> tuple[str | None, str | None]:
+    """(source, target) of the hit ``start:end`` in the sentence ``s_lo:s_hi``, clause from
+    ``c_lo``. ``actors``: sorted by start, the text's or only the sentence's (weigh passes
+    those, so a hit never walks the actors of the whole text)."""
     if warn_at >= 0:
         # "the Kremlin warns Kyiv of a military response": who warns is before the cue,
         # whom it warns between the cue and the threat

@@ -15,6 +15,10 @@ from typing import Any
 
 #: one hit: (start, end, category id, gapped)
 Hit = tuple[int, int, str, bool]
+#: what a gap may not hold: the parts of a pattern stay in one sentence and clause
+_GAP_STOPS = frozenset(".;!?:")
+#: characters of a long gap read first: the next part may be far away in a long text
+_GAP_PEEK = 128
 
 
 def assemble(lex: Any, text: str, parts: list[tuple[int, int, int, int]]) -> list[Hit]:
@@ -66,13 +70,24 @@ def _join_gapped(lex: Any, text: str, multi: dict[int, list[tuple[int, int, int]
                 if i == len(nxt):
                     break
                 s, e = nxt[i]
-                gap = text[cur_end:s]
-                if len(gap.split()) > max_gap or any(ch in gap for ch in ".;!?:"):
+                if not _gap_fits(text, cur_end, s, max_gap):
                     break
                 matched += e - s
                 cur_end = e
             else:
                 cands.append((s0, cur_end, category, matched, True))
+
+
+def _gap_fits(text: str, a: int, b: int, max_gap: int) -> bool:
+    """At most ``max_gap`` words and none of ``.;!?:`` between offsets a and b. A gap only
+    grows with b, so a long one is first judged by its opening: when that already has too
+    many words or a stop, so has the whole gap (no slicing up to a part far away)."""
+    if b - a > _GAP_PEEK:
+        head = text[a : a + _GAP_PEEK]
+        if len(head.split()) > max_gap or not _GAP_STOPS.isdisjoint(head):
+            return False
+    gap = text[a:b]
+    return len(gap.split()) <= max_gap and _GAP_STOPS.isdisjoint(gap)
 
 
 def _non_overlapping(lex: Any, cands: list[tuple[int, int, str, int, bool]]) -> list[Hit]:

@@ -60,7 +60,8 @@ class Judged:
 
 
 class Cues:
-    """The scan's cues sorted by kind, once per text."""
+    """The scan's cues sorted by kind, once per text (and the modal ones by sentence,
+    :meth:`in_sentence`, the first time a hit asks)."""
 
     __slots__ = ("modal", "context", "swallowing", "hedge_spans", "cond_starts", "contrasts", "background",
                  "_by_sentence")
@@ -316,6 +317,9 @@ def fold(lex: Any, judged: list[Judged], idiomatic: list[Judged], contrasts: lis
             present.setdefault(j.sentence, set()).add(j.category)
             if j.modality != "action":
                 present_unacted.setdefault(j.sentence, set()).add(j.category)
+    kept_in: dict[int, list[Judged]] = {}  # sentence -> its kept hits
+    for j in kept:
+        kept_in.setdefault(j.sentence, []).append(j)
     final: list[Judged] = []
     seen: dict[tuple[int, str], int] = {}  # (sentence, category) -> its hit's index in final
     for j in kept:
@@ -327,9 +331,8 @@ def fold(lex: Any, judged: list[Judged], idiomatic: list[Judged], contrasts: lis
             # strikes" is a threat beside an act
             continue
         if cat.yields_after and any(
-            k.sentence == j.sentence and k.start < j.start and k.category in cat.yields_after
-            and k.modality not in _NOT_COUNTING
-            for k in kept
+            k.start < j.start and k.category in cat.yields_after and k.modality not in _NOT_COUNTING
+            for k in kept_in[j.sentence]
         ):
             continue  # background after a de-escalation main verb
         key = (j.sentence, j.category)
