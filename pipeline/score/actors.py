@@ -38,6 +38,12 @@ def _agent_noun(text: str, start: int, end: int) -> bool:
     return bool(words) and (words[0] in _AGENT_NOUNS or words[-1] in _AGENT_NOUNS)
 
 
+def _participle(trig: str) -> bool:
+    """The trigger (lower case) opens with a past participle: "attacked", "struck"."""
+    first = trig.split(" ", 1)[0]
+    return first.endswith("ed") or first in _IRREGULAR_PARTICIPLES
+
+
 def dedupe_actors(actors: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Sorted by position; of overlapping names ("South Korea" / "Korea") the longest."""
     if len(actors) < 2:
@@ -55,6 +61,9 @@ def actors_for(
     text: str, actors: list[tuple[int, int, str]], start: int, end: int, s_lo: int, s_hi: int, c_lo: int,
     warn_at: int = -1,
 ) -> tuple[str | None, str | None]:
+    """(source, target) of the hit ``start:end`` in the sentence ``s_lo:s_hi``, clause from
+    ``c_lo``. ``actors``: sorted by start, the text's or only the sentence's (weigh passes
+    those, so a hit never walks the actors of the whole text)."""
     if warn_at >= 0:
         # "the Kremlin warns Kyiv of a military response": who warns is before the cue,
         # whom it warns between the cue and the threat
@@ -90,20 +99,19 @@ def actors_for(
     if possessed is not None:
         after.insert(0, possessed)
     source = src_actor[2] if src_actor else None
-    # passive: "Ukraine was attacked by Russia"
-    lead = text[max(s_lo, start - 8) : start].lower()
-    trig = text[start:end].lower()
-    first = trig.split(" ", 1)[0]
-    participle = first.endswith("ed") or first in _IRREGULAR_PARTICIPLES
-    by_noun = after and _agent_noun(text, start, end) and _BY_AGENT.match(text, end, min(after[0][0] + 1, end + 24))
-    if by_noun and after[0][0] - end <= 16:
+    # " by " asked first: the cheaper question, and the rarer answer
+    if after and after[0][0] - end <= 16 and _BY_AGENT.match(text, end, min(after[0][0] + 1, end + 24)) and \
+            _agent_noun(text, start, end):
         # "under assault by Russia", "attacks by Russian forces": the agent follows the noun
         agent = after[0][2]
         target = source if source != agent else None
         if target is None:
             target = next((a[2] for a in after[1:] if a[2] != agent), None)
         return agent, target
-    if (lead.endswith(_PASSIVE_TAIL) and participle) or trig.startswith(_PASSIVE_TAIL):
+    # passive: "Ukraine was attacked by Russia"
+    trig = text[start:end].lower()
+    if (text[max(s_lo, start - 8) : start].lower().endswith(_PASSIVE_TAIL) and _participle(trig)) or \
+            trig.startswith(_PASSIVE_TAIL):
         by_actor = None
         for a in after:
             if text[max(end, a[0] - 4) : a[0]].lower().endswith("by ") and a[0] - end < 40:

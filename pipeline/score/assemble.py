@@ -10,10 +10,15 @@ Must not touch: modality, actors, relevance, weights.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 #: one hit: (start, end, category id, gapped)
 Hit = tuple[int, int, str, bool]
+#: what a gap may not hold: the parts of a pattern stay in one sentence and clause
+_GAP_STOPS = frozenset(".;!?:")
+#: characters of a long gap read first: the next part may be far away in a long text
+_GAP_PEEK = 128
 
 
 def assemble(lex: Any, text: str, parts: list[tuple[int, int, int, int]]) -> list[Hit]:
@@ -36,37 +41,53 @@ def assemble(lex: Any, text: str, parts: list[tuple[int, int, int, int]]) -> lis
 
 def _join_gapped(lex: Any, text: str, multi: dict[int, list[tuple[int, int, int]]],
                  cands: list[tuple[int, int, str, int, bool]]) -> None:
-    """Append to ``cands`` every gapped pattern whose parts follow each other closely enough."""
+    """Append to ``cands`` every gapped pattern whose parts follow each other closely enough.
+
+    Each later part takes the first match (by start) at or after the previous part's end;
+    a gap only grows with a later start (more words, maybe punctuation), so when that first
+    one is too far, every later one is too: one bisect and one gap check per part."""
     patterns = lex.patterns
     max_gap = lex.max_gap_words
     for pid, plist in multi.items():
-        if len(plist) < 2 or not any(x[0] == 0 for x in plist):
-            continue
         pat = patterns[pid]
+        if len(plist) < pat.n_parts:
+            continue  # a part is missing (most first parts stand alone: "troops", "warned")
         by_part: list[list[tuple[int, int]]] = [[] for _ in range(pat.n_parts)]
         for part, s, e in plist:
             by_part[part].append((s, e))
-        if any(not p for p in by_part):
+        if not all(by_part):
             continue
+        category = pat.category
+        later = []
+        for p in by_part[1:]:
+            p.sort()
+            later.append((p, [s for s, _ in p]))
         for s0, e0 in by_part[0]:
             cur_end = e0
             matched = e0 - s0
-            ok = True
-            for nxt in by_part[1:]:
-                best = None
-                for s, e in sorted(nxt):
-                    if s >= cur_end:
-                        gap = text[cur_end:s]
-                        if len(gap.split()) <= max_gap and not any(ch in gap for ch in ".;!?:"):
-                            best = (s, e)
-                            break
-                if best is None:
-                    ok = False
+            for nxt, starts in later:
+                i = bisect_left(starts, cur_end)
+                if i == len(nxt):
                     break
-                matched += best[1] - best[0]
-                cur_end = best[1]
-            if ok:
-                cands.append((s0, cur_end, pat.category, matched, True))
+                s, e = nxt[i]
+                if not _gap_fits(text, cur_end, s, max_gap):
+                    break
+                matched += e - s
+                cur_end = e
+            else:
+                cands.append((s0, cur_end, category, matched, True))
+
+
+def _gap_fits(text: str, a: int, b: int, max_gap: int) -> bool:
+    """At most ``max_gap`` words and none of ``.;!?:`` between offsets a and b. A gap only
+    grows with b, so a long one is first judged by its opening: when that already has too
+    many words or a stop, so has the whole gap (no slicing up to a part far away)."""
+    if b - a > _GAP_PEEK:
+        head = text[a : a + _GAP_PEEK]
+        if len(head.split()) > max_gap or not _GAP_STOPS.isdisjoint(head):
+            return False
+    gap = text[a:b]
+    return len(gap.split()) <= max_gap and _GAP_STOPS.isdisjoint(gap)
 
 
 def _non_overlapping(lex: Any, cands: list[tuple[int, int, str, int, bool]]) -> list[Hit]:
@@ -76,20 +97,38 @@ def _non_overlapping(lex: Any, cands: list[tuple[int, int, str, int, bool]]) -> 
     cats = lex.categories
     # a hit inside another hit's span is part of that phrase ("lift trade
     # and travel restrictions"): drop it before ranking
-    gapped = [o for o in cands if o[4]]
+    gapped = sorted(o for o in cands if o[4])
     if gapped:
         # ... unless the outer one is a generic word that yields to it ("warned of severe
         # sanctions against": the sanctions threat, not a generic threat of force)
-        cands = [h for h in cands
-                 if not any(o[0] <= h[0] and h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0])
-                            and h[2] not in cats[o[2]].yields_to for o in gapped)]
+        starts = [o[0] for o in gapped]
+        longest = max(o[1] - o[0] for o in gapped)
+        cands = [h for h in cands if not _inside_gapped(cats, h, gapped, bisect_left(starts, h[1] - longest))]
     cands.sort(key=lambda h: (-h[3], h[0] - h[1], -cats[h[2]].weight, h[0]))
-    taken: list[tuple[int, int]] = []
+    # spans taken so far, sorted by start and never overlapping, so their ends are sorted too:
+    # the one taken span that can overlap a candidate is the first ending after its start
+    taken_starts: list[int] = []
+    taken_ends: list[int] = []
     out = []
     for h in cands:
-        if any(h[0] < te and ts < h[1] for ts, te in taken):
+        i = bisect_right(taken_ends, h[0])
+        if i < len(taken_ends) and taken_starts[i] < h[1]:
             continue
-        taken.append((h[0], h[1]))
+        taken_starts.insert(i, h[0])
+        taken_ends.insert(i, h[1])
         out.append((h[0], h[1], h[2], h[4]))
     out.sort()
     return out
+
+
+def _inside_gapped(cats: Any, h: tuple[int, int, str, int, bool], gapped: list[tuple[int, int, str, int, bool]],
+                   lo: int) -> bool:
+    """``h`` lies inside a longer gapped hit that does not yield to it (``gapped`` sorted by
+    start; from ``lo`` on they start late enough to reach over ``h``)."""
+    for i in range(lo, len(gapped)):
+        o = gapped[i]
+        if o[0] > h[0]:
+            return False
+        if h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0]) and h[2] not in cats[o[2]].yields_to:
+            return True
+    return False

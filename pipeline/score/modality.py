@@ -60,9 +60,11 @@ class Judged:
 
 
 class Cues:
-    """The scan's cues sorted by kind, once per text."""
+    """The scan's cues sorted by kind, once per text (and the modal ones by sentence,
+    :meth:`in_sentence`, the first time a hit asks)."""
 
-    __slots__ = ("modal", "context", "swallowing", "hedge_spans", "cond_starts", "contrasts", "background")
+    __slots__ = ("modal", "context", "swallowing", "hedge_spans", "cond_starts", "contrasts", "background",
+                 "_by_sentence")
 
     def __init__(self, text: str, scan_cues: list[tuple[int, int, str, Any]], contrasts: list[int] = ()):
         #: where a contrasting clause opens (", but", "while"): a denial before it does not reach past it
@@ -77,6 +79,24 @@ class Cues:
         # "plans to exit ... over the invasion", "could fall ... amid attacks": what follows
         # one of these is the background, which a threat, hedge or negation before it misses
         self.background = [c[0] for c in self.modal if c[2] == "background"]
+        self._by_sentence: list[list[tuple[int, int, str, Any]]] | None = None
+
+    def in_sentence(self, sentences: list[int], s_idx: int) -> list[tuple[int, int, str, Any]]:
+        """The modal cues that overlap sentence ``s_idx`` (``sentences``: the text's sentence
+        starts), in scan order; grouped once per text, so a hit reads only its own sentence's."""
+        if self._by_sentence is None:
+            by: list[list[tuple[int, int, str, Any]]] = [[] for _ in sentences]
+            last = len(sentences) - 1
+            for c in self.modal:
+                # sentence i spans [sentences[i], sentences[i + 1]): the cue is in the one its
+                # start is in and in each later one that starts before its end
+                i = bisect_right(sentences, c[0]) - 1
+                by[i].append(c)
+                while i < last and sentences[i + 1] < c[1]:
+                    i += 1
+                    by[i].append(c)
+            self._by_sentence = by
+        return self._by_sentence[s_idx]
 
     def behind_background(self, cue_end: int, start: int) -> bool:
         """A background phrase stands between a cue and the hit it would reach."""
@@ -118,7 +138,7 @@ def judge(lex: Any, text: str, hits: list[Hit], lay: Layout, cues: Cues) -> tupl
         s_hi = sents[s_idx + 1] if s_idx + 1 < len(sents) else n
         c_lo = clauses[c_idx]
         c_hi = min(clauses[c_idx + 1] if c_idx + 1 < len(clauses) else n, s_hi)
-        r = _read_cues(lex, text, cues, start, end, gapped, s_lo, s_hi, c_lo, c_hi, s_idx, c_idx)
+        r = _read_cues(lex, text, cues, start, end, gapped, sents, s_lo, c_lo, c_hi, s_idx, c_idx)
         cat = cats[cat_id]
         if r.refused and r.negated and cat.refusal_confirms:
             r.negated = False  # "rejects Russia's demand to surrender": the demand was made
@@ -151,14 +171,12 @@ def judge(lex: Any, text: str, hits: list[Hit], lay: Layout, cues: Cues) -> tupl
     return judged, idiomatic
 
 
-def _read_cues(lex: Any, text: str, cues: Cues, start: int, end: int, gapped: bool,
-               s_lo: int, s_hi: int, c_lo: int, c_hi: int, s_idx: int, c_idx: int) -> _Reading:
+def _read_cues(lex: Any, text: str, cues: Cues, start: int, end: int, gapped: bool, sents: list[int],
+               s_lo: int, c_lo: int, c_hi: int, s_idx: int, c_idx: int) -> _Reading:
     """Apply every cue of the hit's sentence that reaches it."""
     r = _Reading(c_idx)
     cue_of = r.cue_of
-    for cs, ce, ctype, flag in cues.modal:
-        if cs >= s_hi or ce <= s_lo:
-            continue
+    for cs, ce, ctype, flag in cues.in_sentence(sents, s_idx):
         if ctype == "denied_before":
             # anywhere earlier in the sentence, but not across a contrast: "Russia denied massing
             # troops, but NATO said tanks were moving" denies the massing, not the tanks
@@ -299,6 +317,9 @@ def fold(lex: Any, judged: list[Judged], idiomatic: list[Judged], contrasts: lis
             present.setdefault(j.sentence, set()).add(j.category)
             if j.modality != "action":
                 present_unacted.setdefault(j.sentence, set()).add(j.category)
+    kept_in: dict[int, list[Judged]] = {}  # sentence -> its kept hits
+    for j in kept:
+        kept_in.setdefault(j.sentence, []).append(j)
     final: list[Judged] = []
     seen: dict[tuple[int, str], int] = {}  # (sentence, category) -> its hit's index in final
     for j in kept:
@@ -310,9 +331,8 @@ def fold(lex: Any, judged: list[Judged], idiomatic: list[Judged], contrasts: lis
             # strikes" is a threat beside an act
             continue
         if cat.yields_after and any(
-            k.sentence == j.sentence and k.start < j.start and k.category in cat.yields_after
-            and k.modality not in _NOT_COUNTING
-            for k in kept
+            k.start < j.start and k.category in cat.yields_after and k.modality not in _NOT_COUNTING
+            for k in kept_in[j.sentence]
         ):
             continue  # background after a de-escalation main verb
         key = (j.sentence, j.category)

@@ -12,6 +12,7 @@ Must not touch: cues and modality (:mod:`.modality`), the theatre.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 from .actors import actors_for
@@ -21,14 +22,19 @@ from .text import Layout
 #: one weighed hit: (start, end, category, modality, source, target, weight, sentence start,
 #: sentence end, kind, why)
 Weighed = tuple[int, int, Any, str, Any, Any, float, int, int, str, str]
+_NO_CONTEXT: frozenset[str] = frozenset()
 
 
 def _sentence_contexts(ctx_cues: list[tuple[int, int, str, str | None]], actors: list[tuple[int, int, str]],
-                       s_lo: int, s_hi: int) -> set[str]:
-    """The context names found in one sentence, ``actor`` when a gazetteer actor is in it."""
-    found = {c[3] for c in ctx_cues if s_lo <= c[0] < s_hi}  # type: ignore[misc]
-    if any(s_lo <= a[0] < s_hi for a in actors):
-        found.add("actor")
+                       sentences: list[int]) -> dict[int, set[str]]:
+    """The context names found in each sentence (by index; sentences with none are
+    missing), ``actor`` when a gazetteer actor is in it. One pass over the cues and the
+    actors, each placed in the sentence its start is in."""
+    found: dict[int, set[str]] = {}
+    for c in ctx_cues:
+        found.setdefault(bisect_right(sentences, c[0]) - 1, set()).add(c[3])  # type: ignore[arg-type]
+    for a in actors:
+        found.setdefault(bisect_right(sentences, a[0]) - 1, set()).add("actor")
     return found
 
 
@@ -45,36 +51,39 @@ def weigh(lex: Any, text: str, final: list[Judged], lay: Layout, actors: list[tu
     cats = lex.categories
     counts: dict[str, int] = {}
     out: list[Weighed] = []
-    ctx_cache: dict[int, set[str]] = {}
+    ctx_of = _sentence_contexts(ctx_cues, actors, lay.sentences)
+    actor_starts = [a[0] for a in actors]  # sorted (dedupe_actors)
     art_vetoes = _article_vetoes(lex, ctx_cues, lay.sentences)
+    # the gate's verdict, in the "why" of every hit: worded once per text
+    gate_why = "no relevance gate" if judgement is None else judgement.explain()
     for j in final:
         modality = j.modality
         cat = cats[j.category]
         s_lo, s_hi = lay.sentence_span(j.sentence)
-        source, target = actors_for(text, actors, j.start, j.end, s_lo, s_hi, lay.clauses[j.clause], j.warn_at)
+        in_sentence = actors[bisect_left(actor_starts, s_lo) : bisect_left(actor_starts, s_hi)]
+        source, target = actors_for(text, in_sentence, j.start, j.end, s_lo, s_hi, lay.clauses[j.clause], j.warn_at)
         kind = cat.kind if modality not in ("threat", "conditional") or cat.direction != "escalation" else "threat"
         if modality == "conditional" and cat.kind == "act" and cat.direction == "escalation":
             kind = "threat"
-        ctx = ctx_cache.get(j.sentence)
-        if ctx is None:
-            ctx = ctx_cache[j.sentence] = _sentence_contexts(ctx_cues, actors, s_lo, s_hi)
+        ctx = ctx_of.get(j.sentence, _NO_CONTEXT)
         if source and target:
             ctx = ctx | {"two_actors"}
-        why = _relevance_refusal(lex, cat, ctx, judgement, art_vetoes)
+        why = _relevance_refusal(lex, cat, ctx, judgement, art_vetoes, gate_why)
         if why is None:
             why = j.refusal
         if why is None and source and target and cat.id in lex.allied_categories and any(
                 source in b and target in b for b in lex.blocs):
             why = f"not counted: between allies ({source}, {target}), no de-escalation"
-        weight, why = _weight(lex, cat, j, why, counts, source, target, ctx, judgement)
+        weight, why = _weight(lex, cat, j, why, counts, source, target, ctx, judgement, gate_why)
         out.append((j.start, j.end, cat, modality, source, target, weight, s_lo, s_hi, kind, why))
     return out
 
 
 def _weight(lex: Any, cat: Any, j: Judged, refusal: str | None, counts: dict[str, int], source: Any,
-            target: Any, ctx: set[str], judgement: Any) -> tuple[float, str]:
+            target: Any, ctx: set[str], judgement: Any, gate_why: str) -> tuple[float, str]:
     """The hit's weight and its ``why``: 0 with the refusal, or the category weight times
-    the modality's multiplier, decayed by the category's earlier counted hits."""
+    the modality's multiplier, decayed by the category's earlier counted hits.
+    ``gate_why``: ``judgement.explain()`` ("no relevance gate" without one)."""
     modality = j.modality
     shown = f"{modality} (cue {j.cue!r})" if j.cue else modality
     mw = lex.modality_weights
@@ -93,10 +102,8 @@ def _weight(lex: Any, cat: Any, j: Judged, refusal: str | None, counts: dict[str
         weight = -weight
     weight = round(weight, 3) + 0.0
     why = f"counted: {shown}; actors {source or '?'} -> {target or '?'}; "
-    if judgement is None:
-        why += "no relevance gate"
-    elif judgement.relevant:
-        why += judgement.explain()
+    if judgement is None or judgement.relevant:
+        why += gate_why
     else:
         rescue = "/".join(sorted(ctx & lex.rescue_contexts))
         why += f"relevance p={judgement.probability:.2f} under the gate's threshold, kept for its {rescue} context"
@@ -125,10 +132,11 @@ def vetoed_by(context: str) -> str:
 
 
 def _relevance_refusal(lex: Any, cat: Any, ctx: set[str], judgement: Any,
-                       art_vetoes: frozenset[str] = frozenset()) -> str | None:
+                       art_vetoes: frozenset[str] = frozenset(), gate_why: str | None = None) -> str | None:
     """Why a hit does not count as geopolitics, or None when it does. A veto stands
     unless the hit's own sentence has a context that lifts it; ``art_vetoes`` (see
-    :func:`_article_vetoes`) stand as if they were in the sentence."""
+    :func:`_article_vetoes`) stand as if they were in the sentence; ``gate_why``:
+    ``judgement.explain()`` when the caller has it."""
     if cat.vetoed_by:
         for v in sorted(cat.vetoed_by & (ctx | art_vetoes)):
             if not (ctx & lex.strict_vetoes.get(v, lex.veto_lifted_by)):
@@ -139,4 +147,4 @@ def _relevance_refusal(lex: Any, cat: Any, ctx: set[str], judgement: Any,
         return None
     if judgement.probability >= lex.gate_floor and ctx & lex.rescue_contexts:
         return None
-    return "not counted: the text is " + judgement.explain()
+    return "not counted: the text is " + (judgement.explain() if gate_why is None else gate_why)

@@ -271,8 +271,10 @@ def scan(lex: Lexicon, text: str) -> Scan:
     first_seen: set[int] = set()
     for end_idx, entries in lex.automaton.iter(norm):
         for kind, klen, prefix, a, b in entries:
-            if kind == TRIGGER and b:
-                if a not in first_seen:
+            if kind == TRIGGER:
+                if not b:
+                    first_seen.add(a)  # (one-part patterns too: only later parts ask)
+                elif a not in first_seen:
                     continue
             # key " word " ends on the space after the word at norm index end_idx,
             # i.e. text index end_idx - 1; the word starts at text index start
@@ -284,8 +286,6 @@ def scan(lex: Lexicon, text: str) -> Scan:
             else:
                 end = end_idx - 1
             if kind == TRIGGER:
-                if b == 0 and lex.patterns[a].n_parts > 1:
-                    first_seen.add(a)
                 parts.append((start, end, a, b))
             elif kind == CUE:
                 if b == "lower" and text[start:end] != "may":
