@@ -53,7 +53,7 @@ from .signals import (
     pattern_parts,
 )
 # the YAML reader, problem list and automaton helper of the English files, shared
-from .signals.data_files import _check_no_gap, _check_pattern, _line, _load_yaml, _Problems, _str_list
+from .signals.data_files import _check_cue, _check_pattern, _line, _load_yaml, _Problems, _str_list
 from .signals.lexicon import _add
 
 __all__ = ["LEXICON_DIR", "compile_language", "language_lexicon", "lemmatizer", "scan_lemmas"]
@@ -186,8 +186,7 @@ def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
     for cue_type in CUE_TYPES:
         cues[cue_type] = _words(node.get(cue_type), probs, f"modality_cues.{cue_type}", _line(node, cue_type))
         for p in cues[cue_type]:
-            _check_pattern(p, probs, f"modality_cues.{cue_type}", _line(node, cue_type))
-            _check_no_gap(p, probs, f"modality_cues.{cue_type}", _line(node, cue_type))
+            _check_cue(p, probs, f"modality_cues.{cue_type}", _line(node, cue_type))
     contexts: dict[str, list[str]] = {}
     node = doc.get("contexts") or {}
     probs.unknown_keys(node, tuple(sorted(english.contexts)), "contexts")

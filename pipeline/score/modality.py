@@ -1,11 +1,12 @@
 """The modality of every hit, read from the cues of its own clause.
 
 Owns: what each cue does to a hit (denied > negated > conditional > hedged >
-threat > action; a request, "urges sanctions", is hedged), how far it reaches (its clause; a negation stops at a
-condition, a hedge reaches only the words near the trigger, "not only ... but
-also" is no negation), the category variants a modality calls for (a threatened
-act becomes its ``threat_variant``, a requested one its ``request_variant``, a refused de-escalation its
-``negated_variant``), the refusals of idioms ("heart attack") and agenda topics
+threat > action; a request, "urges sanctions", is hedged), how far it reaches (its
+clause; a negation stops at a condition, a hedge reaches only the words near the
+trigger, "not only ... but also" is no negation, a background phrase stops a cue
+before it), the category variants a modality calls for (a threatened act becomes its
+``threat_variant``, a requested one its ``request_variant``, a refused de-escalation
+its ``negated_variant``; a refused demand stays a demand), the refusals of idioms ("heart attack") and agenda topics
 ("talks on nuclear threats"), and then :func:`fold`: a condition folded into its
 threat, ``yields_to``/``yields_after``, one hit per category and sentence.
 
@@ -106,8 +107,8 @@ class Cues:
 class _Reading:
     """What the cues of one hit's clause say about it."""
 
-    __slots__ = ("denied", "negated", "conditional", "hedged", "threatened", "requested", "refused", "in_condition", "fold_key",
-                 "topic_cue", "idiom", "neg_cue", "cue_of", "warn_at")
+    __slots__ = ("denied", "negated", "conditional", "hedged", "threatened", "requested", "refused",
+                 "in_condition", "fold_key", "topic_cue", "idiom", "neg_cue", "cue_of", "warn_at")
 
     def __init__(self, fold_key: int):
         self.denied = self.negated = self.conditional = self.hedged = False
@@ -145,7 +146,6 @@ def judge(lex: Any, text: str, hits: list[Hit], lay: Layout, cues: Cues) -> tupl
         if not r.conditional and _any_would(lex, text, start, end, c_lo, c_hi):
             r.conditional = True  # "any invasion would be very tough": a hypothesis, not an act
             r.cue_of["conditional"] = "any ... would"
-        cat = cats[cat_id]
         modality = ("denied" if r.denied else "negated" if r.negated else "conditional" if r.conditional else
                     "hedged" if r.hedged or r.requested else
                     "threat" if r.threatened or (cat.kind == "threat" and cat.stated_as == "threat") else "action")

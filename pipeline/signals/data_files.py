@@ -194,8 +194,10 @@ def _str_list(node: Any, probs: _Problems, field: str, line: int | None) -> list
     return out
 
 
-def _check_no_gap(p: str, probs: _Problems, field: str, line: int | None) -> None:
-    """A cue or context is matched as one phrase: a `` .. `` gap would make each part a cue alone."""
+def _check_cue(p: str, probs: _Problems, field: str, line: int | None) -> None:
+    """A modality cue or context phrase: a pattern matched as one phrase (a `` .. `` gap
+    would make each of its parts a cue alone)."""
+    _check_pattern(p, probs, field, line)
     if " .. " in p:
         probs.add(line, field, f"a cue is one phrase; `..` gaps are only for category patterns: {p!r}")
 
@@ -313,8 +315,7 @@ def _modality_cues(doc: Any, probs: _Problems) -> dict[str, list[str]]:
                 continue
             cues[t] = _str_list(cue_node[t], probs, f"modality_cues.{t}", _line(cue_node, t))
             for i, c in enumerate(cues[t]):
-                _check_pattern(c, probs, f"modality_cues.{t}[{i}]", _line(cue_node[t], i))
-                _check_no_gap(c, probs, f"modality_cues.{t}[{i}]", _line(cue_node[t], i))
+                _check_cue(c, probs, f"modality_cues.{t}[{i}]", _line(cue_node[t], i))
     return cues
 
 
@@ -332,8 +333,7 @@ def _contexts(doc: Any, probs: _Problems) -> dict[str, list[str]]:
             continue
         contexts[str(name)] = _str_list(ctx_node[name], probs, f"contexts.{name}", _line(ctx_node, name))
         for i, c in enumerate(contexts[str(name)]):
-            _check_pattern(c, probs, f"contexts.{name}[{i}]", _line(ctx_node[name], i))
-            _check_no_gap(c, probs, f"contexts.{name}[{i}]", _line(ctx_node[name], i))
+            _check_cue(c, probs, f"contexts.{name}[{i}]", _line(ctx_node[name], i))
     return contexts
 
 
