@@ -140,6 +140,9 @@ def theatre(lex: Any, actors: list[tuple[int, int, str]], pairs: Any) -> str:
         if anchored and not both and th.anchor_categories and pairs and not any(
                 p[3] in th.anchor_categories for p in pairs):
             anchored = False  # the anchor alone, but not the kind of signal it stands for
+        if not (both or anchored) and codes & th.posture_anchors and codes <= side_a | side_b and any(
+                p[3] in th.posture_categories for p in pairs):
+            anchored = True  # an alliance's posture with no other theatre's actor in sight
         if not (both or anchored):
             continue  # a theatre needs both sides present, or an anchor actor
         present.add(th.id)

@@ -104,6 +104,10 @@ def _non_overlapping(lex: Any, cands: list[tuple[int, int, str, int, bool]]) -> 
         starts = [o[0] for o in gapped]
         longest = max(o[1] - o[0] for o in gapped)
         cands = [h for h in cands if not _inside_gapped(cats, h, gapped, bisect_left(starts, h[1] - longest))]
+        # and an outer gapped hit that holds one it yields to gives way to it before ranking
+        # ("bolsters eastern flank with extra warships": the alliance's deployment, not a
+        # build-up; yields_to would drop the outer one later anyway, once the inner one stood)
+        cands = [o for o in cands if not (o[4] and _holds_yielded(cats, o, cands))]
     cands.sort(key=lambda h: (-h[3], h[0] - h[1], -cats[h[2]].weight, h[0]))
     # spans taken so far, sorted by start and never overlapping, so their ends are sorted too:
     # the one taken span that can overlap a candidate is the first ending after its start
@@ -132,3 +136,9 @@ def _inside_gapped(cats: Any, h: tuple[int, int, str, int, bool], gapped: list[t
         if h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0]) and h[2] not in cats[o[2]].yields_to:
             return True
     return False
+
+
+def _holds_yielded(cats: Any, o: tuple[int, int, str, int, bool], cands: list[tuple[int, int, str, int, bool]]) -> bool:
+    """The gapped hit ``o`` spans a shorter hit of a category it yields to."""
+    yields = cats[o[2]].yields_to
+    return bool(yields) and any(h[2] in yields and o[0] <= h[0] and h[1] <= o[1] and h is not o for h in cands)

@@ -106,6 +106,12 @@ class Theatre:
     #: (Russia alone is RUS-NATO when it threatens or drills, not when a bomb goes off in
     #: Moscow); empty: any signal
     anchor_categories: frozenset[str] = frozenset()
+    #: actors that make the theatre alone, with no actor of another theatre or of no theatre
+    #: in the article, when a counted signal is one of ``posture_categories`` ("NATO bolsters
+    #: its eastern flank" is RUS-NATO with no Russian named; "NATO sends troops to
+    #: Afghanistan" is not)
+    posture_anchors: frozenset[str] = frozenset()
+    posture_categories: frozenset[str] = frozenset()
 
 
 # --- YAML loading with line numbers -----------------------------------------------
@@ -571,7 +577,8 @@ def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | No
         if not isinstance(node, dict):
             probs.add(line, where, "must be a mapping")
             continue
-        probs.unknown_keys(node, ("id", "name", "sides", "anchors", "defers_to", "keeps", "anchor_categories"), where)
+        probs.unknown_keys(node, ("id", "name", "sides", "anchors", "defers_to", "keeps", "anchor_categories",
+                                  "posture_anchors", "posture_categories"), where)
         tid = node.get("id")
         if not isinstance(tid, str) or not tid:
             probs.add(line, f"{where}.id", "required")
@@ -584,7 +591,8 @@ def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | No
             probs.add(_line(node, "sides") or line, f"{where}.sides", "must be two non-empty lists of actor codes")
             continue
         anchors = node.get("anchors") or []
-        for code in [c for s in sides for c in s] + list(anchors):
+        posture = node.get("posture_anchors") or []
+        for code in [c for s in sides for c in s] + list(anchors) + list(posture):
             if actor_codes is not None and code not in actor_codes:
                 probs.add(_line(node, "sides"), f"{where}", f"unknown actor code {code!r}")
         keeps = node.get("keeps") or []
@@ -596,7 +604,9 @@ def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | No
                                 frozenset(map(str, anchors)),
                                 str(node["defers_to"]) if node.get("defers_to") else None,
                                 frozenset(map(str, keeps)),
-                                frozenset(map(str, node.get("anchor_categories") or []))))
+                                frozenset(map(str, node.get("anchor_categories") or [])),
+                                frozenset(map(str, posture)),
+                                frozenset(map(str, node.get("posture_categories") or []))))
     ids = {t.id for t in theatres}
     for i, t in enumerate(theatres):
         if t.defers_to is not None and t.defers_to not in ids:

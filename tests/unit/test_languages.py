@@ -199,8 +199,11 @@ def test_conflict_words_outside_geopolitics_do_not_count(lang, text):
 @pytest.mark.parametrize(("lang", "text", "theatre", "source"), _only([
     ("ru", "Кремль пригрозил Киеву ответом на удары по Белгороду", "RUS-UKR", "RUS"),
     ("uk", "ЗСУ завдали удару по позиціях окупантів під Бахмутом", "RUS-UKR", "UKR"),
-    # as in English ("Pentagon to send extra troops to Poland"): two NATO members, no Russia: "other"
-    ("ru", "Пентагон направит в Польшу дополнительные войска", "other", "USA"),
+    # as in English ("Pentagon to send extra troops to Poland"): a deployment onto the eastern
+    # flank with only NATO members named is NATO posture (GUIDE.md), RUS-NATO
+    ("ru", "Пентагон направит в Польшу дополнительные войска", "RUS-NATO", "USA"),
+    # ... but not with an actor of no Russian theatre in the text
+    ("ru", "Пентагон направит в Польшу и в Ирак дополнительные войска", "other", "USA"),
     ("ru", "Пентагон направит в Польшу дополнительные войска из-за угрозы со стороны России", "RUS-NATO", "USA"),
 ]))
 def test_actors_and_theatre(lang, text, theatre, source):

@@ -214,3 +214,54 @@ def test_a_demand_to_surrender_is_a_demand_in_russian_and_ukrainian(text, langua
     s = score_text(text)
     assert s.language == language
     assert [g.signal for g in s.signals if g.weight != 0] == ["ultimatum_demand"], s.signals
+
+
+# --- winter 2021-22 build-up readings (our own sentences; each failed before its rule) ---
+
+@pytest.mark.parametrize("text", [
+    "Russia sends tanks to the Ukrainian border",
+    "Moscow sent more troops to Belarus for joint drills",
+])
+def test_sending_troops_forward_is_a_build_up_not_a_withdrawal(text):
+    s = by_signal(text)
+    assert "troop_withdrawal" not in s, s
+    assert "troop_buildup" in s or "military_exercises" in s, s
+
+
+def test_sending_troops_home_is_still_a_withdrawal():
+    assert "troop_withdrawal" in by_signal("Russia sent its troops back to their bases in Siberia")
+
+
+@pytest.mark.parametrize(("text", "theatre"), [
+    ("NATO bolsters eastern flank with extra warships and fighter jets", "RUS-NATO"),
+    ("Poland puts its army on alert along the Belarus border", "RUS-NATO"),
+    # NATO's posture elsewhere is not the Russian theatre
+    ("NATO to send 2,000 more troops to Afghanistan before the elections", "other"),
+])
+def test_nato_posture_names_its_theatre_without_a_russian(text, theatre):
+    assert score_text(text).theatre == theatre
+
+
+def test_an_alliance_deployment_inside_a_longer_build_up_phrase_wins():
+    assert set(by_signal("NATO bolsters eastern flank with extra warships and fighter jets")) == {"alliance_deployment"}
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("Indian and Pakistani troops exchange fire along the Line of Control", "border_incident"),
+    ("Shelling flares along eastern Ukraine contact line, monitors report", "border_incident"),
+    ("Palestinians clash with Israeli police at Al-Aqsa compound", "protest_unrest"),
+    ("Pyongyang brands US envoy 'a war maniac' in a statement carried by KCNA", "hostile_rhetoric"),
+    ("Berlin agrees to send Leopard tanks to Kyiv", "arms_deliveries"),
+])
+def test_build_up_categories(text, category):
+    s = by_signal(text)
+    assert category in s, s
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("Moscow vows more drills near Baltic borders in response to NATO buildup", "military_exercises"),
+    ("Allies finalise a sanctions plan to be triggered by any Russian attack", "sanctions_threat"),
+])
+def test_vows_and_plans_of_measures_are_threats(text, category):
+    g = by_signal(text)[category]
+    assert g.modality in ("threat", "conditional"), g
