@@ -140,8 +140,8 @@ def theatre(lex: Any, actors: list[tuple[int, int, str]], pairs: Any) -> str:
         if anchored and not both and th.anchor_categories and pairs and not any(
                 p[3] in th.anchor_categories for p in pairs):
             anchored = False  # the anchor alone, but not the kind of signal it stands for
-        if not (both or anchored) and codes & th.posture_anchors and codes <= side_a | side_b and any(
-                p[3] in th.posture_categories for p in pairs):
+        if not (both or anchored) and th.posture and codes <= side_a | side_b and any(
+                codes & who and any(p[3] in what for p in pairs) for who, what in th.posture):
             anchored = True  # an alliance's posture with no other theatre's actor in sight
         if not (both or anchored):
             continue  # a theatre needs both sides present, or an anchor actor
@@ -164,6 +164,8 @@ def theatre(lex: Any, actors: list[tuple[int, int, str]], pairs: Any) -> str:
     if wider is not None and wider.defers_to in present:
         if heaviest is None or heaviest[3] not in wider.keeps:
             return wider.defers_to
+    elif wider is not None and wider.defers_to and heaviest is not None and heaviest[3] in wider.hands_over:
+        return wider.defers_to
     elif heaviest is not None:
         # the other way round: the narrower theatre won, but the article is about what the
         # wider one keeps ("Moscow demands guarantees that Ukraine never joins NATO")

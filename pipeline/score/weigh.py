@@ -71,12 +71,33 @@ def weigh(lex: Any, text: str, final: list[Judged], lay: Layout, actors: list[tu
         why = _relevance_refusal(lex, cat, ctx, judgement, art_vetoes, gate_why)
         if why is None:
             why = j.refusal
-        if why is None and source and target and cat.id in lex.allied_categories and any(
-                source in b and target in b for b in lex.blocs):
-            why = f"not counted: between allies ({source}, {target}), no de-escalation"
+        if why is None and cat.id in lex.allied_categories and (allied := _allied_parties(
+                lex.blocs, {a[2] for a in in_sentence if a[0] < j.start}, source, target)):
+            why = f"not counted: between allies ({', '.join(allied)}), no de-escalation"
         weight, why = _weight(lex, cat, j, why, counts, source, target, ctx, judgement, gate_why)
         out.append((j.start, j.end, cat, modality, source, target, weight, s_lo, s_hi, kind, why))
     return out
+
+
+def _allied_parties(blocs: Any, before: set[str], source: str | None, target: str | None) -> list[str]:
+    """The parties of a talk or deal, sorted, when they are allies; [] when they are not.
+
+    The parties are the source and target the actors rule picked, unless the actors named
+    before the trigger are two or more and not all allies: "Ukraine and Russia hold talks in
+    Belarus" is Ukraine's and Russia's talk, though the rule paired Russia with Belarus. With
+    no target, the actors before the trigger are the parties ("Putin and Lukashenko hold
+    talks"). Actors of no bloc (the UN, the OSCE) are hosts, not parties."""
+    def members(codes: set[str]) -> set[str]:
+        return {c for c in codes if any(c in b for b in blocs)}
+
+    def one_bloc(codes: set[str]) -> bool:
+        return any(codes <= b for b in blocs)
+
+    named = members(before)
+    if len(named) > 1 and not one_bloc(named):
+        return []
+    parties = members({source, target} if source and target else named | ({source} if source else set()))
+    return sorted(parties) if len(parties) > 1 and one_bloc(parties) else []
 
 
 def _weight(lex: Any, cat: Any, j: Judged, refusal: str | None, counts: dict[str, int], source: Any,

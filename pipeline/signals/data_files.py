@@ -106,12 +106,15 @@ class Theatre:
     #: (Russia alone is RUS-NATO when it threatens or drills, not when a bomb goes off in
     #: Moscow); empty: any signal
     anchor_categories: frozenset[str] = frozenset()
-    #: actors that make the theatre alone, with no actor of another theatre or of no theatre
-    #: in the article, when a counted signal is one of ``posture_categories`` ("NATO bolsters
-    #: its eastern flank" is RUS-NATO with no Russian named; "NATO sends troops to
-    #: Afghanistan" is not)
-    posture_anchors: frozenset[str] = frozenset()
-    posture_categories: frozenset[str] = frozenset()
+    #: (actors, categories) pairs: one of the actors makes the theatre alone, with no actor of
+    #: another theatre or of no theatre in the article, when a counted signal is one of the
+    #: categories ("NATO bolsters its eastern flank" is RUS-NATO with no Russian named; "NATO
+    #: sends troops to Afghanistan" is not)
+    posture: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
+    #: the wider theatre gives way to ``defers_to`` when the heaviest signal is one of these,
+    #: even with no actor of the narrower one named (Western sanctions on Russia are the
+    #: Ukraine crisis: news_tuning/GUIDE.md)
+    hands_over: frozenset[str] = frozenset()
 
 
 # --- YAML loading with line numbers -----------------------------------------------
@@ -578,7 +581,7 @@ def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | No
             probs.add(line, where, "must be a mapping")
             continue
         probs.unknown_keys(node, ("id", "name", "sides", "anchors", "defers_to", "keeps", "anchor_categories",
-                                  "posture_anchors", "posture_categories"), where)
+                                  "posture", "hands_over"), where)
         tid = node.get("id")
         if not isinstance(tid, str) or not tid:
             probs.add(line, f"{where}.id", "required")
@@ -591,8 +594,15 @@ def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | No
             probs.add(_line(node, "sides") or line, f"{where}.sides", "must be two non-empty lists of actor codes")
             continue
         anchors = node.get("anchors") or []
-        posture = node.get("posture_anchors") or []
-        for code in [c for s in sides for c in s] + list(anchors) + list(posture):
+        posture = []
+        for j, rule in enumerate(node.get("posture") or []):
+            if not (isinstance(rule, dict) and isinstance(rule.get("anchors"), list)
+                    and isinstance(rule.get("categories"), list)):
+                probs.add(_line(node, "posture"), f"{where}.posture[{j}]", "must be a mapping with `anchors` and "
+                          "`categories` (lists)")
+                continue
+            posture.append((frozenset(map(str, rule["anchors"])), frozenset(map(str, rule["categories"]))))
+        for code in [c for s in sides for c in s] + list(anchors) + [c for a, _ in posture for c in a]:
             if actor_codes is not None and code not in actor_codes:
                 probs.add(_line(node, "sides"), f"{where}", f"unknown actor code {code!r}")
         keeps = node.get("keeps") or []
@@ -605,8 +615,8 @@ def load_watchlist(path: Path = WATCHLIST_PATH, actor_codes: frozenset[str] | No
                                 str(node["defers_to"]) if node.get("defers_to") else None,
                                 frozenset(map(str, keeps)),
                                 frozenset(map(str, node.get("anchor_categories") or [])),
-                                frozenset(map(str, posture)),
-                                frozenset(map(str, node.get("posture_categories") or []))))
+                                tuple(posture),
+                                frozenset(map(str, node.get("hands_over") or []))))
     ids = {t.id for t in theatres}
     for i, t in enumerate(theatres):
         if t.defers_to is not None and t.defers_to not in ids:

@@ -265,3 +265,34 @@ def test_build_up_categories(text, category):
 def test_vows_and_plans_of_measures_are_threats(text, category):
     g = by_signal(text)[category]
     assert g.modality in ("threat", "conditional"), g
+
+
+@pytest.mark.parametrize(("text", "category", "theatre"), [
+    ("Kremlin demands legal guarantees that NATO will not expand eastward", "ultimatum_demand", "RUS-NATO"),
+    ("Germany halts certification of Nord Stream 2 pipeline", "sanctions_imposed", "RUS-UKR"),
+    ("Russian forces seize Chernobyl nuclear plant", "strike_attack", "RUS-UKR"),
+    ("Putin puts nuclear deterrence forces on high alert", "nuclear_posture", "RUS-NATO"),
+    ("EU leaders agree to prepare tough sanctions against Russia", "sanctions_threat", "RUS-UKR"),
+    ("Pentagon puts 8,500 troops on heightened alert for possible deployment to Europe", "alliance_deployment",
+     "RUS-NATO"),
+])
+def test_winter_crisis_headlines(text, category, theatre):
+    s = score_text(text)
+    assert category in {g.signal for g in s.signals if g.weight > 0}, s.signals
+    assert s.theatre == theatre
+
+
+@pytest.mark.parametrize("text", [
+    "Senate Democrats attack Manchin over Build Back Better",
+    "Texas man charged with threatening to attack Capitol",
+    "Germany refuses to send weapons to Ukraine, offers helmets instead",
+])
+def test_words_charges_and_refusals_raise_no_escalation(text):
+    assert not [g for g in counted(text) if g.direction == "escalation"], counted(text)
+
+
+def test_talks_between_adversaries_in_an_allys_capital_count():
+    s = score_text("Ukraine and Russia hold first talks in Belarus since invasion")
+    assert [g.signal for g in s.signals if g.weight != 0] == ["talks_summit"]
+    # ... talks between two allies still do not
+    assert not counted("Putin and Lukashenko hold talks in Minsk")
