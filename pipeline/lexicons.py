@@ -69,6 +69,7 @@ _FILE_KEYS = (
     "clause_continuations", "bare_negations", "any_words", "hypothesis_words", "modality_cues",
     "contexts", "actors", "lemmas", "categories", "classes", "phrase_conditionals", "complementizers",
     "future_suffixes", "future_auxiliaries", "conjunctions", "max_gap_words", "past_suffixes",
+    "refusal_escalates",
 )
 #: ``@name`` in a pattern, cue or context phrase: one of the file's word classes
 _CLASS_REF = re.compile(r"@([a-z_]+)")
@@ -280,6 +281,10 @@ def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
     if missing:
         probs.add(_line(doc, "categories"), "categories", f"every category needs patterns; missing: {', '.join(missing)}")
     gap = _gap(doc, probs, english.max_gap_words)
+    refusal_escalates = doc.get("refusal_escalates", english.refusal_escalates)
+    if not isinstance(refusal_escalates, bool):
+        probs.add(_line(doc, "refusal_escalates"), "refusal_escalates", f"must be true or false (got {refusal_escalates!r})")
+        refusal_escalates = english.refusal_escalates
     probs.raise_if_any()
 
     def words(key: str) -> list[str]:
@@ -295,7 +300,8 @@ def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
             "hypothesis_words": words("hypothesis_words"), "phrase_conditionals": words("phrase_conditionals"),
             "complementizers": words("complementizers"), "future_suffixes": words("future_suffixes"),
             "future_auxiliaries": words("future_auxiliaries"), "conjunctions": words("conjunctions"),
-            "max_gap_words": gap, "past_suffixes": words("past_suffixes")}
+            "max_gap_words": gap, "past_suffixes": words("past_suffixes"),
+            "refusal_escalates": refusal_escalates}
 
 
 def _gap(doc: dict[str, Any], probs: _Problems, default: int) -> int:
@@ -338,7 +344,8 @@ def compile_language(language: str, path: Path | None = None, english: Lexicon |
             for lits in pattern_parts(src):
                 for lit in lits:
                     key, prefix = _literal_key(lit, lemma)
-                    flag = "np" if cue_type == "conditional" and lit in phrase_conditionals else name
+                    flag = "np" if cue_type == "conditional" and any(
+                        lit == p or lit.startswith(p + " ") for p in phrase_conditionals) else name
                     _add(auto, key, (CUE, len(key), prefix, cue_type, flag))
     for code, forms in spec["actors"].items():
         for form in forms:
@@ -371,6 +378,7 @@ def compile_language(language: str, path: Path | None = None, english: Lexicon |
         conjunctions=frozenset(spec["conjunctions"]) or english.conjunctions,
         max_gap_words=spec["max_gap_words"],
         past_suffixes=tuple(spec["past_suffixes"]),
+        refusal_escalates=spec["refusal_escalates"],
     )
 
 

@@ -45,11 +45,11 @@ class Judged:
     """One hit with its modality, where it stands, and why it may not count."""
 
     __slots__ = ("start", "end", "category", "modality", "sentence", "clause", "in_condition", "fold_key",
-                 "refusal", "own_category", "cue", "warn_at")
+                 "refusal", "own_category", "cue", "warn_at", "neg_at")
 
     def __init__(self, start: int, end: int, category: str, modality: str, sentence: int, clause: int,
                  in_condition: bool, fold_key: Any, refusal: str | None, own_category: str, cue: str | None,
-                 warn_at: int):
+                 warn_at: int, neg_at: int = -1):
         self.start = start
         self.end = end
         #: the category it counts as (a variant of ``own_category`` when threatened or refused)
@@ -68,6 +68,8 @@ class Judged:
         self.cue = cue
         #: start of a threat cue before the trigger ("Kremlin warns Kyiv of a response"), else -1
         self.warn_at = warn_at
+        #: start of the negation cue that negated it, else -1
+        self.neg_at = neg_at
 
 
 class Cues:
@@ -121,7 +123,7 @@ class _Reading:
 
     __slots__ = ("denied", "negated", "conditional", "hedged", "threatened", "requested", "refused",
                  "in_condition", "fold_key", "topic_cue", "idiom", "neg_cue", "cue_of", "warn_at", "aim",
-                 "background", "demanded", "awaited", "neg_inside")
+                 "background", "demanded", "awaited", "neg_inside", "neg_at")
 
     def __init__(self, fold_key: int):
         self.denied = self.negated = self.conditional = self.hedged = False
@@ -137,6 +139,7 @@ class _Reading:
         self.demanded: str | None = None  # "требует", "вимагає": what follows is demanded, not done
         self.awaited: str | None = None  # "до начала", "перед": what follows is yet to come
         self.neg_inside = False  # the negation is a word of the hit itself ("требует прекратить")
+        self.neg_at = -1  # where the negation cue starts
 
 
 def judge(lex: Any, text: str, hits: list[Hit], lay: Layout, cues: Cues) -> tuple[list[Judged], list[Judged]]:
@@ -185,7 +188,7 @@ def judge(lex: Any, text: str, hits: list[Hit], lay: Layout, cues: Cues) -> tupl
                 # наращивать войска" is a negated build-up, "ймовірно, готується до наступу" a
                 # hedged offensive (news_tuning/GUIDE.md labels the act)
                 cat_id = cat.threat_variant
-        elif modality == "negated" and cat.negated_variant and (
+        elif modality == "negated" and cat.negated_variant and lex.refusal_escalates and (
                 r.neg_cue not in lex.bare_negations or " " in text[start:end]):
             # "refused to withdraw", "will not lift the embargo": a refusal to
             # de-escalate is itself a (mild) escalation; "not a done deal" is not
@@ -212,7 +215,7 @@ def judge(lex: Any, text: str, hits: list[Hit], lay: Layout, cues: Cues) -> tupl
                 # "удари тривають навіть після перемир'я", "despite the ceasefire": the background
                 refusal = f"not counted: the background ({r.background!r}), not the news"
         row = Judged(start, end, cat_id, modality, s_idx, c_idx, r.in_condition, r.fold_key, refusal, own,
-                     r.cue_of.get(modality), r.warn_at)
+                     r.cue_of.get(modality), r.warn_at, r.neg_at if modality == "negated" else -1)
         (idiomatic if r.idiom is not None else judged).append(row)
     return judged, idiomatic
 
@@ -251,7 +254,9 @@ def _read_cues(lex: Any, text: str, cues: Cues, start: int, end: int, gapped: bo
         elif ctype == "negated_before":
             _negation_before(lex, text, cues, r, cs, ce, start, end, gapped)
         elif ctype == "negated_after":
-            if cs >= end and words_between(text, end, cs) <= 3:
+            # not across a comma: "Прилеты зафиксированы в промзоне, пострадавших нет" negates
+            # the casualties, not the strikes
+            if cs >= end and words_between(text, end, cs) <= 3 and "," not in text[end:cs]:
                 r.negated = True
                 cue_of.setdefault("negated", text[cs:ce])
         elif ctype == "denied_after":
@@ -338,6 +343,7 @@ def _negation_before(lex: Any, text: str, cues: Cues, r: _Reading, cs: int, ce: 
             return
         r.negated = True
         r.neg_cue = text[cs:ce].lower()
+        r.neg_at = cs
         r.cue_of.setdefault("negated", text[cs:ce])
     elif gapped and start < cs and ce <= end and not _PURPOSE.match(text, cs):
         # "NATO ruled out sending troops"; but "warned Moscow to stop" is the demand itself
@@ -442,6 +448,11 @@ def fold(lex: Any, judged: list[Judged], idiomatic: list[Judged], contrasts: lis
             present.setdefault(j.sentence, set()).add(j.category)
             if j.modality != "action":
                 present_unacted.setdefault(j.sentence, set()).add(j.category)
+    # "відхилив пропозицію про перемир'я": the rejection is the refused truce, not rhetoric beside it
+    # (a category that yields after that de-escalation yields to its refusal too)
+    refusing = {j.neg_at: j.category for j in kept if j.neg_at >= 0 and cats[j.category].direction == "de-escalation"}
+    if refusing:
+        kept = [j for j in kept if refusing.get(j.start) not in cats[j.category].yields_after]
     kept_in: dict[int, list[Judged]] = {}  # sentence -> its kept hits
     for j in kept:
         kept_in.setdefault(j.sentence, []).append(j)

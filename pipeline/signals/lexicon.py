@@ -151,6 +151,10 @@ class Lexicon:
     #: as English "will" makes it
     future_suffixes: tuple[str, ...] = ()
     future_auxiliaries: frozenset[str] = frozenset()
+    #: a refused de-escalation ("refused to withdraw") is the category's ``negated_variant``, a
+    #: (mild) escalation; False: it stays a negated de-escalation, as news_tuning/GUIDE.md's
+    #: "ruled out" (the Russian and Ukrainian lexicons; see their files)
+    refusal_escalates: bool = True
     #: endings of a past-tense verb: "заявили, что не атаковали" denies a deed (see modality)
     past_suffixes: tuple[str, ...] = ()
 

@@ -678,6 +678,8 @@ def test_round4_who_does_it(lang, text, source, target):
     ("ru", "Ритейлеры объявили ценовое перемирие до конца года"),
     ("uk", "Уряд оголосив податкове перемир'я для малого бізнесу"),
     ("ru", "Футболист обыграл соперника и забил гол"),
+    ("ru", "Фильм о штурме Берлина вышел в прокат"),
+    ("uk", "Фільм про штурм Берліна вийшов у прокат"),
 ]))
 def test_round4_everyday_words_do_not_count(lang, text):
     scored = score_text(text, language=lang)
@@ -688,7 +690,7 @@ def test_round4_everyday_words_do_not_count(lang, text):
     ("ru", "Тысячи человек вышли на митинг против политического курса правительства Грузии", "protest_unrest"),
     ("uk", "У Єревані протестувальники намагалися прорватися до будівлі парламенту", "protest_unrest"),
     # a political rival is no sport
-    ("uk", "У Туреччині затримали мера Анкари, суперника Ердогана на виборах", "coercion_repression"),
+    ("uk", "У Туреччині затримали опозиціонера, головного суперника Ердогана на виборах", "coercion_repression"),
 ]))
 def test_round4_politics_is_not_business_or_sport(lang, text, category):
     scored = score_text(text, language=lang)
@@ -731,3 +733,15 @@ def test_round4_max_gap_words_is_checked(tmp_path):
 def test_round4_demanded_or_awaited_acts_do_not_count(lang, text, category):
     scored = score_text(text, language=lang)
     assert not [g for g in _counted(scored) if g.signal == category], _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), _only([
+    # a refused or ruled-out de-escalation stays negated (news_tuning/GUIDE.md: "ruled out"), not a
+    # breakdown; talks refused by name are a breakdown pattern
+    ("ru", "Россия не выведет войска из Абхазии, заявил Лавров", "troop_withdrawal"),
+    ("uk", "Азербайджан відхилив пропозицію Єревана про тимчасове перемир'я", "ceasefire_truce"),
+]))
+def test_round4_a_refused_de_escalation_is_negated_not_escalated(lang, text, category):
+    scored = score_text(text, language=lang)
+    assert (category, "negated") in [(g.signal, g.modality) for g in scored.signals], _reading(scored)
+    assert not _counted(scored), _reading(scored)
