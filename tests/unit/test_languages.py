@@ -745,3 +745,32 @@ def test_round4_a_refused_de_escalation_is_negated_not_escalated(lang, text, cat
     scored = score_text(text, language=lang)
     assert (category, "negated") in [(g.signal, g.modality) for g in scored.signals], _reading(scored)
     assert not _counted(scored), _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "category", "modality"), _only([
+    # air-raid reports
+    ("ru", "В Курске прогремели взрывы, работает ПВО", "strike_attack", "action"),
+    ("uk", "У Дніпрі пролунали вибухи, працює ППО", "strike_attack", "action"),
+    ("uk", "Ворожі шахеди над Черніговом", "strike_attack", "action"),
+    # "..., пострадавших нет" negates the casualties, not the strikes
+    ("ru", "Прилеты зафиксированы в Белгороде, пострадавших нет", "strike_attack", "action"),
+    ("uk", "Прильоти зафіксовано в Бєлгороді, постраждалих немає", "strike_attack", "action"),
+    # a landing, readiness for battle, agreements to be revised
+    ("ru", "Китай якобы готовит высадку на острова Кинмэнь", "invasion_offensive", "hedged"),
+    ("uk", "Китай нібито готує висадку на острови Кіньмень", "invasion_offensive", "hedged"),
+    ("ru", "В Пхеньяне заявили, что армия готова к бою в любой момент", "threat_of_force", "threat"),
+    ("uk", "У Пхеньяні заявили, що армія готова до бою будь-якої миті", "threat_of_force", "threat"),
+    # sources as hedges
+    ("ru", "Как сообщают источники, Россия перебросила в Приднестровье новые подразделения",
+     "troop_buildup", "hedged"),
+    ("uk", "Як повідомляють джерела, Росія перекинула до Придністров'я нові підрозділи", "troop_buildup", "hedged"),
+    # a ballistic missile that hits is a strike; a launch of one stays nuclear posture
+    ("ru", "Баллистическая ракета попала в жилой дом в Харькове", "strike_attack", "action"),
+    ("uk", "КНДР запустила балістичну ракету в бік Японського моря", "nuclear_posture", "action"),
+    # a treaty's name is no nuclear test
+    ("uk", "Росія вийшла з Договору про заборону ядерних випробувань", "diplomatic_breakdown", "action"),
+]))
+def test_round4_second_pass(lang, text, category, modality):
+    scored = score_text(text, language=lang)
+    main = _main(scored)
+    assert main is not None and (main.signal, main.modality) == (category, modality), _reading(scored)
