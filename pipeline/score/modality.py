@@ -345,8 +345,9 @@ def _negation_before(lex: Any, text: str, cues: Cues, r: _Reading, cs: int, ce: 
         r.neg_cue = text[cs:ce].lower()
         r.neg_at = cs
         r.cue_of.setdefault("negated", text[cs:ce])
-    elif gapped and start < cs and ce <= end and not _PURPOSE.match(text, cs):
-        # "NATO ruled out sending troops"; but "warned Moscow to stop" is the demand itself
+    elif gapped and start < cs and ce < end and not _PURPOSE.match(text, cs):
+        # "NATO ruled out sending troops"; but "warned Moscow to stop" is the demand itself, and a
+        # cue that closes the hit is its own last word ("судноплавство ... зупинено")
         r.negated = True
         r.neg_inside = True
         r.cue_of.setdefault("negated", text[cs:ce])

@@ -774,3 +774,57 @@ def test_round4_second_pass(lang, text, category, modality):
     scored = score_text(text, language=lang)
     main = _main(scored)
     assert main is not None and (main.signal, main.modality) == (category, modality), _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "category", "modality"), _only([
+    # wire style: the deed as a noun or a passive, the agent last or not at all
+    ("ru", "Учения Северного флота с привлечением 30 кораблей начались в Баренцевом море",
+     "military_exercises", "action"),
+    ("uk", "Навчання Північного флоту із залученням 30 кораблів розпочалися в Баренцовому морі",
+     "military_exercises", "action"),
+    ("ru", "Ответ на атаки на российские аэродромы будет жестким, заявили в Кремле", "threat_of_force", "threat"),
+    ("uk", "Відповідь на атаки на російські аеродроми буде жорсткою, заявили в Кремлі", "threat_of_force", "threat"),
+    ("ru", "Евросоюз рассматривает возможность новых ограничений против российского алюминия",
+     "sanctions_threat", "threat"),
+    ("ru", "Продвижение российских войск под Северском подтвердили аналитики", "invasion_offensive", "action"),
+    ("uk", "Просування російських військ під Сіверськом підтвердили аналітики", "invasion_offensive", "action"),
+    ("ru", "Контроль над населенным пунктом Ивановка установлен, сообщило Минобороны России",
+     "invasion_offensive", "action"),
+    ("ru", "Заочный приговор вынесен в Москве журналисту издания «Новая газета»", "coercion_repression", "action"),
+    # the report first, the denial after it
+    ("ru", "Сообщения об ударе по Курску ракетами «Нептун» в Киеве назвали провокацией", "strike_attack", "denied"),
+    ("uk", "Повідомлення про удар по Курську ракетами «Нептун» у Києві назвали провокацією",
+     "strike_attack", "denied"),
+]))
+def test_round4_third_pass_wire_style(lang, text, category, modality):
+    scored = score_text(text, language=lang)
+    if modality == "denied":
+        assert (category, modality) in [(g.signal, g.modality) for g in scored.signals], _reading(scored)
+        assert not _counted(scored), _reading(scored)
+        return
+    main = _main(scored)
+    assert main is not None and (main.signal, main.modality) == (category, modality), _reading(scored)
+
+
+def test_round4_a_cue_that_closes_a_pattern_is_its_own_word():
+    # "зупинено" ends the blockade pattern; it does not negate the blockade it closes
+    scored = score_text("Судноплавство в Азовському морі зупинено через атаки дронів на порти Росії", language="uk")
+    assert ("blockade", "action") in [(g.signal, g.modality) for g in _counted(scored)], _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), _only([
+    # accusations are rhetoric, not charges in a court
+    ("ru", "Обвинения в адрес Москвы в причастности к диверсиям прозвучали в Берлине", "hostile_rhetoric"),
+]))
+def test_round4_accusations_are_no_court(lang, text, category):
+    scored = score_text(text, language=lang)
+    assert [g for g in scored.signals if g.signal == category and "judicial" not in g.why], _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text"), _only([
+    ("ru", "Нападение на инкассаторов в Казани раскрыто, задержаны трое"),
+    ("uk", "Напад на інкасаторів у Харкові розкрито, затримано трьох"),
+]))
+def test_round4_third_pass_crime(lang, text):
+    scored = score_text(text, language=lang)
+    assert not _counted(scored), _reading(scored)
