@@ -283,7 +283,8 @@ def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
     gap = _gap(doc, probs, english.max_gap_words)
     refusal_escalates = doc.get("refusal_escalates", english.refusal_escalates)
     if not isinstance(refusal_escalates, bool):
-        probs.add(_line(doc, "refusal_escalates"), "refusal_escalates", f"must be true or false (got {refusal_escalates!r})")
+        probs.add(_line(doc, "refusal_escalates"), "refusal_escalates",
+                  f"must be true or false (got {refusal_escalates!r})")
         refusal_escalates = english.refusal_escalates
     probs.raise_if_any()
 

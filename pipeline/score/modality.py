@@ -10,6 +10,17 @@ its ``negated_variant``; a refused demand stays a demand), the refusals of idiom
 ("talks on nuclear threats"), and then :func:`fold`: a condition folded into its
 threat, ``yields_to``/``yields_after``, one hit per category and sentence.
 
+Issue 14, round 4 (cues the Russian and Ukrainian lexicons name; English has none of
+the first three): an ``aim`` ("чтобы") threatens the act it aims at and makes a
+de-escalation no step taken; a ``demand`` ("требует") and a ``prerequisite`` ("до
+начала", "перед") make what follows not count; a ``denied_predicate`` after a dash
+("— фейк") denies; a de-escalation right after a background phrase is background; a
+hedge between commas reaches its clause; a phrase condition ("в случае X") covers
+only its noun phrase; a negation inside an if-clause stops at its comma; a past
+deed said not done ("заявили, что не атаковали") is denied; the future (a lexicon's
+``future_suffixes``/``future_auxiliaries``) threatens; a negated, denied or hedged
+threat keeps the act it is about.
+
 Must not touch: actors, relevance, weights (:mod:`.weigh`), the theatre.
 """
 
