@@ -67,8 +67,12 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "`": "'"})
 _FILE_KEYS = (
     "language", "version", "clause_words", "comma_clause_words", "negation_exempt_after", "negation_keeps_open",
     "clause_continuations", "bare_negations", "any_words", "hypothesis_words", "modality_cues",
-    "contexts", "actors", "lemmas", "categories",
+    "contexts", "actors", "lemmas", "categories", "classes", "phrase_conditionals", "complementizers",
+    "future_suffixes", "future_auxiliaries", "conjunctions", "max_gap_words", "past_suffixes",
+    "refusal_escalates",
 )
+#: ``@name`` in a pattern, cue or context phrase: one of the file's word classes
+_CLASS_REF = re.compile(r"@([a-z_]+)")
 
 
 @functools.lru_cache(maxsize=8)
@@ -91,10 +95,11 @@ def lemmatizer(language: str, overrides: tuple[tuple[str, str], ...] = ()) -> Ca
     def lemma(word: str) -> str:
         low = word.lower().translate(_APOSTROPHES)
         if low in fixed:
-            return fixed[low]
+            return fixed[low].replace("ё", "е")
         lem = dictionary_lemma(low).lower()
         k = min(3, len(low))
-        return lem if lem[:k] == low[:k] else low
+        # "населённый" and "населенный" are one word: news writes ё as е as often as not
+        return (lem if lem[:k] == low[:k] else low).replace("ё", "е")
 
     return lemma
 
@@ -158,7 +163,7 @@ def _literal_key(literal: str, lemma: Callable[[str], str]) -> tuple[str, bool]:
     words = _WORD.findall(literal[:-1] if prefix else literal)
     if prefix:
         *head, last = words
-        lemmas = [lemma(w) for w in head] + [last.lower().translate(_APOSTROPHES)]
+        lemmas = [lemma(w) for w in head] + [last.lower().translate(_APOSTROPHES).replace("ё", "е")]
     else:
         lemmas = [lemma(w) for w in words]
     return " " + " ".join(lemmas) + ("" if prefix else " "), prefix
@@ -166,6 +171,44 @@ def _literal_key(literal: str, lemma: Callable[[str], str]) -> tuple[str, bool]:
 
 def _words(node: Any, probs: _Problems, field: str, line: int | None) -> list[str]:
     return _str_list(node, probs, field, line) if node is not None else []
+
+
+def _classes(doc: dict[str, Any], probs: _Problems) -> dict[str, str]:
+    """The file's word classes, each as the group it stands for: ``@units`` -> "(войско|...)".
+
+    A class is a family of words a pattern means as one (the units that move, the verbs
+    of a withdrawal): written once, it reaches every pattern that names it, so a word
+    added to the family reaches all of them, not only the pattern it was missed in."""
+    node = doc.get("classes") or {}
+    if not isinstance(node, dict):
+        probs.add(_line(doc, "classes"), "classes", "must be a mapping of class name -> words")
+        return {}
+    out: dict[str, str] = {}
+    for name, words in node.items():
+        field = f"classes.{name}"
+        if not _CLASS_REF.fullmatch(f"@{name}"):
+            probs.add(_line(node, name), field, "a class name is lower-case letters and _")
+            continue
+        alts = _str_list(words, probs, field, _line(node, name))
+        if any(c in w for w in alts for c in "()|@"):
+            probs.add(_line(node, name), field, "a class lists plain words or stems (no groups, no classes)")
+            continue
+        out[str(name)] = "(" + "|".join(alts) + ")"
+    return out
+
+
+def _expand_classes(p: str, classes: dict[str, str], probs: _Problems, field: str, line: int | None) -> str:
+    """``p`` with every ``@name`` replaced by its class's group."""
+    if "@" not in p:
+        return p
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) not in classes:
+            probs.add(line, field, f"unknown class @{m.group(1)} in {p!r}")
+            return m.group(0)
+        return classes[m.group(1)]
+
+    return _CLASS_REF.sub(sub, p)
 
 
 def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
@@ -180,18 +223,22 @@ def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
         probs.add(_line(doc, "version") if "version" in doc else 1, "version",
                   f"must equal taxonomy.yaml's version {english.taxonomy_version!r} (one taxonomy, "
                   f"one version: bump both when either changes)")
+    classes = _classes(doc, probs)
     cues: dict[str, list[str]] = {}
     node = doc.get("modality_cues") or {}
     probs.unknown_keys(node, CUE_TYPES, "modality_cues")
     for cue_type in CUE_TYPES:
-        cues[cue_type] = _words(node.get(cue_type), probs, f"modality_cues.{cue_type}", _line(node, cue_type))
+        where = f"modality_cues.{cue_type}"
+        cues[cue_type] = [_expand_classes(p, classes, probs, where, _line(node, cue_type))
+                          for p in _words(node.get(cue_type), probs, where, _line(node, cue_type))]
         for p in cues[cue_type]:
             _check_cue(p, probs, f"modality_cues.{cue_type}", _line(node, cue_type))
     contexts: dict[str, list[str]] = {}
     node = doc.get("contexts") or {}
     probs.unknown_keys(node, tuple(sorted(english.contexts)), "contexts")
     for name in node:
-        contexts[str(name)] = _words(node.get(name), probs, f"contexts.{name}", _line(node, name))
+        contexts[str(name)] = [_expand_classes(p, classes, probs, f"contexts.{name}", _line(node, name))
+                               for p in _words(node.get(name), probs, f"contexts.{name}", _line(node, name))]
     actors: dict[str, list[str]] = {}
     node = doc.get("actors") or {}
     for code in node:
@@ -222,7 +269,8 @@ def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
             probs.add(_line(node, cid), where, "must be a mapping with `patterns` and `examples`")
             continue
         probs.unknown_keys(cnode, ("patterns", "examples"), where)
-        pats = _str_list(cnode.get("patterns"), probs, f"{where}.patterns", _line(cnode, "patterns"))
+        pats = [_expand_classes(p, classes, probs, f"{where}.patterns", _line(cnode, "patterns"))
+                for p in _str_list(cnode.get("patterns"), probs, f"{where}.patterns", _line(cnode, "patterns"))]
         for p in pats:
             _check_pattern(p, probs, f"{where}.patterns", _line(cnode, "patterns"))
         ex = cnode.get("examples") or {}
@@ -232,6 +280,12 @@ def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
     missing = sorted(set(english.categories) - set(categories))
     if missing:
         probs.add(_line(doc, "categories"), "categories", f"every category needs patterns; missing: {', '.join(missing)}")
+    gap = _gap(doc, probs, english.max_gap_words)
+    refusal_escalates = doc.get("refusal_escalates", english.refusal_escalates)
+    if not isinstance(refusal_escalates, bool):
+        probs.add(_line(doc, "refusal_escalates"), "refusal_escalates",
+                  f"must be true or false (got {refusal_escalates!r})")
+        refusal_escalates = english.refusal_escalates
     probs.raise_if_any()
 
     def words(key: str) -> list[str]:
@@ -244,7 +298,22 @@ def load_language_file(path: Path, english: Lexicon) -> dict[str, Any]:
             "negation_keeps_open": words("negation_keeps_open"),
             "clause_continuations": words("clause_continuations"),
             "bare_negations": words("bare_negations"), "any_words": words("any_words"),
-            "hypothesis_words": words("hypothesis_words")}
+            "hypothesis_words": words("hypothesis_words"), "phrase_conditionals": words("phrase_conditionals"),
+            "complementizers": words("complementizers"), "future_suffixes": words("future_suffixes"),
+            "future_auxiliaries": words("future_auxiliaries"), "conjunctions": words("conjunctions"),
+            "max_gap_words": gap, "past_suffixes": words("past_suffixes"),
+            "refusal_escalates": refusal_escalates}
+
+
+def _gap(doc: dict[str, Any], probs: _Problems, default: int) -> int:
+    """The file's ``max_gap_words``: Russian and Ukrainian put a destination and adjectives
+    between a verb and its object ("перебросило в провинцию Фуцзянь дополнительные ракетные
+    подразделения") where English puts them after it."""
+    value = doc.get("max_gap_words", default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10:
+        probs.add(_line(doc, "max_gap_words"), "max_gap_words", f"must be a whole number from 1 to 10 (got {value!r})")
+        return default
+    return value
 
 
 def compile_language(language: str, path: Path | None = None, english: Lexicon | None = None) -> Lexicon:
@@ -269,12 +338,16 @@ def compile_language(language: str, path: Path | None = None, english: Lexicon |
     cue_lists = [(t, None, lst) for t, lst in spec["cues"].items()]
     cue_lists += [("context", name, lst) for name, lst in spec["contexts"].items()]
     cue_lists += [("clause", None, spec["clause_words"])]
+    # "в случае нападения", "у разі удару": a condition that is a noun phrase, not a clause
+    phrase_conditionals = {lit for src in spec["phrase_conditionals"] for lits in pattern_parts(src) for lit in lits}
     for cue_type, name, cue_list in cue_lists:
         for src in cue_list:
             for lits in pattern_parts(src):
                 for lit in lits:
                     key, prefix = _literal_key(lit, lemma)
-                    _add(auto, key, (CUE, len(key), prefix, cue_type, name))
+                    flag = "np" if cue_type == "conditional" and any(
+                        lit == p or lit.startswith(p + " ") for p in phrase_conditionals) else name
+                    _add(auto, key, (CUE, len(key), prefix, cue_type, flag))
     for code, forms in spec["actors"].items():
         for form in forms:
             key, _ = _literal_key(form, lemma)
@@ -300,6 +373,13 @@ def compile_language(language: str, path: Path | None = None, english: Lexicon |
         bare_negations=frozenset(spec["bare_negations"]),
         any_words=frozenset(spec["any_words"]),
         hypothesis_words=tuple(f" {w}{end}" for w in spec["hypothesis_words"] for end in (" ", ",")),
+        complementizers=frozenset(spec["complementizers"]),
+        future_suffixes=tuple(spec["future_suffixes"]),
+        future_auxiliaries=frozenset(spec["future_auxiliaries"]),
+        conjunctions=frozenset(spec["conjunctions"]) or english.conjunctions,
+        max_gap_words=spec["max_gap_words"],
+        past_suffixes=tuple(spec["past_suffixes"]),
+        refusal_escalates=spec["refusal_escalates"],
     )
 
 

@@ -59,11 +59,14 @@ def dedupe_actors(actors: list[tuple[int, int, str]]) -> list[tuple[int, int, st
 
 def actors_for(
     text: str, actors: list[tuple[int, int, str]], start: int, end: int, s_lo: int, s_hi: int, c_lo: int,
-    warn_at: int = -1,
+    warn_at: int = -1, complementizers: frozenset[str] = frozenset(), parties: frozenset[str] = frozenset(),
 ) -> tuple[str | None, str | None]:
     """(source, target) of the hit ``start:end`` in the sentence ``s_lo:s_hi``, clause from
     ``c_lo``. ``actors``: sorted by start, the text's or only the sentence's (weigh passes
-    those, so a hit never walks the actors of the whole text)."""
+    those, so a hit never walks the actors of the whole text). ``complementizers``: the
+    words that open a reported clause (see :func:`_subject_and_object`). ``parties``: for
+    a hit between two parties (talks, a deal, a truce), the words that join them ("and",
+    "и", "і"): "Си и Трамп поговорили о Тайване" is China and the US, not the US and Taiwan."""
     if warn_at >= 0:
         # "the Kremlin warns Kyiv of a military response": who warns is before the cue,
         # whom it warns between the cue and the threat
@@ -98,6 +101,15 @@ def actors_for(
         src_actor = befores[-1]
     if possessed is not None:
         after.insert(0, possessed)
+    if parties and len(befores) > 1:
+        # the last two actors of the clause joined by "and" ("Україна та Росія за посередництва
+        # Туреччини уклали меморандум": Ukraine and Russia, not Turkey)
+        for i in range(len(befores) - 1, 0, -1):
+            a, b = befores[i - 1], befores[i]
+            if a[0] < c_lo:
+                break
+            if a[2] != b[2] and text[a[1] : b[0]].strip().lower() in parties:
+                return a[2], b[2]
     source = src_actor[2] if src_actor else None
     # " by " asked first: the cheaper question, and the rarer answer
     if after and after[0][0] - end <= 16 and _BY_AGENT.match(text, end, min(after[0][0] + 1, end + 24)) and \
@@ -123,7 +135,29 @@ def actors_for(
         if a[2] != source:
             target = a[2]
             break
+    if target is None and complementizers and len(befores) > 1:
+        return _subject_and_object(text, befores, start, max(s_lo, c_lo), complementizers) or (source, None)
     return source, target
+
+
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _subject_and_object(text: str, befores: list[tuple[int, int, str]], start: int, lo: int,
+                        complementizers: frozenset[str]) -> tuple[str, str] | None:
+    """A trigger that ends its clause with no actor after it: "Захарова назвала слова главы
+    МИД Эстонии бредом", "Киев и Вашингтон подписали соглашение". Its first actor is the
+    doer, the last other one before it the done-to. Not across a reported clause's opening
+    ("США заявили, что Россия готовит наступление": the speaker is no party to it)."""
+    for m in _WORD_RE.finditer(text, lo, start):
+        if m.group().lower() in complementizers:
+            lo = m.end()
+    inside = [a for a in befores if a[0] >= lo]
+    if len(inside) < 2:
+        return None
+    source = inside[0][2]
+    target = next((a[2] for a in reversed(inside) if a[2] != source), None)
+    return (source, target) if target is not None else None
 
 
 def theatre(lex: Any, actors: list[tuple[int, int, str]], pairs: Any) -> str:

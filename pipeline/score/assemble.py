@@ -133,7 +133,9 @@ def _inside_gapped(cats: Any, h: tuple[int, int, str, int, bool], gapped: list[t
         o = gapped[i]
         if o[0] > h[0]:
             return False
-        if h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0]) and h[2] not in cats[o[2]].yields_to:
+        if h[1] <= o[1] and (o[1] - o[0]) > (h[1] - h[0]) and h[2] not in cats[o[2]].yields_to and h[2] != o[2]:
+            # (a hit of the same category stays a candidate: when the gapped one loses to an
+            # overlapping hit, "требует от Минска" still stands for "требует от Минска освободить")
             return True
     return False
 

@@ -23,6 +23,7 @@ from .text import Layout
 #: sentence end, kind, why)
 Weighed = tuple[int, int, Any, str, Any, Any, float, int, int, str, str]
 _NO_CONTEXT: frozenset[str] = frozenset()
+_NONE: frozenset[str] = frozenset()
 
 
 def _sentence_contexts(ctx_cues: list[tuple[int, int, str, str | None]], actors: list[tuple[int, int, str]],
@@ -61,7 +62,8 @@ def weigh(lex: Any, text: str, final: list[Judged], lay: Layout, actors: list[tu
         cat = cats[j.category]
         s_lo, s_hi = lay.sentence_span(j.sentence)
         in_sentence = actors[bisect_left(actor_starts, s_lo) : bisect_left(actor_starts, s_hi)]
-        source, target = actors_for(text, in_sentence, j.start, j.end, s_lo, s_hi, lay.clauses[j.clause], j.warn_at)
+        source, target = actors_for(text, in_sentence, j.start, j.end, s_lo, s_hi, lay.clauses[j.clause], j.warn_at,
+                                    lex.complementizers, lex.conjunctions if cat.direction == "de-escalation" else _NONE)
         kind = cat.kind if modality not in ("threat", "conditional") or cat.direction != "escalation" else "threat"
         if modality == "conditional" and cat.kind == "act" and cat.direction == "escalation":
             kind = "threat"

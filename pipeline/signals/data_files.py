@@ -51,9 +51,14 @@ CUE_TYPES = (
     "consequence",
     "agenda",
     "idiom",
+    "aim",
+    "prerequisite",
+    "demand",
+    "denied_predicate",
 )
 #: cue types a taxonomy may leave out (added after the first version)
-OPTIONAL_CUE_TYPES = ("consequence", "agenda", "idiom", "request", "background", "refusal")
+OPTIONAL_CUE_TYPES = ("consequence", "agenda", "idiom", "request", "background", "refusal", "aim",
+                      "prerequisite", "demand", "denied_predicate")
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,6 +141,22 @@ class Lexicon:
     #: "any invasion would ...": the words before and after a hypothesis
     any_words: frozenset[str] = frozenset({"any"})
     hypothesis_words: tuple[str, ...] = (" would ", " will ", " could ", " would,", " will,")
+    #: words that open a reported clause ("said that ...", "заявил, что ..."): the actors
+    #: before one are the speaker's side, not the doer and the done-to of what follows
+    complementizers: frozenset[str] = frozenset()
+    #: words that join the two parties of a talk, deal or truce ("Russia and Ukraine agreed")
+    conjunctions: frozenset[str] = frozenset({"and"})
+    #: endings of a trigger's first word that mark the future (Ukrainian "атакуватиме"),
+    #: and words right before it that do ("будут наступать"): a future act is threatened,
+    #: as English "will" makes it
+    future_suffixes: tuple[str, ...] = ()
+    future_auxiliaries: frozenset[str] = frozenset()
+    #: a refused de-escalation ("refused to withdraw") is the category's ``negated_variant``, a
+    #: (mild) escalation; False: it stays a negated de-escalation, as news_tuning/GUIDE.md's
+    #: "ruled out" (the Russian and Ukrainian lexicons; see their files)
+    refusal_escalates: bool = True
+    #: endings of a past-tense verb: "заявили, что не атаковали" denies a deed (see modality)
+    past_suffixes: tuple[str, ...] = ()
 
     def scan(self, text: str) -> Scan:
         if self.lemma is not None:

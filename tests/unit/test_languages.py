@@ -535,3 +535,299 @@ def test_set3_second_round_main_category(lang, text, category):
 def test_set3_second_round_everyday_words_do_not_count(lang, text):
     scored = score_text(text, language=lang)
     assert not _counted(scored), [(g.signal, g.why) for g in scored.signals]
+
+
+# --- issue 14, round 4: mechanisms that reach word families and constructions ----------------
+# Own set 4 (scripts/data/own_sentences_ru_uk_4.csv) measured how the patterns of rounds 1-3
+# generalise: they fitted the wording they were written from. These are the general readings
+# written since, each checked on our own sentences below (none of them a row of any set).
+
+
+def _reading(scored):
+    return [(g.signal, g.modality, g.weight) for g in scored.signals]
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), _only([
+    # a word class (@units, @buildup_verbs, @withdraw_verbs ...) reaches every pattern naming it
+    ("ru", "Россия подтянула к Белгороду новые батальоны морской пехоты", "troop_buildup"),
+    ("ru", "К границе с Литвой выдвигаются подразделения белорусской армии", "troop_buildup"),
+    ("uk", "Росіяни підтягують до Покровська нові бригади", "troop_buildup"),
+    ("ru", "Пентагон вывел из Ирака часть своих подразделений", "troop_withdrawal"),
+    ("uk", "США вивели з Іраку частину своїх підрозділів", "troop_withdrawal"),
+    ("ru", "Канада отправит в Латвию дополнительную роту и танки", "alliance_deployment"),
+    ("uk", "До Литви прибули нідерландські винищувачі F-35", "alliance_deployment"),
+    ("ru", "Иран отгрузил России новую партию беспилотников", "arms_deliveries"),
+    ("uk", "Норвегія профінансує для ЗСУ виробництво артилерії", "arms_deliveries"),
+    ("ru", "Баллистическая ракета попала в торговый центр в Днепре", "strike_attack"),
+    ("uk", "Російський дрон врізався в багатоповерхівку в Одесі", "strike_attack"),
+    ("ru", "Медведев назвал канцлера Германии «мясником»", "hostile_rhetoric"),
+    ("uk", "Пєсков назвав президента Фінляндії «русофобом»", "hostile_rhetoric"),
+    # "е" written for "ё" is one word
+    ("ru", "Войска освободили населенный пункт под Купянском, сообщило Минобороны России", "invasion_offensive"),
+    ("ru", "Войска освободили населённый пункт под Купянском, сообщило Минобороны России", "invasion_offensive"),
+    ("ru", "Минобороны сообщило об освобождении населённого пункта Песчаное", "invasion_offensive"),
+]))
+def test_round4_word_families(lang, text, category):
+    scored = score_text(text, language=lang)
+    main = _main(scored)
+    assert main is not None and main.signal == category, _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "category", "modality"), _only([
+    # a phrase condition covers its noun phrase; the rest of the clause is what is threatened
+    ("ru", "В случае удара по Минску Россия применит все имеющиеся средства", "threat_of_force", "conditional"),
+    ("uk", "У разі нападу на Білорусь Москва застосує всі наявні засоби", "threat_of_force", "conditional"),
+    # a hedge set off by commas hedges its whole clause
+    ("ru", "Удар по складу в Торопце, предположительно, нанесли украинские дроны", "strike_attack", "hedged"),
+    ("uk", "Удар по складу в Торопці, ймовірно, завдали українські дрони", "strike_attack", "hedged"),
+    ("ru", "Атака беспилотников на нефтебазу в Новороссийске, по всей видимости, была нанесена с моря",
+     "strike_attack", "hedged"),
+    # the media as a source, estimates
+    ("ru", "По данным источников, Китай перебросил к проливу новые ракетные подразделения", "troop_buildup", "hedged"),
+    ("uk", "За оцінками розвідки, Росія зосередила біля кордону 20 тисяч військових", "troop_buildup", "hedged"),
+    # the future (English "will"): an act announced is a threat
+    ("uk", "Іран атакуватиме американські бази в регіоні", "threat_of_force", "threat"),
+    ("ru", "Россия будет наносить удары по мостам через Днепр", "threat_of_force", "threat"),
+    # "ни один X не останется безнаказанным": a threat, not a strike and not a negation
+    ("ru", "«Ни один удар по Белгороду не останется безнаказанным», — заявил губернатор", "threat_of_force", "threat"),
+    # the aim of a build-up is threatened, the build-up is the act
+    ("ru", "Армия стягивает резервы, чтобы начать наступление на Купянск", "troop_buildup", "action"),
+    ("uk", "Ворог стягує резерви, щоб почати наступ на Куп'янськ", "troop_buildup", "action"),
+    # a consequence cue that opens the threat ("повлечет ответ") leaves the attempt a condition
+    ("ru", "Любая попытка захватить Нарву повлечет ответ всего альянса", "threat_of_force", "conditional"),
+    ("ru", "Любая попытка захватить город повлечет ответ всего альянса", "threat_of_force", "conditional"),
+    # a hedged plan keeps the act it is about
+    ("uk", "Росія, ймовірно, готується до нового наступу на Харківщину", "invasion_offensive", "hedged"),
+]))
+def test_round4_modality_constructions(lang, text, category, modality):
+    scored = score_text(text, language=lang)
+    main = _main(scored)
+    assert main is not None and (main.signal, main.modality) == (category, modality), _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), _only([
+    # a deadline's aim, a demand's content, a time yet to come: no de-escalation
+    ("ru", "Вашингтон дал Москве две недели, чтобы согласиться на перемирие", "ultimatum_demand"),
+    ("uk", "Трамп дав Кремлю тиждень, щоб погодитися на перемир'я", "ultimatum_demand"),
+    ("ru", "Кишинёв требует от Москвы вывести войска из Приднестровья", "ultimatum_demand"),
+    ("uk", "Кишинів вимагає від Москви вивести війська з Придністров'я", "ultimatum_demand"),
+    ("ru", "Москва потребовала снять санкции с банков в качестве условия перемирия", "ultimatum_demand"),
+    # a de-escalation in the background of the news
+    ("ru", "Обстрелы Херсона продолжились несмотря на перемирие", "strike_attack"),
+    ("uk", "Обстріли Херсона тривають попри перемир'я", "strike_attack"),
+]))
+def test_round4_demanded_and_background_de_escalation_does_not_count(lang, text, category):
+    scored = score_text(text, language=lang)
+    main = _main(scored)
+    assert main is not None and main.signal == category, _reading(scored)
+    assert not [g for g in _counted(scored) if g.direction == "de-escalation"], _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "category", "modality"), _only([
+    # a falsehood after a dash, a report called false in either order
+    ("ru", "Сообщения о прорыве под Покровском — фейк, заявили в штабе", "invasion_offensive", "denied"),
+    ("uk", "Повідомлення про прорив під Покровськом — фейк, заявили в штабі", "invasion_offensive", "denied"),
+    ("ru", "Минобороны назвало вымыслом сообщения о переброске войск к Нарве", "troop_buildup", "denied"),
+    ("uk", "Міноборони назвало вигадкою повідомлення про перекидання військ до Нарви", "troop_buildup", "denied"),
+    # a deed said not to have been done is denied; a plan ruled out is negated
+    ("uk", "У Міноборони РФ заявили, що не обстрілювали Суми", "strike_attack", "denied"),
+    ("ru", "Минск не будет вторгаться на Украину, заявил Лукашенко", "invasion_offensive", "negated"),
+    ("ru", "Кремль заявил, что не собирается наращивать войска у границ Финляндии", "troop_buildup", "negated"),
+    # "никаких"/"жодних": a bare absence, not a refusal
+    ("ru", "Никаких переговоров с Киевом сейчас нет", "talks_summit", "negated"),
+    ("uk", "Жодних переговорів з Москвою зараз немає", "talks_summit", "negated"),
+    # a ban or a veto stops what follows
+    ("ru", "Венгрия заблокировала новый пакет санкций против России", "sanctions_imposed", "negated"),
+    ("uk", "Угорщина заблокувала новий пакет санкцій проти Росії", "sanctions_imposed", "negated"),
+    ("ru", "Вопрос о высылке посла Польши сейчас не стоит, заявили в МИД", "diplomatic_expulsion", "negated"),
+]))
+def test_round4_denials_and_negations(lang, text, category, modality):
+    scored = score_text(text, language=lang)
+    assert (category, modality) in [(g.signal, g.modality) for g in scored.signals], _reading(scored)
+    assert not [g for g in _counted(scored) if g.signal == category], _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text"), _only([
+    # "не менее 50 единиц" is a number, not a negation
+    ("ru", "У границы отмечено скопление не менее 40 единиц российской бронетехники"),
+    # a negation inside an "if" clause does not reach past its comma
+    ("uk", "Якщо Кишинів не відмовиться від закону, Брюссель може призупинити безвізовий режим для молдован"),
+]))
+def test_round4_negation_scope(lang, text):
+    scored = score_text(text, language=lang)
+    assert [g for g in _counted(scored) if g.direction == "escalation"], _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "source", "target"), _only([
+    # a trigger at the end of its clause: the first actor does it, the last other one suffers it
+    ("ru", "Захарова назвала слова главы МИД Латвии бредом", "RUS", "LVA"),
+    ("uk", "Сибіга назвав заяви Лаврова маренням", "UKR", "RUS"),
+    # ... but not across a reported clause
+    ("ru", "В Госдепе заявили, что Россия готовит наступление", "RUS", None),
+    # the two parties of a talk, deal or truce are the ones joined by "and"
+    ("ru", "Си и Трамп поговорили по телефону о Тайване", "CHN", "USA"),
+    ("uk", "Україна та Росія за посередництва Туреччини уклали меморандум про судноплавство", "UKR", "RUS"),
+]))
+def test_round4_who_does_it(lang, text, source, target):
+    scored = score_text(text, language=lang)
+    main = _main(scored) or scored.signals[0]
+    assert (main.source, main.target) == (source, target), [(g.signal, g.source, g.target) for g in scored.signals]
+
+
+@pytest.mark.parametrize(("lang", "text"), _only([
+    # space launches, a political course, metaphorical truces and wars, protesters at a building
+    ("ru", "Роскосмос запустил ракету-носитель «Союз» с тремя спутниками"),
+    ("uk", "SpaceX запустила ракету-носій із супутниками Starlink"),
+    ("ru", "Ритейлеры объявили ценовое перемирие до конца года"),
+    ("uk", "Уряд оголосив податкове перемир'я для малого бізнесу"),
+    ("ru", "Футболист обыграл соперника и забил гол"),
+    ("ru", "Фильм о штурме Берлина вышел в прокат"),
+    ("uk", "Фільм про штурм Берліна вийшов у прокат"),
+]))
+def test_round4_everyday_words_do_not_count(lang, text):
+    scored = score_text(text, language=lang)
+    assert not _counted(scored), _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), _only([
+    ("ru", "Тысячи человек вышли на митинг против политического курса правительства Грузии", "protest_unrest"),
+    ("uk", "У Єревані протестувальники намагалися прорватися до будівлі парламенту", "protest_unrest"),
+    # a political rival is no sport
+    ("uk", "У Туреччині затримали опозиціонера, головного суперника Ердогана на виборах", "coercion_repression"),
+]))
+def test_round4_politics_is_not_business_or_sport(lang, text, category):
+    scored = score_text(text, language=lang)
+    main = _main(scored)
+    assert main is not None and main.signal == category, _reading(scored)
+
+
+def test_round4_word_classes_are_checked(tmp_path):
+    src = (LEXICON_DIR / "ru.yaml").read_text(encoding="utf-8")
+    bad = src.replace("classes:\n", "classes:\n  Bad-Name: [войско]\n  grouped: [(а|б)]\n", 1)
+    bad = bad.replace('"@buildup_verbs .. @units"', '"@buildup_verbs .. @no_such_class"', 1)
+    path = tmp_path / "ru.yaml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        compile_language("ru", path)
+    message = str(err.value)
+    assert "classes.Bad-Name" in message and "classes.grouped" in message and "@no_such_class" in message
+
+
+def test_round4_max_gap_words_is_checked(tmp_path):
+    src = (LEXICON_DIR / "uk.yaml").read_text(encoding="utf-8").replace("max_gap_words: 5", "max_gap_words: 40", 1)
+    path = tmp_path / "uk.yaml"
+    path.write_text(src, encoding="utf-8")
+    with pytest.raises(ConfigError, match="max_gap_words"):
+        compile_language("uk", path)
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), _only([
+    # what a demand asks for is not done
+    ("ru", "Кремль потребовал от Вашингтона прекратить поставки оружия Украине", "arms_deliveries"),
+    ("uk", "Кремль зажадав від Вашингтона припинити постачання зброї Україні", "arms_deliveries"),
+    # a time yet to come frames the news ("until the fighting ends")
+    ("ru", "Британия не отправит войска на Украину до окончания боевых действий", "strike_attack"),
+    ("uk", "Британія не відправить війська в Україну до завершення бойових дій", "strike_attack"),
+    # ... and neither is what an operation goes on until
+    ("ru", "Израиль продолжит операцию в Газе до освобождения всех заложников", "relief_concession"),
+    ("uk", "Ізраїль продовжить операцію в Газі до звільнення всіх заручників", "relief_concession"),
+    ("ru", "Вашингтон требует от Минска освободить всех политзаключенных", "relief_concession"),
+]))
+def test_round4_demanded_or_awaited_acts_do_not_count(lang, text, category):
+    scored = score_text(text, language=lang)
+    assert not [g for g in _counted(scored) if g.signal == category], _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), _only([
+    # a refused or ruled-out de-escalation stays negated (news_tuning/GUIDE.md: "ruled out"), not a
+    # breakdown; talks refused by name are a breakdown pattern
+    ("ru", "Россия не выведет войска из Абхазии, заявил Лавров", "troop_withdrawal"),
+    ("uk", "Азербайджан відхилив пропозицію Єревана про тимчасове перемир'я", "ceasefire_truce"),
+]))
+def test_round4_a_refused_de_escalation_is_negated_not_escalated(lang, text, category):
+    scored = score_text(text, language=lang)
+    assert (category, "negated") in [(g.signal, g.modality) for g in scored.signals], _reading(scored)
+    assert not _counted(scored), _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "category", "modality"), _only([
+    # air-raid reports
+    ("ru", "В Курске прогремели взрывы, работает ПВО", "strike_attack", "action"),
+    ("uk", "У Дніпрі пролунали вибухи, працює ППО", "strike_attack", "action"),
+    ("uk", "Ворожі шахеди над Черніговом", "strike_attack", "action"),
+    # "..., пострадавших нет" negates the casualties, not the strikes
+    ("ru", "Прилеты зафиксированы в Белгороде, пострадавших нет", "strike_attack", "action"),
+    ("uk", "Прильоти зафіксовано в Бєлгороді, постраждалих немає", "strike_attack", "action"),
+    # a landing, readiness for battle, agreements to be revised
+    ("ru", "Китай якобы готовит высадку на острова Кинмэнь", "invasion_offensive", "hedged"),
+    ("uk", "Китай нібито готує висадку на острови Кіньмень", "invasion_offensive", "hedged"),
+    ("ru", "В Пхеньяне заявили, что армия готова к бою в любой момент", "threat_of_force", "threat"),
+    ("uk", "У Пхеньяні заявили, що армія готова до бою будь-якої миті", "threat_of_force", "threat"),
+    # sources as hedges
+    ("ru", "Как сообщают источники, Россия перебросила в Приднестровье новые подразделения",
+     "troop_buildup", "hedged"),
+    ("uk", "Як повідомляють джерела, Росія перекинула до Придністров'я нові підрозділи", "troop_buildup", "hedged"),
+    # a ballistic missile that hits is a strike; a launch of one stays nuclear posture
+    ("ru", "Баллистическая ракета попала в жилой дом в Харькове", "strike_attack", "action"),
+    ("uk", "КНДР запустила балістичну ракету в бік Японського моря", "nuclear_posture", "action"),
+    # a treaty's name is no nuclear test
+    ("uk", "Росія вийшла з Договору про заборону ядерних випробувань", "diplomatic_breakdown", "action"),
+]))
+def test_round4_second_pass(lang, text, category, modality):
+    scored = score_text(text, language=lang)
+    main = _main(scored)
+    assert main is not None and (main.signal, main.modality) == (category, modality), _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "category", "modality"), _only([
+    # wire style: the deed as a noun or a passive, the agent last or not at all
+    ("ru", "Учения Северного флота с привлечением 30 кораблей начались в Баренцевом море",
+     "military_exercises", "action"),
+    ("uk", "Навчання Північного флоту із залученням 30 кораблів розпочалися в Баренцовому морі",
+     "military_exercises", "action"),
+    ("ru", "Ответ на атаки на российские аэродромы будет жестким, заявили в Кремле", "threat_of_force", "threat"),
+    ("uk", "Відповідь на атаки на російські аеродроми буде жорсткою, заявили в Кремлі", "threat_of_force", "threat"),
+    ("ru", "Евросоюз рассматривает возможность новых ограничений против российского алюминия",
+     "sanctions_threat", "threat"),
+    ("ru", "Продвижение российских войск под Северском подтвердили аналитики", "invasion_offensive", "action"),
+    ("uk", "Просування російських військ під Сіверськом підтвердили аналітики", "invasion_offensive", "action"),
+    ("ru", "Контроль над населенным пунктом Ивановка установлен, сообщило Минобороны России",
+     "invasion_offensive", "action"),
+    ("ru", "Заочный приговор вынесен в Москве журналисту издания «Новая газета»", "coercion_repression", "action"),
+    # the report first, the denial after it
+    ("ru", "Сообщения об ударе по Курску ракетами «Нептун» в Киеве назвали провокацией", "strike_attack", "denied"),
+    ("uk", "Повідомлення про удар по Курську ракетами «Нептун» у Києві назвали провокацією",
+     "strike_attack", "denied"),
+]))
+def test_round4_third_pass_wire_style(lang, text, category, modality):
+    scored = score_text(text, language=lang)
+    if modality == "denied":
+        assert (category, modality) in [(g.signal, g.modality) for g in scored.signals], _reading(scored)
+        assert not _counted(scored), _reading(scored)
+        return
+    main = _main(scored)
+    assert main is not None and (main.signal, main.modality) == (category, modality), _reading(scored)
+
+
+def test_round4_a_cue_that_closes_a_pattern_is_its_own_word():
+    # "зупинено" ends the blockade pattern; it does not negate the blockade it closes
+    scored = score_text("Судноплавство в Азовському морі зупинено через атаки дронів на порти Росії", language="uk")
+    assert ("blockade", "action") in [(g.signal, g.modality) for g in _counted(scored)], _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), _only([
+    # accusations are rhetoric, not charges in a court
+    ("ru", "Обвинения в адрес Москвы в причастности к диверсиям прозвучали в Берлине", "hostile_rhetoric"),
+]))
+def test_round4_accusations_are_no_court(lang, text, category):
+    scored = score_text(text, language=lang)
+    assert [g for g in scored.signals if g.signal == category and "judicial" not in g.why], _reading(scored)
+
+
+@pytest.mark.parametrize(("lang", "text"), _only([
+    ("ru", "Нападение на инкассаторов в Казани раскрыто, задержаны трое"),
+    ("uk", "Напад на інкасаторів у Харкові розкрито, затримано трьох"),
+]))
+def test_round4_third_pass_crime(lang, text):
+    scored = score_text(text, language=lang)
+    assert not _counted(scored), _reading(scored)
