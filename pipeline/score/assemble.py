@@ -141,6 +141,9 @@ def _inside_gapped(cats: Any, h: tuple[int, int, str, int, bool], gapped: list[t
 
 
 def _holds_yielded(cats: Any, o: tuple[int, int, str, int, bool], cands: list[tuple[int, int, str, int, bool]]) -> bool:
-    """The gapped hit ``o`` spans a shorter hit of a category it yields to."""
-    yields = cats[o[2]].yields_to
+    """The gapped hit ``o``, an act, spans a shorter hit of a category it yields to."""
+    cat = cats[o[2]]
+    if cat.kind != "act":
+        return False  # a threat phrase keeps the act it is about ("ответ на атаки .. будет")
+    yields = cat.yields_to
     return bool(yields) and any(h[2] in yields and o[0] <= h[0] and h[1] <= o[1] and h is not o for h in cands)
